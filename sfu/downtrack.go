@@ -1,0 +1,285 @@
+package sfu
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+// ErrCodecNotNegotiated is returned by Bind when the subscriber's peer
+// connection did not accept the publisher's codec.
+var ErrCodecNotNegotiated = errors.New("sfu: codec not negotiated by subscriber")
+
+// DownTrack is one subscriber's copy of a published track. It implements
+// webrtc.TrackLocal: added to the subscriber's peer connection, it is bound
+// once negotiation settles and from then on rewrites and writes every packet
+// its Receiver hands it.
+type DownTrack struct {
+	id, streamID string
+	receiver     *Receiver
+	mime         string
+	isVideo      bool
+	stats        *Stats
+
+	// mu serialises the packet path of this down-track only: the receiver's
+	// read loop and retransmissions from the RTCP loop.
+	mu           sync.Mutex
+	rw           *Rewriter
+	ssrc         uint32
+	payloadType  uint8
+	writer       webrtc.TrackLocalWriter
+	needKeyframe bool
+	hdr          rtp.Header
+	ext          [2]rtp.Extension // room for interceptors' extensions
+	rtxBuf       [MaxPacketSize]byte
+	rtxHdr       rtp.Header
+
+	bound  atomic.Bool
+	paused atomic.Bool
+	closed atomic.Bool
+
+	packetsOut atomic.Uint64
+	bytesOut   atomic.Uint64
+}
+
+// NewDownTrack returns a down-track fed by r. id and streamID become the
+// subscriber's MediaStreamTrack id and stream id (LiveKit clients read the
+// publisher's participant and track IDs from them).
+func NewDownTrack(r *Receiver, id, streamID string, stats *Stats) *DownTrack {
+	if stats == nil {
+		stats = r.stats
+	}
+	return &DownTrack{
+		id:           id,
+		streamID:     streamID,
+		receiver:     r,
+		mime:         r.codec.MimeType,
+		isVideo:      r.kind == webrtc.RTPCodecTypeVideo,
+		stats:        stats,
+		rw:           NewRewriter(r.codec.ClockRate),
+		needKeyframe: r.kind == webrtc.RTPCodecTypeVideo,
+	}
+}
+
+// ID returns the track id the subscriber sees.
+func (d *DownTrack) ID() string { return d.id }
+
+// RID is empty: a down-track sends a single stream.
+func (d *DownTrack) RID() string { return "" }
+
+// StreamID returns the stream id the subscriber sees.
+func (d *DownTrack) StreamID() string { return d.streamID }
+
+// Kind returns audio or video.
+func (d *DownTrack) Kind() webrtc.RTPCodecType { return d.receiver.kind }
+
+// Codec returns the capability to offer the subscriber: the publisher's codec.
+func (d *DownTrack) Codec() webrtc.RTPCodecCapability { return d.receiver.codec.RTPCodecCapability }
+
+// Receiver returns the receiver feeding this down-track.
+func (d *DownTrack) Receiver() *Receiver { return d.receiver }
+
+// Bind is called by pion when the subscriber's negotiation completes.
+func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
+	for _, c := range ctx.CodecParameters() {
+		if strings.EqualFold(c.MimeType, d.mime) && fmtpMatches(d.receiver.codec, c) {
+			d.mu.Lock()
+			d.ssrc = uint32(ctx.SSRC())
+			d.payloadType = uint8(c.PayloadType)
+			d.writer = ctx.WriteStream()
+			d.mu.Unlock()
+			d.bound.Store(true)
+			if d.isVideo {
+				d.receiver.RequestKeyFrame()
+			}
+			return c, nil
+		}
+	}
+	return webrtc.RTPCodecParameters{}, fmt.Errorf("%w: %s", ErrCodecNotNegotiated, d.mime)
+}
+
+// fmtpMatches keeps H.264 profiles apart; other codecs match on MIME type.
+func fmtpMatches(want, got webrtc.RTPCodecParameters) bool {
+	if !strings.EqualFold(want.MimeType, webrtc.MimeTypeH264) {
+		return true
+	}
+	a, b := profileLevelID(want.SDPFmtpLine), profileLevelID(got.SDPFmtpLine)
+	// The first four hex digits are profile_idc and the constraint flags;
+	// the level may differ.
+	return len(a) < 4 || len(b) < 4 || a[:4] == b[:4]
+}
+
+func profileLevelID(fmtp string) string {
+	for _, kv := range strings.Split(fmtp, ";") {
+		k, v, ok := strings.Cut(strings.TrimSpace(kv), "=")
+		if ok && strings.EqualFold(k, "profile-level-id") {
+			return strings.ToLower(v)
+		}
+	}
+	return ""
+}
+
+// Unbind is called by pion when the track is removed from the connection.
+func (d *DownTrack) Unbind(webrtc.TrackLocalContext) error {
+	d.bound.Store(false)
+	return nil
+}
+
+// SetPaused stops (true) or resumes (false) forwarding, as when the
+// publisher mutes or the subscriber disables the track. Resuming continues
+// the outgoing sequence seamlessly and, for video, waits for a keyframe.
+func (d *DownTrack) SetPaused(paused bool) {
+	if d.paused.Swap(paused) == paused || paused {
+		return
+	}
+	d.mu.Lock()
+	d.rw.Switch()
+	d.needKeyframe = d.isVideo
+	d.mu.Unlock()
+	if d.isVideo {
+		d.receiver.RequestKeyFrame()
+	}
+}
+
+// Paused reports whether forwarding is paused.
+func (d *DownTrack) Paused() bool { return d.paused.Load() }
+
+// Close stops the down-track for good and detaches it from its receiver.
+func (d *DownTrack) Close() {
+	if d.closed.Swap(true) {
+		return
+	}
+	d.receiver.RemoveDownTrack(d)
+}
+
+// PacketsSent returns how many packets (including retransmissions) were sent.
+func (d *DownTrack) PacketsSent() uint64 { return d.packetsOut.Load() }
+
+// writeRTP forwards one packet. Called from the receiver's read loop.
+func (d *DownTrack) writeRTP(in *rtp.Header, payload []byte, nowNanos int64) {
+	if !d.bound.Load() || d.paused.Load() {
+		return
+	}
+	d.mu.Lock()
+	if d.needKeyframe {
+		if !IsKeyframe(d.mime, payload) {
+			d.mu.Unlock()
+			return
+		}
+		d.needKeyframe = false
+	}
+	seq, ts, ok := d.rw.Rewrite(in.SequenceNumber, in.Timestamp, nowNanos)
+	if !ok {
+		d.mu.Unlock()
+		return
+	}
+	d.fillHeader(&d.hdr, in, seq, ts)
+	_, err := d.writer.WriteRTP(&d.hdr, payload)
+	d.mu.Unlock()
+	d.account(len(payload), err)
+}
+
+// fillHeader builds the outgoing header in out; callers hold d.mu.
+func (d *DownTrack) fillHeader(out, in *rtp.Header, seq uint16, ts uint32) {
+	*out = rtp.Header{
+		Version:        2,
+		Marker:         in.Marker,
+		PayloadType:    d.payloadType,
+		SequenceNumber: seq,
+		Timestamp:      ts,
+		SSRC:           d.ssrc,
+		Extensions:     d.ext[:0],
+	}
+}
+
+func (d *DownTrack) account(payloadLen int, err error) {
+	if err != nil {
+		d.stats.ForwardDropped.Add(1)
+		return
+	}
+	d.packetsOut.Add(1)
+	d.bytesOut.Add(uint64(payloadLen + 12))
+	d.stats.PacketsOut.Add(1)
+	d.stats.BytesOut.Add(uint64(payloadLen + 12))
+}
+
+// retransmit resends the packet that went out as outSeq, if the receiver's
+// cache still has it and it belongs to the current epoch.
+func (d *DownTrack) retransmit(outSeq uint16) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	inSeq, ok := d.rw.IncomingSeq(outSeq)
+	if !ok || d.writer == nil {
+		return
+	}
+	n := d.receiver.cache.Get(inSeq, d.rtxBuf[:])
+	if n == 0 {
+		return
+	}
+	hlen, err := d.rtxHdr.Unmarshal(d.rtxBuf[:n])
+	if err != nil {
+		return
+	}
+	payload := d.rtxBuf[hlen:n]
+	if d.rtxHdr.Padding {
+		pad := int(payload[len(payload)-1])
+		if pad == 0 || pad > len(payload) {
+			return
+		}
+		payload = payload[:len(payload)-pad]
+	}
+	seq, ts, ok := d.rw.Map(inSeq, d.rtxHdr.Timestamp)
+	if !ok {
+		return
+	}
+	var hdr rtp.Header
+	d.fillHeader(&hdr, &d.rtxHdr, seq, ts)
+	hdr.Extensions = nil
+	_, err = d.writer.WriteRTP(&hdr, payload)
+	if err == nil {
+		d.stats.Retransmits.Add(1)
+	}
+	d.account(len(payload), err)
+}
+
+// HandleRTCP acts on RTCP the subscriber sent about this track: NACKs are
+// answered from the cache, PLI/FIR are passed (throttled) to the publisher.
+func (d *DownTrack) HandleRTCP(pkts []rtcp.Packet) {
+	for _, p := range pkts {
+		switch p := p.(type) {
+		case *rtcp.TransportLayerNack:
+			for _, pair := range p.Nacks {
+				for _, seq := range pair.PacketList() {
+					d.stats.NACKsIn.Add(1)
+					d.retransmit(seq)
+				}
+			}
+		case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+			d.stats.PLIsIn.Add(1)
+			d.receiver.RequestKeyFrame()
+		}
+	}
+}
+
+// ServeRTCP reads the subscriber's RTCP for this track from sender until it
+// is closed. Run it in its own goroutine.
+func (d *DownTrack) ServeRTCP(sender *webrtc.RTPSender) {
+	buf := make([]byte, MaxPacketSize)
+	for {
+		n, _, err := sender.Read(buf)
+		if err != nil {
+			return
+		}
+		pkts, err := rtcp.Unmarshal(buf[:n])
+		if err != nil {
+			continue // garbage RTCP changes nothing
+		}
+		d.HandleRTCP(pkts)
+	}
+}

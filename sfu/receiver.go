@@ -1,0 +1,200 @@
+package sfu
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+// keyframeInterval is the minimum time between two PLIs sent to a publisher
+// for the same track, however many subscribers ask.
+const keyframeInterval = 500 * time.Millisecond
+
+// RTPSource is what a Receiver reads packets from: a *webrtc.TrackRemote in
+// production, anything that yields decrypted RTP packets in tests.
+type RTPSource interface {
+	Read(b []byte) (int, error)
+}
+
+// trackRemoteSource adapts *webrtc.TrackRemote to RTPSource.
+type trackRemoteSource struct{ t *webrtc.TrackRemote }
+
+func (s trackRemoteSource) Read(b []byte) (int, error) {
+	n, _, err := s.t.Read(b)
+	return n, err
+}
+
+// Receiver reads one incoming RTP stream (one track, one simulcast layer),
+// keeps its recent packets for retransmission and fans every packet out to
+// the down-tracks subscribed to it.
+type Receiver struct {
+	trackID string
+	kind    webrtc.RTPCodecType
+	codec   webrtc.RTPCodecParameters
+	ssrc    uint32
+	source  RTPSource
+	cache   *PacketCache
+	stats   *Stats
+
+	// writeRTCP sends RTCP to the publisher (PLI); nil in benchmarks.
+	writeRTCP func([]rtcp.Packet) error
+
+	mu         sync.Mutex                   // serialises changes to downTracks
+	downTracks atomic.Pointer[[]*DownTrack] // read lock-free per packet
+
+	lastPLI atomic.Int64
+	closed  chan struct{}
+	done    chan struct{}
+	once    sync.Once
+}
+
+// ReceiverParams describes the stream a Receiver forwards.
+type ReceiverParams struct {
+	TrackID   string
+	Kind      webrtc.RTPCodecType
+	Codec     webrtc.RTPCodecParameters
+	SSRC      uint32
+	Stats     *Stats
+	WriteRTCP func([]rtcp.Packet) error
+}
+
+// NewReceiver returns a Receiver for a track received from a publisher.
+func NewReceiver(track *webrtc.TrackRemote, p ReceiverParams) *Receiver {
+	p.Codec = track.Codec()
+	p.SSRC = uint32(track.SSRC())
+	p.Kind = track.Kind()
+	return NewReceiverFromSource(trackRemoteSource{track}, p)
+}
+
+// NewReceiverFromSource returns a Receiver reading from any RTPSource.
+func NewReceiverFromSource(src RTPSource, p ReceiverParams) *Receiver {
+	size := 1024
+	if p.Kind == webrtc.RTPCodecTypeAudio {
+		size = 128
+	}
+	if p.Stats == nil {
+		p.Stats = &Stats{}
+	}
+	r := &Receiver{
+		trackID:   p.TrackID,
+		kind:      p.Kind,
+		codec:     p.Codec,
+		ssrc:      p.SSRC,
+		source:    src,
+		cache:     NewPacketCache(size),
+		stats:     p.Stats,
+		writeRTCP: p.WriteRTCP,
+		closed:    make(chan struct{}),
+		done:      make(chan struct{}),
+	}
+	empty := []*DownTrack{}
+	r.downTracks.Store(&empty)
+	return r
+}
+
+// Codec returns the negotiated codec of the incoming stream.
+func (r *Receiver) Codec() webrtc.RTPCodecParameters { return r.codec }
+
+// Kind returns whether the stream is audio or video.
+func (r *Receiver) Kind() webrtc.RTPCodecType { return r.kind }
+
+// Start runs the read loop until the source ends or Close is called.
+func (r *Receiver) Start() {
+	go r.readLoop()
+}
+
+// Done is closed when the read loop has ended.
+func (r *Receiver) Done() <-chan struct{} { return r.done }
+
+func (r *Receiver) readLoop() {
+	defer close(r.done)
+	buf := make([]byte, MaxPacketSize)
+	var hdr rtp.Header
+	for {
+		n, err := r.source.Read(buf)
+		if err != nil {
+			return // io.EOF or a closed transport: the track has ended
+		}
+		r.forward(&hdr, buf[:n], time.Now())
+	}
+}
+
+// forward stores and fans out one packet. It is the hot path: no allocation,
+// no lock shared with other tracks.
+func (r *Receiver) forward(hdr *rtp.Header, pkt []byte, arrival time.Time) {
+	hlen, err := hdr.Unmarshal(pkt)
+	if err != nil || hlen > len(pkt) {
+		return
+	}
+	payload := pkt[hlen:]
+	if hdr.Padding {
+		pad := int(pkt[len(pkt)-1])
+		if pad == 0 || pad > len(payload) {
+			return
+		}
+		payload = payload[:len(payload)-pad]
+		if len(payload) == 0 {
+			return // a padding-only probe carries nothing to forward
+		}
+	}
+	r.stats.PacketsIn.Add(1)
+	r.stats.BytesIn.Add(uint64(len(pkt)))
+	r.cache.Store(hdr.SequenceNumber, pkt)
+	now := arrival.UnixNano()
+	for _, dt := range *r.downTracks.Load() {
+		dt.writeRTP(hdr, payload, now)
+	}
+}
+
+// AddDownTrack makes dt receive every packet from now on.
+func (r *Receiver) AddDownTrack(dt *DownTrack) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	old := *r.downTracks.Load()
+	next := make([]*DownTrack, 0, len(old)+1)
+	next = append(next, old...)
+	next = append(next, dt)
+	r.downTracks.Store(&next)
+}
+
+// RemoveDownTrack stops forwarding to dt.
+func (r *Receiver) RemoveDownTrack(dt *DownTrack) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	old := *r.downTracks.Load()
+	next := make([]*DownTrack, 0, len(old))
+	for _, d := range old {
+		if d != dt {
+			next = append(next, d)
+		}
+	}
+	r.downTracks.Store(&next)
+}
+
+// DownTrackCount returns how many down-tracks the receiver feeds.
+func (r *Receiver) DownTrackCount() int { return len(*r.downTracks.Load()) }
+
+// RequestKeyFrame asks the publisher for a keyframe, at most once per
+// keyframeInterval. It reports whether a PLI was actually sent.
+func (r *Receiver) RequestKeyFrame() bool {
+	if r.kind != webrtc.RTPCodecTypeVideo || r.writeRTCP == nil {
+		return false
+	}
+	now := time.Now().UnixNano()
+	last := r.lastPLI.Load()
+	if now-last < int64(keyframeInterval) || !r.lastPLI.CompareAndSwap(last, now) {
+		return false
+	}
+	r.stats.PLIsOut.Add(1)
+	_ = r.writeRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: r.ssrc}})
+	return true
+}
+
+// Close stops forwarding. The read loop ends when the underlying track does.
+func (r *Receiver) Close() {
+	r.once.Do(func() { close(r.closed) })
+}

@@ -1,0 +1,99 @@
+package sfu
+
+// Rewriter maps the sequence numbers and timestamps of the packets a
+// down-track forwards onto one continuous outgoing stream. Whenever the source
+// changes (mute and unmute, a new simulcast layer, a republished track), Switch
+// starts a new epoch whose first packet follows the last one sent, so the
+// subscriber sees neither a gap nor a jump.
+//
+// A Rewriter is not safe for concurrent use; its DownTrack serialises access.
+type Rewriter struct {
+	clockRate uint32
+
+	started   bool
+	switching bool
+
+	seqOffset uint16
+	tsOffset  uint32
+
+	epochFirstIn uint16 // first incoming sequence number of this epoch
+	highestIn    uint16 // highest incoming sequence number of this epoch
+	lastOutSeq   uint16
+	lastOutTS    uint32
+	lastOutNanos int64 // arrival time of the packet that set lastOutTS
+}
+
+// NewRewriter returns a rewriter for a stream with the given RTP clock rate.
+func NewRewriter(clockRate uint32) *Rewriter {
+	if clockRate == 0 {
+		clockRate = 90000
+	}
+	return &Rewriter{clockRate: clockRate}
+}
+
+// Switch makes the next packet passed to Rewrite the start of a new epoch.
+func (r *Rewriter) Switch() { r.switching = true }
+
+// Rewrite returns the outgoing sequence number and timestamp for an incoming
+// packet that arrived at nowNanos. ok is false when the packet belongs to an
+// earlier epoch (it arrived late, after a switch) and must be dropped.
+func (r *Rewriter) Rewrite(seq uint16, ts uint32, nowNanos int64) (outSeq uint16, outTS uint32, ok bool) {
+	switch {
+	case !r.started:
+		r.started = true
+		r.switching = false
+		r.seqOffset, r.tsOffset = 0, 0
+		r.epochFirstIn, r.highestIn = seq, seq
+	case r.switching:
+		r.switching = false
+		// The new epoch continues after the last packet sent, advanced by the
+		// wall-clock time since then so that players keep their pacing.
+		elapsed := nowNanos - r.lastOutNanos
+		if elapsed < 0 {
+			elapsed = 0
+		}
+		step := uint32(uint64(elapsed) * uint64(r.clockRate) / 1e9)
+		if step == 0 {
+			step = 1
+		}
+		r.seqOffset = seq - (r.lastOutSeq + 1)
+		r.tsOffset = ts - (r.lastOutTS + step)
+		r.epochFirstIn, r.highestIn = seq, seq
+	default:
+		if int16(seq-r.epochFirstIn) < 0 {
+			return 0, 0, false
+		}
+	}
+	outSeq = seq - r.seqOffset
+	outTS = ts - r.tsOffset
+	if d := int16(seq - r.highestIn); d > 0 || seq == r.epochFirstIn {
+		r.highestIn = seq
+		r.lastOutSeq = outSeq
+		r.lastOutTS = outTS
+		r.lastOutNanos = nowNanos
+	}
+	return outSeq, outTS, true
+}
+
+// Map returns the outgoing sequence number and timestamp that an incoming
+// packet of the current epoch was, or would be, given, without changing any
+// state; it serves retransmissions. ok is false for packets of earlier epochs.
+func (r *Rewriter) Map(seq uint16, ts uint32) (outSeq uint16, outTS uint32, ok bool) {
+	if !r.started || int16(seq-r.epochFirstIn) < 0 || int16(seq-r.highestIn) > 0 {
+		return 0, 0, false
+	}
+	return seq - r.seqOffset, ts - r.tsOffset, true
+}
+
+// IncomingSeq returns the incoming sequence number that was sent out as
+// outSeq in the current epoch; ok is false if outSeq is not of this epoch.
+func (r *Rewriter) IncomingSeq(outSeq uint16) (seq uint16, ok bool) {
+	if !r.started {
+		return 0, false
+	}
+	seq = outSeq + r.seqOffset
+	if int16(seq-r.epochFirstIn) < 0 || int16(seq-r.highestIn) > 0 {
+		return 0, false
+	}
+	return seq, true
+}

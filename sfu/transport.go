@@ -1,0 +1,165 @@
+package sfu
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// ErrTransportClosed is returned by operations on a closed Transport.
+var ErrTransportClosed = errors.New("sfu: transport closed")
+
+// Transport is one peer connection with its negotiation state: it queues ICE
+// candidates that arrive before the remote description, and on the side that
+// offers it keeps at most one offer in flight, folding further requests
+// into one renegotiation after the answer.
+type Transport struct {
+	pc *webrtc.PeerConnection
+
+	mu          sync.Mutex
+	pending     []webrtc.ICECandidateInit
+	offering    bool // an offer is out, waiting for the answer
+	renegotiate bool // another negotiation was asked for meanwhile
+	iceRestart  bool
+	closed      bool
+	onOffer     func(webrtc.SessionDescription)
+}
+
+// NewTransport creates a peer connection from the engine.
+func (e *Engine) NewTransport() (*Transport, error) {
+	pc, err := e.API.NewPeerConnection(webrtc.Configuration{SDPSemantics: webrtc.SDPSemanticsUnifiedPlan})
+	if err != nil {
+		return nil, fmt.Errorf("sfu: new peer connection: %w", err)
+	}
+	return &Transport{pc: pc}, nil
+}
+
+// PeerConnection returns the underlying peer connection.
+func (t *Transport) PeerConnection() *webrtc.PeerConnection { return t.pc }
+
+// OnOffer sets the function that sends offers made by Negotiate to the peer.
+func (t *Transport) OnOffer(f func(webrtc.SessionDescription)) {
+	t.mu.Lock()
+	t.onOffer = f
+	t.mu.Unlock()
+}
+
+// AddICECandidate adds a remote candidate, or queues it until the remote
+// description is known.
+func (t *Transport) AddICECandidate(c webrtc.ICECandidateInit) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return ErrTransportClosed
+	}
+	if t.pc.RemoteDescription() == nil {
+		if len(t.pending) < 64 {
+			t.pending = append(t.pending, c)
+		}
+		return nil
+	}
+	return t.pc.AddICECandidate(c)
+}
+
+func (t *Transport) flushCandidatesLocked() {
+	for _, c := range t.pending {
+		_ = t.pc.AddICECandidate(c) // a bad candidate must not spoil the good ones
+	}
+	t.pending = nil
+}
+
+// HandleOffer applies a remote offer and returns the local answer.
+func (t *Transport) HandleOffer(offer webrtc.SessionDescription) (webrtc.SessionDescription, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return webrtc.SessionDescription{}, ErrTransportClosed
+	}
+	if err := t.pc.SetRemoteDescription(offer); err != nil {
+		return webrtc.SessionDescription{}, fmt.Errorf("sfu: set remote offer: %w", err)
+	}
+	t.flushCandidatesLocked()
+	answer, err := t.pc.CreateAnswer(nil)
+	if err != nil {
+		return webrtc.SessionDescription{}, fmt.Errorf("sfu: create answer: %w", err)
+	}
+	if err := t.pc.SetLocalDescription(answer); err != nil {
+		return webrtc.SessionDescription{}, fmt.Errorf("sfu: set local answer: %w", err)
+	}
+	return *t.pc.LocalDescription(), nil
+}
+
+// HandleAnswer applies the peer's answer to our last offer and starts the
+// renegotiation asked for meanwhile, if any.
+func (t *Transport) HandleAnswer(answer webrtc.SessionDescription) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return ErrTransportClosed
+	}
+	if !t.offering {
+		return errors.New("sfu: answer without an offer")
+	}
+	if err := t.pc.SetRemoteDescription(answer); err != nil {
+		return fmt.Errorf("sfu: set remote answer: %w", err)
+	}
+	t.offering = false
+	t.flushCandidatesLocked()
+	if t.renegotiate {
+		t.renegotiate = false
+		return t.offerLocked()
+	}
+	return nil
+}
+
+// Negotiate sends a new offer now, or after the answer to the one in flight.
+// iceRestart asks for new ICE credentials (after a network change).
+func (t *Transport) Negotiate(iceRestart bool) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return ErrTransportClosed
+	}
+	t.iceRestart = t.iceRestart || iceRestart
+	// An ICE restart replaces an offer in flight: its answer may never come
+	// over a signal connection that has just been replaced.
+	if t.offering && !iceRestart {
+		t.renegotiate = true
+		return nil
+	}
+	return t.offerLocked()
+}
+
+func (t *Transport) offerLocked() error {
+	var opts *webrtc.OfferOptions
+	if t.iceRestart {
+		opts = &webrtc.OfferOptions{ICERestart: true}
+		t.iceRestart = false
+	}
+	offer, err := t.pc.CreateOffer(opts)
+	if err != nil {
+		return fmt.Errorf("sfu: create offer: %w", err)
+	}
+	if err := t.pc.SetLocalDescription(offer); err != nil {
+		return fmt.Errorf("sfu: set local offer: %w", err)
+	}
+	t.offering = true
+	if t.onOffer != nil {
+		t.onOffer(*t.pc.LocalDescription())
+	}
+	return nil
+}
+
+// Close closes the peer connection.
+func (t *Transport) Close() error {
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		return nil
+	}
+	t.closed = true
+	t.mu.Unlock()
+	return t.pc.Close()
+}
