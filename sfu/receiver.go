@@ -145,8 +145,12 @@ func (r *Receiver) forward(hdr *rtp.Header, pkt []byte, arrival time.Time) {
 	r.stats.BytesIn.Add(uint64(len(pkt)))
 	r.cache.Store(hdr.SequenceNumber, pkt)
 	now := arrival.UnixNano()
-	for _, dt := range *r.downTracks.Load() {
+	dts := *r.downTracks.Load()
+	for _, dt := range dts {
 		dt.writeRTP(hdr, payload, now)
+	}
+	if len(dts) > 0 {
+		r.stats.observeDelay(time.Since(arrival))
 	}
 }
 

@@ -1,0 +1,390 @@
+package room
+
+import (
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/livekit/protocol/livekit"
+	"github.com/livekit/protocol/utils/guid"
+	"google.golang.org/protobuf/proto"
+)
+
+// Room is a set of participants who can see and hear each other.
+type Room struct {
+	mgr  *Manager
+	name string
+	log  *slog.Logger
+
+	mu           sync.Mutex
+	info         *livekit.Room
+	participants map[string]*Participant // by identity
+	closed       bool
+	emptyTimer   *time.Timer
+	hadJoin      bool
+}
+
+func newRoom(m *Manager, name string, opts *livekit.CreateRoomRequest) *Room {
+	now := time.Now()
+	r := &Room{
+		mgr:  m,
+		name: name,
+		log:  m.log.With("room", name),
+		info: &livekit.Room{
+			Sid:              guid.New(guid.RoomPrefix),
+			Name:             name,
+			EmptyTimeout:     uint32(m.cfg.EmptyTimeout / time.Second),
+			DepartureTimeout: uint32(m.cfg.DepartureTimeout / time.Second),
+			MaxParticipants:  uint32(m.cfg.MaxParticipants),
+			CreationTime:     now.Unix(),
+			CreationTimeMs:   now.UnixMilli(),
+		},
+		participants: map[string]*Participant{},
+	}
+	if opts != nil {
+		if opts.EmptyTimeout > 0 {
+			r.info.EmptyTimeout = opts.EmptyTimeout
+		}
+		if opts.DepartureTimeout > 0 {
+			r.info.DepartureTimeout = opts.DepartureTimeout
+		}
+		if opts.MaxParticipants > 0 {
+			r.info.MaxParticipants = opts.MaxParticipants
+		}
+		r.info.Metadata = opts.Metadata
+	}
+	r.scheduleCloseLocked(time.Duration(r.info.EmptyTimeout) * time.Second)
+	return r
+}
+
+// Name returns the room's name.
+func (r *Room) Name() string { return r.name }
+
+// Info returns a snapshot of the room.
+func (r *Room) Info() *livekit.Room {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.infoLocked()
+}
+
+func (r *Room) infoLocked() *livekit.Room {
+	info := proto.Clone(r.info).(*livekit.Room)
+	info.NumParticipants = 0
+	info.NumPublishers = 0
+	for _, p := range r.participants {
+		if p.Hidden() {
+			continue
+		}
+		info.NumParticipants++
+		if len(p.PublishedTracks()) > 0 {
+			info.NumPublishers++
+		}
+	}
+	return info
+}
+
+// Participant returns the participant with that identity, or nil.
+func (r *Room) Participant(identity string) *Participant {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.participants[identity]
+}
+
+// ParticipantBySID returns the participant with that sid, or nil.
+func (r *Room) ParticipantBySID(sid string) *Participant {
+	for _, p := range r.Participants() {
+		if p.sid == sid {
+			return p
+		}
+	}
+	return nil
+}
+
+// Participants returns everyone in the room.
+func (r *Room) Participants() []*Participant {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]*Participant, 0, len(r.participants))
+	for _, p := range r.participants {
+		out = append(out, p)
+	}
+	return out
+}
+
+// Join adds a participant, sends it the JoinResponse, subscribes it to what
+// is published (when it auto-subscribes) and tells the others.
+func (r *Room) Join(params JoinParams, sink SignalSink) (*Participant, error) {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil, ErrRoomClosed
+	}
+	old := r.participants[params.Identity]
+	if old == nil && r.info.MaxParticipants > 0 && uint32(len(r.participants)) >= r.info.MaxParticipants {
+		r.mu.Unlock()
+		return nil, fmt.Errorf("%w: %d participants", ErrRoomFull, r.info.MaxParticipants)
+	}
+	r.mu.Unlock()
+	if old != nil {
+		// The same identity joining again replaces the older session.
+		r.removeParticipant(old, livekit.DisconnectReason_DUPLICATE_IDENTITY, true)
+	}
+
+	p, err := newParticipant(r, params, sink)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		p.close(livekit.DisconnectReason_ROOM_CLOSED, false)
+		return nil, ErrRoomClosed
+	}
+	if r.emptyTimer != nil {
+		r.emptyTimer.Stop()
+		r.emptyTimer = nil
+	}
+	others := make([]*livekit.ParticipantInfo, 0, len(r.participants))
+	for _, o := range r.participants {
+		if !o.Hidden() {
+			others = append(others, o.Info())
+		}
+	}
+	r.participants[params.Identity] = p
+	first := !r.hadJoin
+	r.hadJoin = true
+	roomInfo := r.infoLocked()
+	r.mu.Unlock()
+
+	if first {
+		r.mgr.event(&livekit.WebhookEvent{Event: "room_started", Room: roomInfo})
+	}
+	sink.Send(&livekit.SignalResponse{Message: &livekit.SignalResponse_Join{Join: &livekit.JoinResponse{
+		Room:              roomInfo,
+		Participant:       p.Info(),
+		OtherParticipants: others,
+		ServerVersion:     r.mgr.cfg.ServerInfo.GetVersion(),
+		ServerInfo:        r.mgr.cfg.ServerInfo,
+		SubscriberPrimary: true,
+		PingInterval:      int32(r.mgr.cfg.PingInterval / time.Second),
+		PingTimeout:       int32(r.mgr.cfg.PingTimeout / time.Second),
+		ClientConfiguration: &livekit.ClientConfiguration{
+			ResumeConnection: livekit.ClientConfigSetting_ENABLED,
+		},
+	}}})
+	p.setState(livekit.ParticipantInfo_JOINED)
+	r.mgr.event(&livekit.WebhookEvent{Event: "participant_joined", Room: r.Info(), Participant: p.Info()})
+
+	if params.AutoSubscribe {
+		for _, o := range r.Participants() {
+			if o == p {
+				continue
+			}
+			for _, t := range o.PublishedTracks() {
+				if err := p.subscribe(t); err != nil {
+					p.log.Debug("auto-subscribe", "track", t.SID(), "err", err)
+				}
+			}
+		}
+	}
+	// The subscriber connection carries the server's data channels, so it
+	// is offered right away even with nothing to subscribe to.
+	if err := p.sub.Negotiate(false); err != nil {
+		r.RemoveParticipant(p.identity, livekit.DisconnectReason_STATE_MISMATCH)
+		return nil, err
+	}
+	return p, nil
+}
+
+// RemoveParticipant takes a participant out of the room and tells everyone.
+// It reports whether the participant was there.
+func (r *Room) RemoveParticipant(identity string, reason livekit.DisconnectReason) bool {
+	p := r.Participant(identity)
+	if p == nil {
+		return false
+	}
+	tell := reason != livekit.DisconnectReason_CLIENT_INITIATED && reason != livekit.DisconnectReason_SIGNAL_CLOSE
+	r.removeParticipant(p, reason, tell)
+	return true
+}
+
+func (r *Room) removeParticipant(p *Participant, reason livekit.DisconnectReason, tellClient bool) {
+	r.mu.Lock()
+	if r.participants[p.identity] != p {
+		r.mu.Unlock()
+		return
+	}
+	delete(r.participants, p.identity)
+	empty := len(r.participants) == 0
+	if empty && !r.closed {
+		r.scheduleCloseLocked(time.Duration(r.info.DepartureTimeout) * time.Second)
+	}
+	r.mu.Unlock()
+
+	p.close(reason, tellClient)
+	r.broadcastParticipant(p)
+	r.mgr.event(&livekit.WebhookEvent{Event: "participant_left", Room: r.Info(), Participant: p.Info()})
+}
+
+// scheduleCloseLocked closes the room after d unless someone joins first.
+func (r *Room) scheduleCloseLocked(d time.Duration) {
+	if r.emptyTimer != nil {
+		r.emptyTimer.Stop()
+	}
+	r.emptyTimer = time.AfterFunc(d, func() {
+		r.mu.Lock()
+		idle := len(r.participants) == 0
+		r.mu.Unlock()
+		if idle {
+			r.mgr.closeRoom(r)
+		}
+	})
+}
+
+// close removes everyone and marks the room closed.
+func (r *Room) close() {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return
+	}
+	r.closed = true
+	if r.emptyTimer != nil {
+		r.emptyTimer.Stop()
+	}
+	ps := make([]*Participant, 0, len(r.participants))
+	for _, p := range r.participants {
+		ps = append(ps, p)
+	}
+	r.participants = map[string]*Participant{}
+	hadJoin := r.hadJoin
+	r.mu.Unlock()
+	for _, p := range ps {
+		p.close(livekit.DisconnectReason_ROOM_DELETED, true)
+		r.mgr.event(&livekit.WebhookEvent{Event: "participant_left", Room: r.Info(), Participant: p.Info()})
+	}
+	if hadJoin {
+		r.mgr.event(&livekit.WebhookEvent{Event: "room_finished", Room: r.Info()})
+	}
+}
+
+// broadcastParticipant sends p's current info to everyone in the room
+// (p itself included, so it learns of permission changes), unless p is
+// hidden.
+func (r *Room) broadcastParticipant(p *Participant) {
+	info := p.Info()
+	msg := &livekit.SignalResponse{Message: &livekit.SignalResponse_Update{
+		Update: &livekit.ParticipantUpdate{Participants: []*livekit.ParticipantInfo{info}},
+	}}
+	hidden := info.GetPermission().GetHidden()
+	for _, o := range r.Participants() {
+		if hidden && o != p {
+			continue
+		}
+		o.send(msg)
+	}
+}
+
+// findTrack returns the published track with that sid, or nil.
+func (r *Room) findTrack(sid string) *PublishedTrack {
+	for _, p := range r.Participants() {
+		if t := p.PublishedTrack(sid); t != nil {
+			return t
+		}
+	}
+	return nil
+}
+
+func (r *Room) onTrackPublished(pt *PublishedTrack) {
+	r.broadcastParticipant(pt.owner)
+	r.mgr.event(&livekit.WebhookEvent{Event: "track_published", Room: r.Info(), Participant: pt.owner.Info(), Track: pt.Info()})
+	for _, o := range r.Participants() {
+		if o == pt.owner {
+			continue
+		}
+		o.mu.Lock()
+		auto := o.autoSubscribe
+		o.mu.Unlock()
+		if auto {
+			if err := o.subscribe(pt); err != nil {
+				o.log.Debug("auto-subscribe", "track", pt.SID(), "err", err)
+			}
+		}
+	}
+}
+
+func (r *Room) onTrackUnpublished(pt *PublishedTrack) {
+	sid := pt.SID()
+	for _, o := range r.Participants() {
+		o.unsubscribe(sid, true)
+	}
+	r.broadcastParticipant(pt.owner)
+	r.mgr.event(&livekit.WebhookEvent{Event: "track_unpublished", Room: r.Info(), Participant: pt.owner.Info(), Track: pt.Info()})
+}
+
+func (r *Room) onTrackMuted(pt *PublishedTrack) {
+	sid := pt.SID()
+	for _, o := range r.Participants() {
+		o.mu.Lock()
+		s := o.subs[sid]
+		o.mu.Unlock()
+		if s != nil {
+			s.applyPause()
+		}
+	}
+	r.broadcastParticipant(pt.owner)
+}
+
+// SendData delivers a data packet from a participant (nil for the server)
+// to the identities it names, or to everyone else.
+func (r *Room) SendData(from *Participant, pkt *livekit.DataPacket, kind livekit.DataPacket_Kind) {
+	dest := pkt.GetDestinationIdentities()
+	if u := pkt.GetUser(); u != nil && len(dest) == 0 {
+		dest = u.GetDestinationIdentities()
+	}
+	if from != nil {
+		// The server, not the client, says who sent it.
+		pkt.ParticipantIdentity = from.identity
+		if u := pkt.GetUser(); u != nil {
+			u.ParticipantIdentity = from.identity
+			u.ParticipantSid = from.sid
+		}
+	}
+	pkt.DestinationIdentities = nil
+	if u := pkt.GetUser(); u != nil {
+		u.DestinationIdentities = nil
+		u.DestinationSids = nil
+	}
+	pkt.Kind = kind
+	b, err := proto.Marshal(pkt)
+	if err != nil {
+		return
+	}
+	var want map[string]bool
+	if len(dest) > 0 {
+		want = make(map[string]bool, len(dest))
+		for _, d := range dest {
+			want[d] = true
+		}
+	}
+	for _, o := range r.Participants() {
+		if o == from || (want != nil && !want[o.identity]) {
+			continue
+		}
+		o.sendData(b, kind)
+	}
+}
+
+// UpdateMetadata changes the room's metadata and tells everyone.
+func (r *Room) UpdateMetadata(md string) *livekit.Room {
+	r.mu.Lock()
+	r.info.Metadata = md
+	info := r.infoLocked()
+	r.mu.Unlock()
+	msg := &livekit.SignalResponse{Message: &livekit.SignalResponse_RoomUpdate{RoomUpdate: &livekit.RoomUpdate{Room: info}}}
+	for _, o := range r.Participants() {
+		o.send(msg)
+	}
+	return info
+}

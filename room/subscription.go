@@ -1,0 +1,24 @@
+package room
+
+import (
+	"github.com/livekit/protocol/livekit"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/bayan-dev/bayan/sfu"
+)
+
+// subscription is one subscriber's down-track of one published track.
+// Guarded by the subscriber's Participant.mu.
+type subscription struct {
+	track    *PublishedTrack
+	down     *sfu.DownTrack
+	sender   *webrtc.RTPSender
+	disabled bool // the subscriber asked not to receive it (UpdateTrackSettings)
+	settings *livekit.UpdateTrackSettings
+}
+
+// applyPause pauses the down-track while the publisher has it muted or the
+// subscriber has it disabled.
+func (s *subscription) applyPause() {
+	s.down.SetPaused(s.disabled || s.track.Muted())
+}

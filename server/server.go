@@ -1,0 +1,145 @@
+// Package server assembles a Bayan node: the media engine, rooms, signaling,
+// the RoomService API, metrics and health checks behind one HTTP listener.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/livekit/protocol/livekit"
+
+	"github.com/bayan-dev/bayan/metrics"
+	"github.com/bayan-dev/bayan/room"
+	"github.com/bayan-dev/bayan/sfu"
+	"github.com/bayan-dev/bayan/signaling"
+)
+
+// Version is reported to clients in the JoinResponse.
+const Version = "0.1.0"
+
+// ProtocolVersion is the newest LiveKit signaling protocol spoken.
+const ProtocolVersion = 17
+
+// Config configures a node.
+type Config struct {
+	// Keys maps API keys to their secrets.
+	Keys map[string]string
+	// HTTPAddr serves signaling, the API, /metrics and /healthz ("127.0.0.1:7880").
+	HTTPAddr string
+	// UDPAddr is the single ICE UDP port ("127.0.0.1:7882"); TCPAddr the ICE-TCP fallback.
+	UDPAddr, TCPAddr string
+	// NodeIPs are the addresses offered in ICE candidates, when set.
+	NodeIPs []string
+	// LoopbackOnly offers loopback candidates only (development, tests).
+	LoopbackOnly bool
+	Room         room.Config
+	Webhook      signaling.WebhookConfig
+	// ReconnectGrace is how long a dropped participant may resume.
+	ReconnectGrace time.Duration
+	// RefreshInterval is how often clients get a fresh token.
+	RefreshInterval time.Duration
+	Log             *slog.Logger
+}
+
+// Server is a running node.
+type Server struct {
+	cfg     Config
+	engine  *sfu.Engine
+	stats   *sfu.Stats
+	rooms   *room.Manager
+	sig     *signaling.Server
+	hooks   *signaling.Webhooks
+	http    *http.Server
+	ln      net.Listener
+	serveCh chan error
+}
+
+// New opens the node's sockets and starts serving.
+func New(cfg Config) (*Server, error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if len(cfg.Keys) == 0 {
+		return nil, errors.New("server: no API keys configured")
+	}
+	engine, err := sfu.NewEngine(sfu.EngineConfig{
+		UDPAddr:      cfg.UDPAddr,
+		TCPAddr:      cfg.TCPAddr,
+		NodeIPs:      cfg.NodeIPs,
+		LoopbackOnly: cfg.LoopbackOnly,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, engine: engine, stats: &sfu.Stats{}, serveCh: make(chan error, 1)}
+	keys := signaling.NewKeys(cfg.Keys)
+	s.hooks = signaling.NewWebhooks(cfg.Webhook, keys, cfg.Log)
+	if cfg.Room.ServerInfo == nil {
+		cfg.Room.ServerInfo = &livekit.ServerInfo{
+			Edition:  livekit.ServerInfo_Standard,
+			Version:  Version,
+			Protocol: ProtocolVersion,
+			NodeId:   "bayan",
+		}
+	}
+	s.rooms = room.NewManager(engine, s.stats, s.hooks, cfg.Room, cfg.Log)
+	s.sig = signaling.NewServer(signaling.Config{
+		Keys:            keys,
+		Rooms:           s.rooms,
+		Log:             cfg.Log,
+		ReconnectGrace:  cfg.ReconnectGrace,
+		RefreshInterval: cfg.RefreshInterval,
+	})
+
+	mux := http.NewServeMux()
+	s.sig.Register(mux)
+	// RoomService: signaling.NewRoomService(keys, s.rooms).Register(mux)
+	mux.Handle("/metrics", metrics.Handler(metrics.Sources{Rooms: s.rooms, Media: s.stats, Signaling: s.sig.Counters()}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
+
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		engine.Close()
+		return nil, fmt.Errorf("server: listen %s: %w", cfg.HTTPAddr, err)
+	}
+	s.ln = ln
+	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { s.serveCh <- s.http.Serve(ln) }()
+	return s, nil
+}
+
+// Mux exposes nothing; Handler-level additions go through Register helpers.
+
+// Addr returns the HTTP address the node listens on.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// URL returns the WebSocket URL clients connect to.
+func (s *Server) URL() string { return "ws://" + s.Addr() }
+
+// HTTPURL returns the base URL of the HTTP API.
+func (s *Server) HTTPURL() string { return "http://" + s.Addr() }
+
+// UDPPort returns the ICE UDP port.
+func (s *Server) UDPPort() int { return s.engine.UDPPort() }
+
+// Rooms returns the node's room manager.
+func (s *Server) Rooms() *room.Manager { return s.rooms }
+
+// Stats returns the media plane counters.
+func (s *Server) Stats() *sfu.Stats { return s.stats }
+
+// Close shuts the node down gracefully: every client is told to leave,
+// webhooks already queued are delivered (until ctx ends), then sockets close.
+func (s *Server) Close(ctx context.Context) error {
+	s.rooms.Close()
+	s.sig.Close()
+	err := s.http.Shutdown(ctx)
+	s.hooks.Close(ctx)
+	s.engine.Close()
+	return err
+}

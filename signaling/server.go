@@ -1,0 +1,321 @@
+package signaling
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/livekit/protocol/livekit"
+
+	"github.com/bayan-dev/bayan/room"
+)
+
+// Config configures the signaling server.
+type Config struct {
+	Keys  *Keys
+	Rooms *room.Manager
+	Log   *slog.Logger
+	// ReconnectGrace is how long a participant whose WebSocket dropped stays
+	// in the room waiting to resume.
+	ReconnectGrace time.Duration
+	// RefreshInterval is how often a client is sent a fresh token.
+	RefreshInterval time.Duration
+}
+
+// Counters are the signaling layer's own metrics.
+type Counters struct {
+	badFrames   atomic.Uint64
+	joins       atomic.Uint64
+	resumes     atomic.Uint64
+	authFailure atomic.Uint64
+}
+
+// BadFrames returns how many undecodable frames were dropped.
+func (c *Counters) BadFrames() uint64 { return c.badFrames.Load() }
+
+// Joins returns how many joins succeeded.
+func (c *Counters) Joins() uint64 { return c.joins.Load() }
+
+// Resumes returns how many sessions were resumed.
+func (c *Counters) Resumes() uint64 { return c.resumes.Load() }
+
+// AuthFailures returns how many requests were refused for their token.
+func (c *Counters) AuthFailures() uint64 { return c.authFailure.Load() }
+
+// Server serves /rtc and /rtc/validate.
+type Server struct {
+	keys    *Keys
+	rooms   *room.Manager
+	log     *slog.Logger
+	cfg     Config
+	metrics Counters
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// NewServer returns a signaling server; Close ends its sessions.
+func NewServer(cfg Config) *Server {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.ReconnectGrace <= 0 {
+		cfg.ReconnectGrace = 20 * time.Second
+	}
+	if cfg.RefreshInterval <= 0 {
+		cfg.RefreshInterval = 10 * time.Minute
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Server{keys: cfg.Keys, rooms: cfg.Rooms, log: cfg.Log, cfg: cfg, ctx: ctx, cancel: cancel}
+}
+
+// Counters returns the server's counters.
+func (s *Server) Counters() *Counters { return &s.metrics }
+
+// Register adds the signaling routes to mux.
+func (s *Server) Register(mux *http.ServeMux) {
+	mux.HandleFunc("/rtc", s.handleRTC)
+	mux.HandleFunc("/rtc/validate", s.handleValidate)
+	// Anything else under /rtc (notably /rtc/v1/validate until the single
+	// peer connection path is served) must answer 404 so that clients fall
+	// back to /rtc.
+	mux.HandleFunc("/rtc/", http.NotFound)
+}
+
+// Close ends every session and waits for their goroutines.
+func (s *Server) Close() {
+	s.cancel()
+	s.wg.Wait()
+}
+
+// httpError writes a plain-text error the SDKs show to their users.
+func httpError(w http.ResponseWriter, code int, err error) {
+	http.Error(w, err.Error(), code)
+}
+
+// authorize verifies the request's token and its room-join grant.
+func (s *Server) authorize(r *http.Request) (*Verified, int, error) {
+	tok, err := s.keys.Verify(tokenFromRequest(r))
+	if err != nil {
+		s.metrics.authFailure.Add(1)
+		return nil, http.StatusUnauthorized, err
+	}
+	g := tok.Grants.Video
+	if g == nil || !g.RoomJoin || g.Room == "" {
+		s.metrics.authFailure.Add(1)
+		return nil, http.StatusUnauthorized, fmt.Errorf("%w: token lacks roomJoin for a room", ErrNotAllowed)
+	}
+	if want := r.URL.Query().Get("room"); want != "" && want != g.Room {
+		s.metrics.authFailure.Add(1)
+		return nil, http.StatusUnauthorized, fmt.Errorf("%w: token is for room %q", ErrNotAllowed, g.Room)
+	}
+	if tok.Grants.Identity == "" {
+		s.metrics.authFailure.Add(1)
+		return nil, http.StatusUnauthorized, fmt.Errorf("%w: token has no identity", ErrInvalidToken)
+	}
+	return tok, 0, nil
+}
+
+func (s *Server) handleValidate(w http.ResponseWriter, r *http.Request) {
+	if _, code, err := s.authorize(r); err != nil {
+		httpError(w, code, err)
+		return
+	}
+	if err := s.checkCapacity(r); err != nil {
+		httpError(w, http.StatusServiceUnavailable, err)
+		return
+	}
+	_, _ = w.Write([]byte("success"))
+}
+
+func (s *Server) checkCapacity(r *http.Request) error {
+	tok, _, _ := s.authorize(r)
+	if tok == nil {
+		return nil
+	}
+	rm := s.rooms.Room(tok.Grants.Video.Room)
+	if rm == nil {
+		return nil
+	}
+	info := rm.Info()
+	if info.MaxParticipants > 0 && info.NumParticipants >= info.MaxParticipants &&
+		rm.Participant(tok.Grants.Identity) == nil {
+		return room.ErrRoomFull
+	}
+	return nil
+}
+
+func queryBool(r *http.Request, name string, def bool) bool {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return def
+	}
+	return b
+}
+
+func (s *Server) handleRTC(w http.ResponseWriter, r *http.Request) {
+	tok, code, err := s.authorize(r)
+	if err != nil {
+		httpError(w, code, err)
+		return
+	}
+	resume := queryBool(r, "reconnect", false) && r.URL.Query().Get("sid") != ""
+	if !resume {
+		if err := s.checkCapacity(r); err != nil {
+			httpError(w, http.StatusServiceUnavailable, err)
+			return
+		}
+	}
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		// Classrooms are embedded in schools' own sites: the token, not the
+		// page's origin, decides who may join.
+		InsecureSkipVerify: true,
+	})
+	if err != nil {
+		return // Accept has answered the request
+	}
+	conn.SetReadLimit(MaxFrameSize)
+	text := r.URL.Query().Get("format") == "json"
+	g := tok.Grants
+	log := s.log.With("room", g.Video.Room, "participant", g.Identity)
+	sess := newSession(s, conn, text, tok, log)
+
+	s.wg.Add(1)
+	defer s.wg.Done()
+	ctx, cancel := context.WithCancel(s.ctx)
+	defer cancel()
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		sess.writeLoop(ctx)
+	}()
+	defer func() {
+		sess.close(websocket.StatusNormalClosure, "")
+		<-writerDone
+	}()
+
+	if resume {
+		if !s.resume(sess, r.URL.Query().Get("sid")) {
+			return
+		}
+	} else if !s.join(sess, r) {
+		return
+	}
+	go s.refreshTokens(ctx, sess)
+	sess.readLoop(ctx)
+	if !sess.left {
+		sess.p.SignalLost(sess, s.cfg.ReconnectGrace)
+	}
+}
+
+func (s *Server) join(sess *session, r *http.Request) bool {
+	g := sess.token.Grants
+	rm := s.rooms.GetOrCreate(g.Video.Room)
+	proto, _ := strconv.Atoi(r.URL.Query().Get("protocol"))
+	p, err := rm.Join(room.JoinParams{
+		Identity:       g.Identity,
+		Name:           g.Name,
+		Metadata:       g.Metadata,
+		Attributes:     g.Attributes,
+		Permission:     g.Video.ToPermission(),
+		Kind:           g.GetParticipantKind(),
+		AutoSubscribe:  queryBool(r, "auto_subscribe", true),
+		ClientProtocol: int32(proto),
+	}, sess)
+	if err != nil {
+		reason := livekit.DisconnectReason_JOIN_FAILURE
+		if errors.Is(err, room.ErrRoomClosed) {
+			reason = livekit.DisconnectReason_ROOM_CLOSED
+		}
+		sess.Send(&livekit.SignalResponse{Message: &livekit.SignalResponse_Leave{Leave: &livekit.LeaveRequest{
+			Reason: reason, Action: livekit.LeaveRequest_DISCONNECT,
+		}}})
+		sess.log.Info("join refused", "err", err)
+		return false
+	}
+	sess.p = p
+	s.metrics.joins.Add(1)
+	return true
+}
+
+// resume re-attaches a participant whose WebSocket dropped.
+func (s *Server) resume(sess *session, sid string) bool {
+	g := sess.token.Grants
+	var p *room.Participant
+	if rm := s.rooms.Room(g.Video.Room); rm != nil {
+		p = rm.Participant(g.Identity)
+	}
+	if p == nil || p.SID() != sid {
+		// Too late to resume: the client must join again from scratch.
+		sess.Send(&livekit.SignalResponse{Message: &livekit.SignalResponse_Leave{Leave: &livekit.LeaveRequest{
+			CanReconnect: true, Reason: livekit.DisconnectReason_STATE_MISMATCH, Action: livekit.LeaveRequest_RECONNECT,
+		}}})
+		return false
+	}
+	p.SetSink(sess)
+	sess.p = p
+	sess.Send(&livekit.SignalResponse{Message: &livekit.SignalResponse_Reconnect{Reconnect: &livekit.ReconnectResponse{
+		ClientConfiguration: &livekit.ClientConfiguration{ResumeConnection: livekit.ClientConfigSetting_ENABLED},
+		LastMessageSeq:      0,
+	}}})
+	if err := p.Resume(); err != nil {
+		sess.log.Warn("resume: ICE restart", "err", err)
+	}
+	s.metrics.resumes.Add(1)
+	return true
+}
+
+// refreshTokens sends the client a fresh token periodically so that a long
+// session outlives its original token.
+func (s *Server) refreshTokens(ctx context.Context, sess *session) {
+	t := time.NewTicker(s.cfg.RefreshInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-sess.done:
+			return
+		case <-t.C:
+			tok, err := s.keys.Refresh(withPermission(sess.token, sess.p.Permission()), sess.token.TTL)
+			if err != nil {
+				continue
+			}
+			sess.Send(&livekit.SignalResponse{Message: &livekit.SignalResponse_RefreshToken{RefreshToken: tok}})
+		}
+	}
+}
+
+// withPermission returns a copy of tok whose grants carry the participant's
+// current permissions, which may have changed since the token was issued.
+func withPermission(tok *Verified, perm *livekit.ParticipantPermission) *Verified {
+	out := *tok
+	out.Grants = tok.Grants.Clone()
+	v := out.Grants.Video
+	v.CanPublish = &perm.CanPublish
+	v.CanSubscribe = &perm.CanSubscribe
+	v.CanPublishData = &perm.CanPublishData
+	v.CanUpdateOwnMetadata = &perm.CanUpdateMetadata
+	v.Hidden = perm.Hidden
+	v.CanPublishSources = v.CanPublishSources[:0]
+	for _, src := range perm.CanPublishSources {
+		v.CanPublishSources = append(v.CanPublishSources, sourceName(src))
+	}
+	return &out
+}
+
+// sourceName is how tokens spell a track source ("camera", "microphone").
+func sourceName(src livekit.TrackSource) string { return strings.ToLower(src.String()) }

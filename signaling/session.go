@@ -1,0 +1,200 @@
+package signaling
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/livekit/protocol/livekit"
+
+	"github.com/bayan-dev/bayan/room"
+)
+
+// outboxSize bounds the responses queued for one client; a client that lets
+// it fill up is disconnected rather than allowed to stall the room.
+const outboxSize = 1024
+
+// session is one signaling WebSocket. Requests are handled in order on the
+// read goroutine; responses are queued and written by a writer goroutine.
+type session struct {
+	srv    *Server
+	conn   *websocket.Conn
+	text   bool // the client speaks protojson text frames
+	log    *slog.Logger
+	token  *Verified
+	p      *room.Participant
+	outbox chan *livekit.SignalResponse
+	done   chan struct{}
+	once   sync.Once
+	left   bool
+}
+
+func newSession(srv *Server, conn *websocket.Conn, text bool, tok *Verified, log *slog.Logger) *session {
+	return &session{
+		srv:    srv,
+		conn:   conn,
+		text:   text,
+		log:    log,
+		token:  tok,
+		outbox: make(chan *livekit.SignalResponse, outboxSize),
+		done:   make(chan struct{}),
+	}
+}
+
+// Send queues a response; it never blocks.
+func (s *session) Send(msg *livekit.SignalResponse) {
+	select {
+	case <-s.done:
+	case s.outbox <- msg:
+	default:
+		s.log.Warn("signal outbox full, disconnecting slow client")
+		s.close(websocket.StatusPolicyViolation, "too slow")
+	}
+}
+
+func (s *session) close(code websocket.StatusCode, reason string) {
+	s.once.Do(func() {
+		close(s.done)
+		go func() { _ = s.conn.Close(code, reason) }()
+	})
+}
+
+// writeLoop writes queued responses until the session ends; on the way out
+// it flushes what is queued (a Leave, for instance) best-effort.
+func (s *session) writeLoop(ctx context.Context) {
+	write := func(msg *livekit.SignalResponse) bool {
+		b, err := EncodeResponse(msg, s.text)
+		if err != nil {
+			s.log.Error("encode response", "err", err)
+			return true
+		}
+		typ := websocket.MessageBinary
+		if s.text {
+			typ = websocket.MessageText
+		}
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		if err := s.conn.Write(wctx, typ, b); err != nil {
+			s.close(websocket.StatusGoingAway, "write failed")
+			return false
+		}
+		return true
+	}
+	for {
+		select {
+		case msg := <-s.outbox:
+			if !write(msg) {
+				return
+			}
+		case <-s.done:
+			for {
+				select {
+				case msg := <-s.outbox:
+					if !write(msg) {
+						return
+					}
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+// readLoop handles requests until the client leaves or the socket fails.
+func (s *session) readLoop(ctx context.Context) {
+	timeout := s.srv.rooms.PingTimeout()
+	for {
+		rctx, cancel := context.WithTimeout(ctx, timeout)
+		typ, data, err := s.conn.Read(rctx)
+		cancel()
+		if err != nil {
+			return
+		}
+		req, err := DecodeRequest(data, typ == websocket.MessageText)
+		if err != nil {
+			s.srv.metrics.badFrames.Add(1)
+			s.log.Debug("dropping bad signal frame", "err", err)
+			continue
+		}
+		s.handle(req)
+		if s.left {
+			return
+		}
+	}
+}
+
+func (s *session) reply(reason livekit.RequestResponse_Reason, msg string) {
+	s.Send(&livekit.SignalResponse{Message: &livekit.SignalResponse_RequestResponse{
+		RequestResponse: &livekit.RequestResponse{Reason: reason, Message: msg},
+	}})
+}
+
+func reasonFor(err error) livekit.RequestResponse_Reason {
+	switch {
+	case errors.Is(err, room.ErrPermissionDenied):
+		return livekit.RequestResponse_NOT_ALLOWED
+	case errors.Is(err, room.ErrTrackNotFound):
+		return livekit.RequestResponse_NOT_FOUND
+	default:
+		return livekit.RequestResponse_INVALID_REQUEST
+	}
+}
+
+func (s *session) handle(req *livekit.SignalRequest) {
+	p := s.p
+	var err error
+	switch m := req.Message.(type) {
+	case *livekit.SignalRequest_Offer:
+		err = p.HandleOffer(m.Offer)
+	case *livekit.SignalRequest_Answer:
+		err = p.HandleAnswer(m.Answer)
+	case *livekit.SignalRequest_Trickle:
+		err = p.HandleTrickle(m.Trickle)
+	case *livekit.SignalRequest_AddTrack:
+		err = p.AddTrack(m.AddTrack)
+	case *livekit.SignalRequest_Mute:
+		err = p.SetTrackMuted(m.Mute.GetSid(), m.Mute.GetMuted(), false)
+	case *livekit.SignalRequest_Subscription:
+		err = p.UpdateSubscription(m.Subscription)
+	case *livekit.SignalRequest_TrackSetting:
+		p.UpdateTrackSettings(m.TrackSetting)
+	case *livekit.SignalRequest_Leave:
+		s.left = true
+		p.Room().RemoveParticipant(p.Identity(), livekit.DisconnectReason_CLIENT_INITIATED)
+	case *livekit.SignalRequest_Ping:
+		s.Send(&livekit.SignalResponse{Message: &livekit.SignalResponse_Pong{Pong: time.Now().UnixMilli()}})
+	case *livekit.SignalRequest_PingReq:
+		s.Send(&livekit.SignalResponse{Message: &livekit.SignalResponse_PongResp{PongResp: &livekit.Pong{
+			LastPingTimestamp: m.PingReq.GetTimestamp(),
+			Timestamp:         time.Now().UnixMilli(),
+		}}})
+	case *livekit.SignalRequest_UpdateMetadata:
+		if !p.Permission().GetCanUpdateMetadata() {
+			err = room.ErrPermissionDenied
+			break
+		}
+		u := m.UpdateMetadata
+		var name, md *string
+		if u.Name != "" {
+			name = &u.Name
+		}
+		if u.Metadata != "" {
+			md = &u.Metadata
+		}
+		p.UpdateInfo(name, md, u.Attributes, nil)
+	case *livekit.SignalRequest_SyncState, *livekit.SignalRequest_Simulate,
+		*livekit.SignalRequest_UpdateLayers, *livekit.SignalRequest_SubscriptionPermission:
+		// Accepted; Bayan derives this state itself.
+	default:
+		s.reply(livekit.RequestResponse_UNSUPPORTED_TYPE, "unsupported request")
+		return
+	}
+	if err != nil {
+		s.log.Debug("request failed", "err", err)
+		s.reply(reasonFor(err), err.Error())
+	}
+}
