@@ -1,0 +1,242 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"sync"
+	"testing"
+	"time"
+
+	lksdk "github.com/livekit/server-sdk-go/v2"
+	"github.com/pion/webrtc/v4"
+	"github.com/pion/webrtc/v4/pkg/media"
+
+	"github.com/bayan-dev/bayan/internal/testnet"
+	"github.com/bayan-dev/bayan/internal/testserver"
+)
+
+var (
+	audioMagic = []byte("BAYAN-AUD")
+	videoMagic = []byte("BAYAN-VID")
+)
+
+// publishCounted publishes a track that writes samples carrying magic and
+// an increasing counter until ctx ends.
+func publishCounted(ctx context.Context, t *testing.T, r *lksdk.Room, c webrtc.RTPCodecCapability, name string, magic []byte, every time.Duration) *lksdk.LocalTrackPublication {
+	t.Helper()
+	track, err := lksdk.NewLocalSampleTrack(c)
+	if err != nil {
+		t.Fatalf("new track: %v", err)
+	}
+	pub, err := r.LocalParticipant.PublishTrack(track, &lksdk.TrackPublicationOptions{Name: name})
+	if err != nil {
+		t.Fatalf("publish %s: %v", name, err)
+	}
+	go func() {
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		for i := uint32(0); ; i++ {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			// First byte 0x10: for VP8 an intra frame (P bit clear), so a
+			// subscriber can start at any sample.
+			data := append([]byte{0x10}, magic...)
+			data = binary.BigEndian.AppendUint32(data, i)
+			data = append(data, bytes.Repeat([]byte{0xAB}, 200)...)
+			_ = track.WriteSample(media.Sample{Data: data, Duration: every}, nil)
+		}
+	}()
+	return pub
+}
+
+// counterLog records the counters found in received RTP payloads.
+type counterLog struct {
+	mu     sync.Mutex
+	counts []uint32
+	intact bool
+}
+
+func (l *counterLog) add(payload, magic []byte) {
+	i := bytes.Index(payload, magic)
+	if i < 0 || len(payload) < i+len(magic)+4+200 {
+		l.mu.Lock()
+		l.intact = false
+		l.mu.Unlock()
+		return
+	}
+	c := binary.BigEndian.Uint32(payload[i+len(magic):])
+	tail := payload[i+len(magic)+4:]
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !bytes.Equal(tail[:200], bytes.Repeat([]byte{0xAB}, 200)) {
+		l.intact = false
+	}
+	l.counts = append(l.counts, c)
+}
+
+func (l *counterLog) snapshot() ([]uint32, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]uint32(nil), l.counts...), l.intact
+}
+
+func readTrack(track *webrtc.TrackRemote, log *counterLog, magic []byte) {
+	for {
+		pkt, _, err := track.ReadRTP()
+		if err != nil {
+			return
+		}
+		log.add(pkt.Payload, magic)
+	}
+}
+
+func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func checkInOrder(t *testing.T, name string, counts []uint32, intact bool, min int) {
+	t.Helper()
+	if len(counts) < min {
+		t.Fatalf("%s: received %d samples, want at least %d", name, len(counts), min)
+	}
+	if !intact {
+		t.Fatalf("%s: a payload arrived altered", name)
+	}
+	for i := 1; i < len(counts); i++ {
+		if counts[i] <= counts[i-1] {
+			t.Fatalf("%s: counter %d after %d: out of order", name, counts[i], counts[i-1])
+		}
+	}
+	span := int(counts[len(counts)-1]-counts[0]) + 1
+	if len(counts)*100 < span*95 {
+		t.Fatalf("%s: %d of %d samples arrived", name, len(counts), span)
+	}
+}
+
+func TestSDKPublishSubscribeDataMuteLeave(t *testing.T) {
+	testnet.Require(t)
+	srv := testserver.Start(t, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	var audioLog, videoLog = &counterLog{intact: true}, &counterLog{intact: true}
+	var mu sync.Mutex
+	var bData, cData []string
+	var muted, aLeft bool
+
+	bCB := lksdk.NewRoomCallback()
+	bCB.OnTrackSubscribed = func(track *webrtc.TrackRemote, pub *lksdk.RemoteTrackPublication, rp *lksdk.RemoteParticipant) {
+		if track.Kind() == webrtc.RTPCodecTypeAudio {
+			go readTrack(track, audioLog, audioMagic)
+		} else {
+			go readTrack(track, videoLog, videoMagic)
+		}
+	}
+	bCB.OnDataPacket = func(d lksdk.DataPacket, p lksdk.DataReceiveParams) {
+		if u, ok := d.(*lksdk.UserDataPacket); ok {
+			mu.Lock()
+			bData = append(bData, p.SenderIdentity+":"+string(u.Payload))
+			mu.Unlock()
+		}
+	}
+	bCB.OnTrackMuted = func(pub lksdk.TrackPublication, p lksdk.Participant) {
+		if p.Identity() == "alice" {
+			mu.Lock()
+			muted = true
+			mu.Unlock()
+		}
+	}
+	bCB.OnParticipantDisconnected = func(rp *lksdk.RemoteParticipant) {
+		if rp.Identity() == "alice" {
+			mu.Lock()
+			aLeft = true
+			mu.Unlock()
+		}
+	}
+	b, err := lksdk.ConnectToRoomWithToken(srv.URL(), testserver.Token(t, "r1", "bob", nil), bCB)
+	if err != nil {
+		t.Fatalf("bob connect: %v", err)
+	}
+	defer b.Disconnect()
+
+	cCB := lksdk.NewRoomCallback()
+	cCB.OnDataPacket = func(d lksdk.DataPacket, p lksdk.DataReceiveParams) {
+		if u, ok := d.(*lksdk.UserDataPacket); ok {
+			mu.Lock()
+			cData = append(cData, p.SenderIdentity+":"+string(u.Payload))
+			mu.Unlock()
+		}
+	}
+	c, err := lksdk.ConnectToRoomWithToken(srv.URL(), testserver.Token(t, "r1", "carol", nil), cCB)
+	if err != nil {
+		t.Fatalf("carol connect: %v", err)
+	}
+	defer c.Disconnect()
+
+	a, err := lksdk.ConnectToRoomWithToken(srv.URL(), testserver.Token(t, "r1", "alice", nil), lksdk.NewRoomCallback())
+	if err != nil {
+		t.Fatalf("alice connect: %v", err)
+	}
+	defer a.Disconnect()
+
+	publishCounted(ctx, t, a, webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "mic", audioMagic, 20*time.Millisecond)
+	vpub := publishCounted(ctx, t, a, webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "cam", videoMagic, 33*time.Millisecond)
+
+	waitFor(t, "bob to receive 100 audio and 60 video samples", 15*time.Second, func() bool {
+		ac, _ := audioLog.snapshot()
+		vc, _ := videoLog.snapshot()
+		return len(ac) >= 100 && len(vc) >= 60
+	})
+	ac, aok := audioLog.snapshot()
+	checkInOrder(t, "audio", ac, aok, 100)
+	vc, vok := videoLog.snapshot()
+	checkInOrder(t, "video", vc, vok, 60)
+
+	// Data: to everyone, then to carol only.
+	if err := a.LocalParticipant.PublishDataPacket(lksdk.UserData([]byte("hello all")), lksdk.WithDataPublishReliable(true)); err != nil {
+		t.Fatalf("publish data: %v", err)
+	}
+	if err := a.LocalParticipant.PublishDataPacket(lksdk.UserData([]byte("for carol")), lksdk.WithDataPublishReliable(true),
+		lksdk.WithDataPublishDestination([]string{"carol"})); err != nil {
+		t.Fatalf("publish data: %v", err)
+	}
+	waitFor(t, "data to arrive", 10*time.Second, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(cData) >= 2 && len(bData) >= 1
+	})
+	time.Sleep(300 * time.Millisecond) // would a misrouted packet still reach bob?
+	mu.Lock()
+	if len(bData) != 1 || bData[0] != "alice:hello all" {
+		t.Errorf("bob got %q, want only alice's broadcast", bData)
+	}
+	if len(cData) != 2 || cData[1] != "alice:for carol" {
+		t.Errorf("carol got %q", cData)
+	}
+	mu.Unlock()
+
+	vpub.SetMuted(true)
+	waitFor(t, "bob to see alice's video muted", 10*time.Second, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return muted
+	})
+
+	a.Disconnect()
+	waitFor(t, "bob to see alice leave", 10*time.Second, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return aLeft
+	})
+}
