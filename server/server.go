@@ -143,3 +143,6 @@ func (s *Server) Close(ctx context.Context) error {
 	s.engine.Close()
 	return err
 }
+
+// Signaling returns the node's signaling server.
+func (s *Server) Signaling() *signaling.Server { return s.sig }
