@@ -113,23 +113,23 @@ func (m *Manager) Delete(name string) bool {
 	if r == nil {
 		return false
 	}
-	m.closeRoom(r)
+	m.closeRoom(r, livekit.DisconnectReason_ROOM_DELETED)
 	return true
 }
 
-func (m *Manager) closeRoom(r *Room) {
+func (m *Manager) closeRoom(r *Room, reason livekit.DisconnectReason) {
 	m.mu.Lock()
 	if m.rooms[r.name] == r {
 		delete(m.rooms, r.name)
 	}
 	m.mu.Unlock()
-	r.close()
+	r.close(reason)
 }
 
-// Close closes every room, telling every client to leave.
-func (m *Manager) Close() {
+// Close closes every room, telling every client to leave with reason.
+func (m *Manager) Close(reason livekit.DisconnectReason) {
 	for _, r := range m.Rooms() {
-		m.closeRoom(r)
+		m.closeRoom(r, reason)
 	}
 }
 

@@ -237,13 +237,13 @@ func (r *Room) scheduleCloseLocked(d time.Duration) {
 		idle := len(r.participants) == 0
 		r.mu.Unlock()
 		if idle {
-			r.mgr.closeRoom(r)
+			r.mgr.closeRoom(r, livekit.DisconnectReason_ROOM_CLOSED)
 		}
 	})
 }
 
-// close removes everyone and marks the room closed.
-func (r *Room) close() {
+// close removes everyone, telling them why, and marks the room closed.
+func (r *Room) close(reason livekit.DisconnectReason) {
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
@@ -261,7 +261,7 @@ func (r *Room) close() {
 	hadJoin := r.hadJoin
 	r.mu.Unlock()
 	for _, p := range ps {
-		p.close(livekit.DisconnectReason_ROOM_DELETED, true)
+		p.close(reason, true)
 		r.mgr.event(&livekit.WebhookEvent{Event: "participant_left", Room: r.Info(), Participant: p.Info()})
 	}
 	if hadJoin {

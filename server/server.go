@@ -136,8 +136,8 @@ func (s *Server) Stats() *sfu.Stats { return s.stats }
 // Close shuts the node down gracefully: every client is told to leave,
 // webhooks already queued are delivered (until ctx ends), then sockets close.
 func (s *Server) Close(ctx context.Context) error {
-	s.rooms.Close()
-	s.sig.Close()
+	s.rooms.Close(livekit.DisconnectReason_SERVER_SHUTDOWN)
+	s.sig.Close(ctx)
 	err := s.http.Shutdown(ctx)
 	s.hooks.Close(ctx)
 	s.engine.Close()

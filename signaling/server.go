@@ -61,6 +61,9 @@ type Server struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	mu       sync.Mutex
+	sessions map[*session]struct{}
 }
 
 // NewServer returns a signaling server; Close ends its sessions.
@@ -75,7 +78,8 @@ func NewServer(cfg Config) *Server {
 		cfg.RefreshInterval = 10 * time.Minute
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Server{keys: cfg.Keys, rooms: cfg.Rooms, log: cfg.Log, cfg: cfg, ctx: ctx, cancel: cancel}
+	return &Server{keys: cfg.Keys, rooms: cfg.Rooms, log: cfg.Log, cfg: cfg, ctx: ctx, cancel: cancel,
+		sessions: map[*session]struct{}{}}
 }
 
 // Counters returns the server's counters.
@@ -91,10 +95,24 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("/rtc/", http.NotFound)
 }
 
-// Close ends every session and waits for their goroutines.
-func (s *Server) Close() {
+// Close ends every session, letting each flush what is queued for it (the
+// Leave that tells clients the server is going away) until ctx ends, and
+// waits for their goroutines.
+func (s *Server) Close(ctx context.Context) {
+	s.mu.Lock()
+	for sess := range s.sessions {
+		sess.close(websocket.StatusGoingAway, "server shutting down")
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		s.cancel()
+		<-done
+	}
 	s.cancel()
-	s.wg.Wait()
 }
 
 // httpError writes a plain-text error the SDKs show to their users.
@@ -195,6 +213,14 @@ func (s *Server) handleRTC(w http.ResponseWriter, r *http.Request) {
 
 	s.wg.Add(1)
 	defer s.wg.Done()
+	s.mu.Lock()
+	s.sessions[sess] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.sessions, sess)
+		s.mu.Unlock()
+	}()
 	ctx, cancel := context.WithCancel(s.ctx)
 	defer cancel()
 	writerDone := make(chan struct{})

@@ -30,6 +30,9 @@ type session struct {
 	done   chan struct{}
 	once   sync.Once
 	left   bool
+
+	closeCode   websocket.StatusCode // set once, before done is closed
+	closeReason string
 }
 
 func newSession(srv *Server, conn *websocket.Conn, text bool, tok *Verified, log *slog.Logger) *session {
@@ -55,16 +58,22 @@ func (s *session) Send(msg *livekit.SignalResponse) {
 	}
 }
 
+// close ends the session: the writer flushes what is queued (a Leave, for
+// instance) and then closes the socket with code, which ends the reader.
 func (s *session) close(code websocket.StatusCode, reason string) {
 	s.once.Do(func() {
+		s.closeCode, s.closeReason = code, reason
 		close(s.done)
-		go func() { _ = s.conn.Close(code, reason) }()
 	})
 }
 
 // writeLoop writes queued responses until the session ends; on the way out
-// it flushes what is queued (a Leave, for instance) best-effort.
+// it flushes what is queued, best-effort, and closes the socket.
 func (s *session) writeLoop(ctx context.Context) {
+	defer func() {
+		<-s.done
+		_ = s.conn.Close(s.closeCode, s.closeReason)
+	}()
 	write := func(msg *livekit.SignalResponse) bool {
 		b, err := EncodeResponse(msg, s.text)
 		if err != nil {
