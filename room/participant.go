@@ -707,3 +707,13 @@ func (p *Participant) SubscriptionCount() int {
 	defer p.mu.Unlock()
 	return len(p.subs)
 }
+
+// SubscriptionPaused reports whether the participant's down-track of a
+// track exists and is paused (muted by the publisher or disabled by the
+// subscriber).
+func (p *Participant) SubscriptionPaused(sid string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s, ok := p.subs[sid]
+	return ok && s.down.Paused()
+}

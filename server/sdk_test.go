@@ -57,7 +57,27 @@ func publishCounted(ctx context.Context, t *testing.T, r *lksdk.Room, c webrtc.R
 type counterLog struct {
 	mu     sync.Mutex
 	counts []uint32
+	seqs   []uint16 // RTP sequence numbers as received
 	intact bool
+}
+
+func (l *counterLog) addSeq(seq uint16) {
+	l.mu.Lock()
+	l.seqs = append(l.seqs, seq)
+	l.mu.Unlock()
+}
+
+// seqGaps returns how many times a received sequence number did not follow
+// its predecessor.
+func (l *counterLog) seqGaps() (gaps, total int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i := 1; i < len(l.seqs); i++ {
+		if l.seqs[i] != l.seqs[i-1]+1 {
+			gaps++
+		}
+	}
+	return gaps, len(l.seqs)
 }
 
 func (l *counterLog) add(payload, magic []byte) {
@@ -90,6 +110,7 @@ func readTrack(track *webrtc.TrackRemote, log *counterLog, magic []byte) {
 		if err != nil {
 			return
 		}
+		log.addSeq(pkt.SequenceNumber)
 		log.add(pkt.Payload, magic)
 	}
 }
