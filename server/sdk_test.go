@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -247,6 +251,17 @@ func TestSDKPublishSubscribeDataMuteLeave(t *testing.T) {
 	}
 	mu.Unlock()
 
+	checkMetrics(t, srv.HTTPURL()+"/metrics", map[string]func(float64) bool{
+		"bayan_participants":                   func(v float64) bool { return v == 3 },
+		`bayan_published_tracks{kind="audio"}`: func(v float64) bool { return v == 1 },
+		`bayan_published_tracks{kind="video"}`: func(v float64) bool { return v == 1 },
+		"bayan_subscribed_tracks":              func(v float64) bool { return v == 4 },
+		"bayan_packets_in_total":               func(v float64) bool { return v >= 160 },
+		"bayan_packets_out_total":              func(v float64) bool { return v >= 160 },
+		"bayan_forward_delay_seconds_count":    func(v float64) bool { return v >= 160 },
+		"bayan_rooms":                          func(v float64) bool { return v == 1 },
+	})
+
 	vpub.SetMuted(true)
 	waitFor(t, "bob to see alice's video muted", 10*time.Second, func() bool {
 		mu.Lock()
@@ -260,4 +275,39 @@ func TestSDKPublishSubscribeDataMuteLeave(t *testing.T) {
 		defer mu.Unlock()
 		return aLeft
 	})
+}
+
+// checkMetrics scrapes a Prometheus endpoint and checks the named samples
+// (name plus labels, as in the text format).
+func checkMetrics(t *testing.T, url string, want map[string]func(float64) bool) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("scrape: %v", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("scrape: %v", err)
+	}
+	got := map[string]float64{}
+	for _, line := range strings.Split(string(body), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			continue
+		}
+		got[line[:i]] = v
+	}
+	for name, ok := range want {
+		v, found := got[name]
+		if !found {
+			t.Errorf("metric %s missing", name)
+		} else if !ok(v) {
+			t.Errorf("metric %s = %v", name, v)
+		}
+	}
 }
