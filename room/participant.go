@@ -37,17 +37,23 @@ type JoinParams struct {
 	Kind           livekit.ParticipantInfo_Kind
 	AutoSubscribe  bool
 	ClientProtocol int32
+	// SinglePeerConnection puts both directions on the one connection the
+	// client offers (protocol 16+ join_request clients): the server never
+	// offers, it asks the client to (MediaSectionsRequirement).
+	SinglePeerConnection bool
 }
 
 // Participant is one client in a room with its two peer connections:
 // the publisher connection (the client offers) and the subscriber
-// connection (the server offers).
+// connection (the server offers). In single peer connection mode sub is nil
+// and pub carries both directions.
 type Participant struct {
 	room     *Room
 	sid      string
 	identity string
 	log      *slog.Logger
 	pub, sub *sfu.Transport
+	single   bool
 
 	mu            sync.Mutex
 	info          *livekit.ParticipantInfo      // Tracks is rebuilt on each snapshot
@@ -93,10 +99,15 @@ func newParticipant(r *Room, p JoinParams, sink SignalSink) (*Participant, error
 	}
 	part.info.Sid = part.sid
 	part.log = r.log.With("participant", p.Identity, "pID", part.sid)
+	part.single = p.SinglePeerConnection
 
 	var err error
 	if part.pub, err = r.mgr.engine.NewTransport(); err != nil {
 		return nil, err
+	}
+	if part.single {
+		part.wireSingleTransport()
+		return part, nil
 	}
 	if part.sub, err = r.mgr.engine.NewTransport(); err != nil {
 		_ = part.pub.Close()
@@ -117,23 +128,49 @@ func maps(m map[string]string) map[string]string {
 	return out
 }
 
-func (p *Participant) wireTransports() {
-	trickle := func(target livekit.SignalTarget) func(*webrtc.ICECandidate) {
-		return func(c *webrtc.ICECandidate) {
-			if c == nil {
-				return
-			}
-			b, err := json.Marshal(c.ToJSON())
-			if err != nil {
-				return
-			}
-			p.send(&livekit.SignalResponse{Message: &livekit.SignalResponse_Trickle{
-				Trickle: &livekit.TrickleRequest{CandidateInit: string(b), Target: target},
-			}})
+// trickle returns an OnICECandidate handler sending candidates to the client.
+func (p *Participant) trickle(target livekit.SignalTarget) func(*webrtc.ICECandidate) {
+	return func(c *webrtc.ICECandidate) {
+		if c == nil {
+			return
 		}
+		b, err := json.Marshal(c.ToJSON())
+		if err != nil {
+			return
+		}
+		p.send(&livekit.SignalResponse{Message: &livekit.SignalResponse_Trickle{
+			Trickle: &livekit.TrickleRequest{CandidateInit: string(b), Target: target},
+		}})
 	}
-	p.pub.PeerConnection().OnICECandidate(trickle(livekit.SignalTarget_PUBLISHER))
-	p.sub.PeerConnection().OnICECandidate(trickle(livekit.SignalTarget_SUBSCRIBER))
+}
+
+// wireSingleTransport sets up the one connection of single peer connection
+// mode: the client creates the data channels and the server sends on them.
+func (p *Participant) wireSingleTransport() {
+	pc := p.pub.PeerConnection()
+	pc.OnICECandidate(p.trickle(livekit.SignalTarget_PUBLISHER))
+	pc.OnTrack(p.onMediaTrack)
+	pc.OnDataChannel(func(dc *webrtc.DataChannel) {
+		p.mu.Lock()
+		switch dc.Label() {
+		case "_reliable":
+			p.dcReliable = dc
+		case "_lossy":
+			p.dcLossy = dc
+		}
+		p.mu.Unlock()
+		p.onDataChannel(dc)
+	})
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		if s == webrtc.PeerConnectionStateConnected {
+			p.setState(livekit.ParticipantInfo_ACTIVE)
+		}
+	})
+}
+
+func (p *Participant) wireTransports() {
+	p.pub.PeerConnection().OnICECandidate(p.trickle(livekit.SignalTarget_PUBLISHER))
+	p.sub.PeerConnection().OnICECandidate(p.trickle(livekit.SignalTarget_SUBSCRIBER))
 	p.sub.OnOffer(func(sd webrtc.SessionDescription) {
 		p.send(&livekit.SignalResponse{Message: &livekit.SignalResponse_Offer{
 			Offer: &livekit.SessionDescription{Type: sd.Type.String(), Sdp: sd.SDP},
@@ -250,9 +287,69 @@ func (p *Participant) SignalLost(sink SignalSink, grace time.Duration) {
 }
 
 // Resume restarts ICE on the subscriber connection after the client has
-// come back over a new signal connection.
+// come back over a new signal connection. In single peer connection mode
+// the client restarts ICE with its next offer.
 func (p *Participant) Resume() error {
+	if p.single {
+		return nil
+	}
 	return p.sub.Negotiate(true)
+}
+
+// SinglePeerConnection reports whether the participant uses one connection
+// for both directions.
+func (p *Participant) SinglePeerConnection() bool { return p.single }
+
+// downTransport is the connection that carries media to the client.
+func (p *Participant) downTransport() *sfu.Transport {
+	if p.single {
+		return p.pub
+	}
+	return p.sub
+}
+
+// negotiateDown brings the client's view of the down-tracks up to date: the
+// server offers on the subscriber connection, or, with a single connection,
+// asks the client for an offer with room for every unplaced down-track.
+func (p *Participant) negotiateDown() error {
+	if !p.single {
+		return p.sub.Negotiate(false)
+	}
+	audio, video := p.unplacedDownTracks()
+	p.send(&livekit.SignalResponse{Message: &livekit.SignalResponse_MediaSectionsRequirement{
+		MediaSectionsRequirement: &livekit.MediaSectionsRequirement{NumAudios: audio, NumVideos: video},
+	}})
+	return nil
+}
+
+// unplacedDownTracks counts down-tracks that have no m-section yet.
+func (p *Participant) unplacedDownTracks() (audio, video uint32) {
+	for _, tr := range p.pub.PeerConnection().GetTransceivers() {
+		if tr.Mid() != "" || tr.Sender() == nil || tr.Sender().Track() == nil {
+			continue
+		}
+		if tr.Kind() == webrtc.RTPCodecTypeAudio {
+			audio++
+		} else {
+			video++
+		}
+	}
+	return audio, video
+}
+
+// midToTrackID maps each m-section carrying a down-track to the track's sid,
+// so single-connection clients know what each m-section is.
+func (p *Participant) midToTrackID() map[string]string {
+	if !p.single {
+		return nil
+	}
+	m := map[string]string{}
+	for _, tr := range p.pub.PeerConnection().GetTransceivers() {
+		if tr.Mid() != "" && tr.Sender() != nil && tr.Sender().Track() != nil {
+			m[tr.Mid()] = tr.Sender().Track().ID()
+		}
+	}
+	return m
 }
 
 // HandleOffer answers the client's offer for the publisher connection.
@@ -265,8 +362,13 @@ func (p *Participant) HandleOffer(sd *livekit.SessionDescription) error {
 		return fmt.Errorf("%w: %v", ErrBadRequest, err)
 	}
 	p.send(&livekit.SignalResponse{Message: &livekit.SignalResponse_Answer{
-		Answer: &livekit.SessionDescription{Type: answer.Type.String(), Sdp: answer.SDP, Id: sd.Id},
+		Answer: &livekit.SessionDescription{Type: answer.Type.String(), Sdp: answer.SDP, Id: sd.Id, MidToTrackId: p.midToTrackID()},
 	}})
+	if p.single {
+		if audio, video := p.unplacedDownTracks(); audio+video > 0 {
+			return p.negotiateDown()
+		}
+	}
 	return nil
 }
 
@@ -274,6 +376,9 @@ func (p *Participant) HandleOffer(sd *livekit.SessionDescription) error {
 func (p *Participant) HandleAnswer(sd *livekit.SessionDescription) error {
 	if sd == nil || sd.Sdp == "" {
 		return fmt.Errorf("%w: empty answer", ErrBadRequest)
+	}
+	if p.single {
+		return fmt.Errorf("%w: answer in single peer connection mode", ErrBadRequest)
 	}
 	if err := p.sub.HandleAnswer(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sd.Sdp}); err != nil {
 		return fmt.Errorf("%w: %v", ErrBadRequest, err)
@@ -288,7 +393,7 @@ func (p *Participant) HandleTrickle(t *livekit.TrickleRequest) error {
 		return fmt.Errorf("%w: candidate: %v", ErrBadRequest, err)
 	}
 	tr := p.pub
-	if t.GetTarget() == livekit.SignalTarget_SUBSCRIBER {
+	if t.GetTarget() == livekit.SignalTarget_SUBSCRIBER && !p.single {
 		tr = p.sub
 	}
 	if err := tr.AddICECandidate(c); err != nil {
@@ -490,7 +595,7 @@ func (p *Participant) subscribe(pt *PublishedTrack) error {
 		return nil
 	}
 	down := sfu.NewDownTrack(pt.receiver, sid, pt.owner.sid+"|"+sid, p.room.mgr.stats)
-	sender, err := p.sub.PeerConnection().AddTrack(down)
+	sender, err := p.downTransport().PeerConnection().AddTrack(down)
 	if err != nil {
 		p.mu.Unlock()
 		return fmt.Errorf("room: add down-track: %w", err)
@@ -502,7 +607,7 @@ func (p *Participant) subscribe(pt *PublishedTrack) error {
 
 	go down.ServeRTCP(sender)
 	pt.receiver.AddDownTrack(down)
-	return p.sub.Negotiate(false)
+	return p.negotiateDown()
 }
 
 // unsubscribe stops forwarding a track to this participant.
@@ -519,9 +624,9 @@ func (p *Participant) unsubscribe(sid string, renegotiate bool) {
 	}
 	s.down.Close()
 	if !closed {
-		_ = p.sub.PeerConnection().RemoveTrack(s.sender)
+		_ = p.downTransport().PeerConnection().RemoveTrack(s.sender)
 		if renegotiate {
-			_ = p.sub.Negotiate(false)
+			_ = p.negotiateDown()
 		}
 	}
 }
@@ -698,7 +803,9 @@ func (p *Participant) close(reason livekit.DisconnectReason, tellClient bool) {
 		p.room.onTrackUnpublished(pt)
 	}
 	_ = p.pub.Close()
-	_ = p.sub.Close()
+	if p.sub != nil {
+		_ = p.sub.Close()
+	}
 }
 
 // SubscriptionCount returns how many tracks the participant receives.

@@ -166,7 +166,8 @@ func (r *Room) Join(params JoinParams, sink SignalSink) (*Participant, error) {
 		OtherParticipants: others,
 		ServerVersion:     r.mgr.cfg.ServerInfo.GetVersion(),
 		ServerInfo:        r.mgr.cfg.ServerInfo,
-		SubscriberPrimary: true,
+		SubscriberPrimary: !p.single,
+		FastPublish:       p.single && p.Permission().GetCanPublish(),
 		PingInterval:      int32(r.mgr.cfg.PingInterval / time.Second),
 		PingTimeout:       int32(r.mgr.cfg.PingTimeout / time.Second),
 		ClientConfiguration: &livekit.ClientConfiguration{
@@ -176,17 +177,14 @@ func (r *Room) Join(params JoinParams, sink SignalSink) (*Participant, error) {
 	p.setState(livekit.ParticipantInfo_JOINED)
 	r.mgr.event(&livekit.WebhookEvent{Event: "participant_joined", Room: r.Info(), Participant: p.Info()})
 
+	if p.single {
+		// The client's first offer comes with or right after the join; the
+		// caller subscribes it with SubscribeToExisting once that offer is
+		// answered, so the down-tracks land in its spare m-sections.
+		return p, nil
+	}
 	if params.AutoSubscribe {
-		for _, o := range r.Participants() {
-			if o == p {
-				continue
-			}
-			for _, t := range o.PublishedTracks() {
-				if err := p.subscribe(t); err != nil {
-					p.log.Debug("auto-subscribe", "track", t.SID(), "err", err)
-				}
-			}
-		}
+		r.SubscribeToExisting(p)
 	}
 	// The subscriber connection carries the server's data channels, so it
 	// is offered right away even with nothing to subscribe to.
@@ -195,6 +193,20 @@ func (r *Room) Join(params JoinParams, sink SignalSink) (*Participant, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// SubscribeToExisting subscribes p to every track already published.
+func (r *Room) SubscribeToExisting(p *Participant) {
+	for _, o := range r.Participants() {
+		if o == p {
+			continue
+		}
+		for _, t := range o.PublishedTracks() {
+			if err := p.subscribe(t); err != nil {
+				p.log.Debug("auto-subscribe", "track", t.SID(), "err", err)
+			}
+		}
+	}
 }
 
 // RemoveParticipant takes a participant out of the room and tells everyone.

@@ -89,9 +89,12 @@ func (s *Server) Counters() *Counters { return &s.metrics }
 func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("/rtc", s.handleRTC)
 	mux.HandleFunc("/rtc/validate", s.handleValidate)
-	// Anything else under /rtc (notably /rtc/v1/validate until the single
-	// peer connection path is served) must answer 404 so that clients fall
-	// back to /rtc.
+	// Protocol 16+ clients (livekit-client 2.2x) join here with a
+	// join_request and one peer connection for both directions.
+	mux.HandleFunc("/rtc/v1", s.handleRTC)
+	mux.HandleFunc("/rtc/v1/validate", s.handleValidate)
+	// Anything else under /rtc must answer 404, never a page, so that
+	// clients probing for newer paths fall back.
 	mux.HandleFunc("/rtc/", http.NotFound)
 }
 
@@ -144,7 +147,12 @@ func (s *Server) authorize(r *http.Request) (*Verified, int, error) {
 }
 
 func (s *Server) handleValidate(w http.ResponseWriter, r *http.Request) {
-	if _, code, err := s.authorize(r); err != nil {
+	tok, code, err := s.authorize(r)
+	if err != nil {
+		httpError(w, code, err)
+		return
+	}
+	if _, code, err := s.joinOptions(r, tok); err != nil {
 		httpError(w, code, err)
 		return
 	}
@@ -184,13 +192,60 @@ func queryBool(r *http.Request, name string, def bool) bool {
 	return b
 }
 
+// joinOptions is what the join URL asks for.
+type joinOptions struct {
+	single        bool                 // one peer connection (join_request)
+	request       *livekit.JoinRequest // nil for /rtc query-parameter joins
+	autoSubscribe bool
+	protocol      int
+	resume        bool
+	sid           string // participant to resume
+	text          bool   // protojson text frames
+}
+
+// joinOptions reads the join parameters from the query string or, for
+// protocol 16+ clients, from the join_request parameter.
+func (s *Server) joinOptions(r *http.Request, tok *Verified) (*joinOptions, int, error) {
+	q := r.URL.Query()
+	o := &joinOptions{text: q.Get("format") == "json"}
+	if jrParam := q.Get("join_request"); jrParam != "" {
+		jr, err := DecodeJoinRequest(jrParam)
+		if err != nil {
+			return nil, http.StatusBadRequest, err
+		}
+		if (jr.Metadata != "" || len(jr.ParticipantAttributes) > 0) && !tok.Grants.Video.GetCanUpdateOwnMetadata() {
+			return nil, http.StatusUnauthorized, fmt.Errorf("%w: setting metadata needs canUpdateOwnMetadata", ErrNotAllowed)
+		}
+		o.single = true
+		o.request = jr
+		o.autoSubscribe = jr.GetConnectionSettings() == nil || jr.GetConnectionSettings().GetAutoSubscribe()
+		o.protocol = int(jr.GetClientInfo().GetProtocol())
+		o.resume = jr.GetReconnect() && jr.GetParticipantSid() != ""
+		o.sid = jr.GetParticipantSid()
+		return o, 0, nil
+	}
+	if strings.HasPrefix(r.URL.Path, "/rtc/v1") {
+		return nil, http.StatusBadRequest, fmt.Errorf("%w: /rtc/v1 needs a join_request", ErrBadFrame)
+	}
+	o.autoSubscribe = queryBool(r, "auto_subscribe", true)
+	o.protocol, _ = strconv.Atoi(q.Get("protocol"))
+	o.sid = q.Get("sid")
+	o.resume = queryBool(r, "reconnect", false) && o.sid != ""
+	return o, 0, nil
+}
+
 func (s *Server) handleRTC(w http.ResponseWriter, r *http.Request) {
 	tok, code, err := s.authorize(r)
 	if err != nil {
 		httpError(w, code, err)
 		return
 	}
-	resume := queryBool(r, "reconnect", false) && r.URL.Query().Get("sid") != ""
+	opts, code, err := s.joinOptions(r, tok)
+	if err != nil {
+		httpError(w, code, err)
+		return
+	}
+	resume := opts.resume
 	if !resume {
 		if err := s.checkCapacity(r); err != nil {
 			httpError(w, http.StatusServiceUnavailable, err)
@@ -206,10 +261,9 @@ func (s *Server) handleRTC(w http.ResponseWriter, r *http.Request) {
 		return // Accept has answered the request
 	}
 	conn.SetReadLimit(MaxFrameSize)
-	text := r.URL.Query().Get("format") == "json"
 	g := tok.Grants
 	log := s.log.With("room", g.Video.Room, "participant", g.Identity)
-	sess := newSession(s, conn, text, tok, log)
+	sess := newSession(s, conn, opts.text, tok, log)
 
 	s.wg.Add(1)
 	defer s.wg.Done()
@@ -234,10 +288,10 @@ func (s *Server) handleRTC(w http.ResponseWriter, r *http.Request) {
 	}()
 
 	if resume {
-		if !s.resume(sess, r.URL.Query().Get("sid")) {
+		if !s.resume(sess, opts.sid) {
 			return
 		}
-	} else if !s.join(sess, r) {
+	} else if !s.join(sess, opts) {
 		return
 	}
 	go s.refreshTokens(ctx, sess)
@@ -247,20 +301,35 @@ func (s *Server) handleRTC(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (s *Server) join(sess *session, r *http.Request) bool {
+func (s *Server) join(sess *session, opts *joinOptions) bool {
 	g := sess.token.Grants
 	rm := s.rooms.GetOrCreate(g.Video.Room)
-	proto, _ := strconv.Atoi(r.URL.Query().Get("protocol"))
-	p, err := rm.Join(room.JoinParams{
-		Identity:       g.Identity,
-		Name:           g.Name,
-		Metadata:       g.Metadata,
-		Attributes:     g.Attributes,
-		Permission:     g.Video.ToPermission(),
-		Kind:           g.GetParticipantKind(),
-		AutoSubscribe:  queryBool(r, "auto_subscribe", true),
-		ClientProtocol: int32(proto),
-	}, sess)
+	params := room.JoinParams{
+		Identity:             g.Identity,
+		Name:                 g.Name,
+		Metadata:             g.Metadata,
+		Attributes:           g.Attributes,
+		Permission:           g.Video.ToPermission(),
+		Kind:                 g.GetParticipantKind(),
+		AutoSubscribe:        opts.autoSubscribe,
+		ClientProtocol:       int32(opts.protocol),
+		SinglePeerConnection: opts.single,
+	}
+	if jr := opts.request; jr != nil {
+		if jr.Metadata != "" {
+			params.Metadata = jr.Metadata
+		}
+		for k, v := range jr.ParticipantAttributes {
+			if v == "" {
+				continue
+			}
+			if params.Attributes == nil {
+				params.Attributes = map[string]string{}
+			}
+			params.Attributes[k] = v
+		}
+	}
+	p, err := rm.Join(params, sess)
 	if err != nil {
 		reason := livekit.DisconnectReason_JOIN_FAILURE
 		if errors.Is(err, room.ErrRoomClosed) {
@@ -274,6 +343,23 @@ func (s *Server) join(sess *session, r *http.Request) bool {
 	}
 	sess.p = p
 	s.metrics.joins.Add(1)
+	if opts.single {
+		// What a protocol 16+ client sends with its join: tracks to publish
+		// and the first offer. Existing tracks follow once it is answered.
+		for _, at := range opts.request.GetAddTrackRequests() {
+			if err := p.AddTrack(at); err != nil {
+				sess.reply(reasonFor(err), err.Error())
+			}
+		}
+		if offer := opts.request.GetPublisherOffer(); offer.GetSdp() != "" {
+			if err := p.HandleOffer(offer); err != nil {
+				sess.log.Info("join offer refused", "err", err)
+			}
+		}
+		if opts.autoSubscribe {
+			rm.SubscribeToExisting(p)
+		}
+	}
 	return true
 }
 
