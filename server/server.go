@@ -98,7 +98,7 @@ func New(cfg Config) (*Server, error) {
 
 	mux := http.NewServeMux()
 	s.sig.Register(mux)
-	// RoomService: signaling.NewRoomService(keys, s.rooms).Register(mux)
+	signaling.NewRoomService(keys, s.rooms, signaling.WithRoomServiceLog(cfg.Log)).Register(mux)
 	mux.Handle("/metrics", metrics.Handler(metrics.Sources{Rooms: s.rooms, Media: s.stats, Signaling: s.sig.Counters()}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
 
