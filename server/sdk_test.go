@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -57,55 +58,75 @@ func publishCounted(ctx context.Context, t *testing.T, r *lksdk.Room, c webrtc.R
 	return pub
 }
 
-// counterLog records the counters found in received RTP payloads.
+// counterLog records the counters found in received RTP payloads, keyed by
+// RTP sequence number: retransmissions may arrive late, and order is judged
+// by sequence number, as a receiver's jitter buffer does.
 type counterLog struct {
-	mu     sync.Mutex
-	counts []uint32
-	seqs   []uint16 // RTP sequence numbers as received
-	intact bool
+	mu      sync.Mutex
+	bySeq   map[int64]uint32 // extended sequence number → counter
+	lastExt int64
+	started bool
+	intact  bool
 }
 
-func (l *counterLog) addSeq(seq uint16) {
-	l.mu.Lock()
-	l.seqs = append(l.seqs, seq)
-	l.mu.Unlock()
-}
-
-// seqGaps returns how many times a received sequence number did not follow
-// its predecessor.
-func (l *counterLog) seqGaps() (gaps, total int) {
+func (l *counterLog) add(seq uint16, payload, magic []byte) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for i := 1; i < len(l.seqs); i++ {
-		if l.seqs[i] != l.seqs[i-1]+1 {
-			gaps++
-		}
+	if l.bySeq == nil {
+		l.bySeq = map[int64]uint32{}
 	}
-	return gaps, len(l.seqs)
-}
-
-func (l *counterLog) add(payload, magic []byte) {
+	var ext int64
+	if l.started {
+		ext = l.lastExt + int64(int16(seq-uint16(l.lastExt)))
+	} else {
+		ext, l.started = int64(seq)+1<<20, true
+	}
+	if ext > l.lastExt {
+		l.lastExt = ext
+	}
 	i := bytes.Index(payload, magic)
 	if i < 0 || len(payload) < i+len(magic)+4+200 {
-		l.mu.Lock()
 		l.intact = false
-		l.mu.Unlock()
 		return
 	}
-	c := binary.BigEndian.Uint32(payload[i+len(magic):])
 	tail := payload[i+len(magic)+4:]
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	if !bytes.Equal(tail[:200], bytes.Repeat([]byte{0xAB}, 200)) {
 		l.intact = false
 	}
-	l.counts = append(l.counts, c)
+	l.bySeq[ext] = binary.BigEndian.Uint32(payload[i+len(magic):])
 }
 
+func (l *counterLog) sortedSeqs() []int64 {
+	seqs := make([]int64, 0, len(l.bySeq))
+	for s := range l.bySeq {
+		seqs = append(seqs, s)
+	}
+	slices.Sort(seqs)
+	return seqs
+}
+
+// snapshot returns the counters in sequence number order, and whether every
+// payload arrived intact.
 func (l *counterLog) snapshot() ([]uint32, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return append([]uint32(nil), l.counts...), l.intact
+	out := make([]uint32, 0, len(l.bySeq))
+	for _, s := range l.sortedSeqs() {
+		out = append(out, l.bySeq[s])
+	}
+	return out, l.intact
+}
+
+// seqGaps returns how many sequence numbers are missing between the first
+// and the last received, and how many packets arrived.
+func (l *counterLog) seqGaps() (gaps, total int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	seqs := l.sortedSeqs()
+	for i := 1; i < len(seqs); i++ {
+		gaps += int(seqs[i] - seqs[i-1] - 1)
+	}
+	return gaps, len(seqs)
 }
 
 func readTrack(track *webrtc.TrackRemote, log *counterLog, magic []byte) {
@@ -114,8 +135,7 @@ func readTrack(track *webrtc.TrackRemote, log *counterLog, magic []byte) {
 		if err != nil {
 			return
 		}
-		log.addSeq(pkt.SequenceNumber)
-		log.add(pkt.Payload, magic)
+		log.add(pkt.SequenceNumber, pkt.Payload, magic)
 	}
 }
 

@@ -80,7 +80,7 @@ func TestSDKManualSubscriptionAndDisable(t *testing.T) {
 	})
 	// Pausing and resuming must be seamless at the RTP level.
 	if gaps, total := audio.seqGaps(); gaps != 0 {
-		t.Fatalf("%d sequence number gaps in %d packets across disable/enable", gaps, total)
+		t.Fatalf("%d sequence numbers missing in %d packets across disable/enable", gaps, total)
 	}
 	counts, intact := audio.snapshot()
 	if !intact {

@@ -39,6 +39,10 @@ type DownTrack struct {
 	ext          [2]rtp.Extension // room for interceptors' extensions
 	rtxBuf       [MaxPacketSize]byte
 	rtxHdr       rtp.Header
+	rtxPayload   [MaxPacketSize + 2]byte
+	rtxSSRC      uint32 // 0 unless RTX was negotiated
+	rtxPT        uint8
+	rtxSeq       uint16
 
 	bound  atomic.Bool
 	paused atomic.Bool
@@ -93,6 +97,10 @@ func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 			d.ssrc = uint32(ctx.SSRC())
 			d.payloadType = uint8(c.PayloadType)
 			d.writer = ctx.WriteStream()
+			d.rtxSSRC, d.rtxPT = 0, 0
+			if pt, ok := rtxPayloadType(ctx.CodecParameters(), c.PayloadType); ok && ctx.SSRCRetransmission() != 0 {
+				d.rtxSSRC, d.rtxPT = uint32(ctx.SSRCRetransmission()), pt
+			}
 			d.mu.Unlock()
 			d.bound.Store(true)
 			if d.isVideo {
@@ -102,6 +110,21 @@ func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 		}
 	}
 	return webrtc.RTPCodecParameters{}, fmt.Errorf("%w: %s", ErrCodecNotNegotiated, d.mime)
+}
+
+// rtxPayloadType finds the negotiated RTX payload type for a codec.
+func rtxPayloadType(codecs []webrtc.RTPCodecParameters, apt webrtc.PayloadType) (uint8, bool) {
+	want := fmt.Sprintf("apt=%d", apt)
+	for _, c := range codecs {
+		if strings.EqualFold(c.MimeType, webrtc.MimeTypeRTX) && strings.Contains(c.SDPFmtpLine, want) {
+			for _, kv := range strings.Split(c.SDPFmtpLine, ";") {
+				if strings.TrimSpace(kv) == want {
+					return uint8(c.PayloadType), true
+				}
+			}
+		}
+	}
+	return 0, false
 }
 
 // fmtpMatches keeps H.264 profiles apart; other codecs match on MIME type.
@@ -241,6 +264,15 @@ func (d *DownTrack) retransmit(outSeq uint16) {
 	var hdr rtp.Header
 	d.fillHeader(&hdr, &d.rtxHdr, seq, ts)
 	hdr.Extensions = nil
+	if d.rtxSSRC != 0 {
+		// RFC 4588: the original sequence number leads the payload of a
+		// packet on the retransmission stream.
+		d.rtxPayload[0], d.rtxPayload[1] = byte(seq>>8), byte(seq)
+		n := copy(d.rtxPayload[2:], payload)
+		payload = d.rtxPayload[:2+n]
+		hdr.SSRC, hdr.PayloadType, hdr.SequenceNumber = d.rtxSSRC, d.rtxPT, d.rtxSeq
+		d.rtxSeq++
+	}
 	_, err = d.writer.WriteRTP(&hdr, payload)
 	if err == nil {
 		d.stats.Retransmits.Add(1)

@@ -136,9 +136,21 @@ func registerCodecs(me *webrtc.MediaEngine) error {
 			SDPFmtpLine: "profile-id=0", RTCPFeedback: videoFeedback}, PayloadType: 98},
 		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeAV1, ClockRate: 90000, RTCPFeedback: videoFeedback}, PayloadType: 35},
 	}
+	// Each video codec gets an RTX payload type (RFC 4588), so that
+	// publishers retransmit on a separate stream (pion restores those
+	// packets transparently) and down-tracks can answer NACKs the same way.
+	rtxPT := map[webrtc.PayloadType]webrtc.PayloadType{96: 97, 125: 107, 108: 109, 123: 118, 98: 99, 35: 36}
 	for _, c := range video {
 		if err := me.RegisterCodec(c, webrtc.RTPCodecTypeVideo); err != nil {
 			return fmt.Errorf("sfu: register %s: %w", c.MimeType, err)
+		}
+		rtx := webrtc.RTPCodecParameters{
+			RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeRTX, ClockRate: 90000,
+				SDPFmtpLine: fmt.Sprintf("apt=%d", c.PayloadType)},
+			PayloadType: rtxPT[c.PayloadType],
+		}
+		if err := me.RegisterCodec(rtx, webrtc.RTPCodecTypeVideo); err != nil {
+			return fmt.Errorf("sfu: register rtx for %s: %w", c.MimeType, err)
 		}
 	}
 	for _, ext := range []struct {
