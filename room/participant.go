@@ -701,9 +701,10 @@ func (p *Participant) UpdateInfo(name, metadata *string, attrs map[string]string
 			}
 		}
 	}
-	var lostSubscribe bool
+	var lostSubscribe, nowHidden bool
 	if perm != nil {
 		lostSubscribe = p.info.Permission.GetCanSubscribe() && !perm.GetCanSubscribe()
+		nowHidden = !p.info.Permission.GetHidden() && perm.GetHidden()
 		p.info.Permission = proto.Clone(perm).(*livekit.ParticipantPermission)
 	}
 	p.info.Version++
@@ -727,6 +728,9 @@ func (p *Participant) UpdateInfo(name, metadata *string, attrs map[string]string
 	}
 	for _, sid := range subs {
 		p.unsubscribe(sid, true)
+	}
+	if nowHidden {
+		p.room.hideParticipant(p)
 	}
 	p.room.broadcastParticipant(p)
 }

@@ -3,6 +3,7 @@ package room
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -298,6 +299,21 @@ func (r *Room) broadcastParticipant(p *Participant) {
 	}
 }
 
+// hideParticipant makes p disappear for everyone else, as if it had left.
+func (r *Room) hideParticipant(p *Participant) {
+	info := p.Info()
+	info.State = livekit.ParticipantInfo_DISCONNECTED
+	info.Tracks = nil
+	msg := &livekit.SignalResponse{Message: &livekit.SignalResponse_Update{
+		Update: &livekit.ParticipantUpdate{Participants: []*livekit.ParticipantInfo{info}},
+	}}
+	for _, o := range r.Participants() {
+		if o != p {
+			o.send(msg)
+		}
+	}
+}
+
 // findTrack returns the published track with that sid, or nil.
 func (r *Room) findTrack(sid string) *PublishedTrack {
 	for _, p := range r.Participants() {
@@ -351,9 +367,20 @@ func (r *Room) onTrackMuted(pt *PublishedTrack) {
 // SendData delivers a data packet from a participant (nil for the server)
 // to the identities it names, or to everyone else.
 func (r *Room) SendData(from *Participant, pkt *livekit.DataPacket, kind livekit.DataPacket_Kind) {
-	dest := pkt.GetDestinationIdentities()
-	if u := pkt.GetUser(); u != nil && len(dest) == 0 {
-		dest = u.GetDestinationIdentities()
+	dest := slices.Clone(pkt.GetDestinationIdentities())
+	if u := pkt.GetUser(); u != nil {
+		if len(dest) == 0 {
+			dest = slices.Clone(u.GetDestinationIdentities())
+		}
+		// Older clients address by sid; a packet addressed to anyone must
+		// never fall back to everyone.
+		for _, sid := range u.GetDestinationSids() {
+			if o := r.ParticipantBySID(sid); o != nil {
+				dest = append(dest, o.identity)
+			} else {
+				dest = append(dest, "\x00unknown-sid")
+			}
+		}
 	}
 	if from != nil {
 		// The server, not the client, says who sent it.
