@@ -1,0 +1,293 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/livekit/protocol/auth"
+
+	"github.com/bayan-dev/bayan/config"
+	"github.com/bayan-dev/bayan/server"
+)
+
+const longSecret = "0123456789abcdef0123456789abcdef"
+
+// syncBuffer is a bytes.Buffer safe to read while a command writes to it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// newApp returns an app whose environment is env only.
+func newApp(env map[string]string) (*app, *syncBuffer, *syncBuffer) {
+	out, errOut := &syncBuffer{}, &syncBuffer{}
+	return &app{
+		stdout: out, stderr: errOut,
+		lookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok },
+	}, out, errOut
+}
+
+// createToken runs `bayan token create args...` and returns its output.
+func createToken(t *testing.T, env map[string]string, args ...string) (string, error) {
+	t.Helper()
+	a, out, _ := newApp(env)
+	err := a.run(context.Background(), append([]string{"token", "create"}, args...))
+	return strings.TrimSpace(out.String()), err
+}
+
+// verify checks the token's signature with key/secret and returns its grants.
+func verify(t *testing.T, tok, key, secret string) *auth.ClaimGrants {
+	t.Helper()
+	v, err := auth.ParseAPIToken(tok)
+	if err != nil {
+		t.Fatalf("parse %q: %v", tok, err)
+	}
+	if v.APIKey() != key {
+		t.Fatalf("API key %q, want %q", v.APIKey(), key)
+	}
+	claims, grants, err := v.Verify(secret)
+	if err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+	if claims.ExpiresAt == nil || claims.NotBefore == nil {
+		t.Fatalf("token without expiry: %+v", claims)
+	}
+	return grants
+}
+
+func TestTokenDev(t *testing.T) {
+	tok, err := createToken(t, nil, "--dev", "--room", "r", "--identity", "i")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := verify(t, tok, config.DevAPIKey, config.DevAPISecret)
+	if g.Identity != "i" || g.Video == nil || !g.Video.RoomJoin || g.Video.Room != "r" {
+		t.Fatalf("grants %+v video %+v", g, g.Video)
+	}
+	if !g.Video.GetCanPublish() || !g.Video.GetCanSubscribe() || !g.Video.GetCanPublishData() {
+		t.Errorf("default permissions %+v", g.Video)
+	}
+	if g.Video.RoomAdmin || g.Video.RoomCreate || g.Video.RoomList {
+		t.Errorf("unrequested admin grants %+v", g.Video)
+	}
+	// Another secret must not verify it.
+	v, _ := auth.ParseAPIToken(tok)
+	if _, _, err := v.Verify("not-the-secret"); err == nil {
+		t.Error("token verified with the wrong secret")
+	}
+}
+
+func TestTokenAllFlags(t *testing.T) {
+	start := time.Now()
+	tok, err := createToken(t, nil, "--api-key", "K", "--api-secret", longSecret,
+		"--room", "class", "--identity", "teacher", "--name", "Ms T", "--metadata", `{"role":"t"}`,
+		"--publish=false", "--subscribe=false", "--admin", "--create", "--list", "--ttl", "90m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := verify(t, tok, "K", longSecret)
+	if g.Identity != "teacher" || g.Name != "Ms T" || g.Metadata != `{"role":"t"}` {
+		t.Errorf("claims %+v", g)
+	}
+	v := g.Video
+	if !v.RoomJoin || v.Room != "class" || !v.RoomAdmin || !v.RoomCreate || !v.RoomList {
+		t.Errorf("video grant %+v", v)
+	}
+	if v.GetCanPublish() || v.GetCanSubscribe() {
+		t.Errorf("publish/subscribe not revoked: %+v", v)
+	}
+
+	parsed, _ := auth.ParseAPIToken(tok)
+	claims, _, _ := parsed.Verify(longSecret)
+	ttl := claims.ExpiresAt.Sub(start)
+	if ttl < 89*time.Minute || ttl > 91*time.Minute {
+		t.Errorf("ttl %v, want 90m", ttl)
+	}
+}
+
+func TestTokenKeysFromConfig(t *testing.T) {
+	// One key in BAYAN_KEYS: used without --api-key.
+	env := map[string]string{config.EnvKeys: "envkey: " + longSecret}
+	tok, err := createToken(t, env, "--room", "r", "--identity", "i")
+	if err != nil {
+		t.Fatal(err)
+	}
+	verify(t, tok, "envkey", longSecret)
+
+	// Configured keys win over --dev's development key, as in serve.
+	tok, err = createToken(t, env, "--dev", "--room", "r", "--identity", "i")
+	if err != nil {
+		t.Fatal(err)
+	}
+	verify(t, tok, "envkey", longSecret)
+
+	// A config file named by --config, with two keys: --api-key chooses.
+	other := "zyxwvutsrqponmlkjihgfedcba9876543210"
+	p := filepath.Join(t.TempDir(), "bayan.yaml")
+	if err := os.WriteFile(p, []byte("keys:\n  a: "+longSecret+"\n  b: "+other+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := createToken(t, nil, "--config", p, "--room", "r", "--identity", "i"); err == nil ||
+		!strings.Contains(err.Error(), "--api-key") {
+		t.Fatalf("two keys without --api-key: %v", err)
+	}
+	tok, err = createToken(t, nil, "--config", p, "--api-key", "b", "--room", "r", "--identity", "i")
+	if err != nil {
+		t.Fatal(err)
+	}
+	verify(t, tok, "b", other)
+
+	// The same file through BAYAN_CONFIG.
+	tok, err = createToken(t, map[string]string{config.EnvConfig: p}, "--api-key", "a", "--room", "r", "--identity", "i")
+	if err != nil {
+		t.Fatal(err)
+	}
+	verify(t, tok, "a", longSecret)
+
+	if _, err := createToken(t, nil, "--config", p, "--api-key", "c", "--room", "r", "--identity", "i"); err == nil ||
+		!strings.Contains(err.Error(), `"c" is not configured`) {
+		t.Fatalf("unknown --api-key: %v", err)
+	}
+}
+
+func TestTokenAPIOnly(t *testing.T) {
+	tok, err := createToken(t, nil, "--dev", "--list", "--create")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := verify(t, tok, config.DevAPIKey, config.DevAPISecret)
+	if g.Video.RoomJoin || g.Video.Room != "" || !g.Video.RoomList || !g.Video.RoomCreate {
+		t.Fatalf("API-only grant %+v", g.Video)
+	}
+}
+
+func TestTokenErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{"no keys", nil, []string{"--room", "r", "--identity", "i"}, "--dev"},
+		{"no room", nil, []string{"--dev", "--identity", "i"}, "--room is required"},
+		{"no identity", nil, []string{"--dev", "--room", "r"}, "--identity is required"},
+		{"admin without room", nil, []string{"--dev", "--admin", "--list"}, "--admin needs --room"},
+		{"secret without key", nil, []string{"--api-secret", longSecret, "--room", "r", "--identity", "i"}, "--api-secret needs --api-key"},
+		{"bad ttl", nil, []string{"--dev", "--room", "r", "--identity", "i", "--ttl", "0s"}, "--ttl"},
+		{"short secret", map[string]string{config.EnvKeys: "k: short"}, []string{"--room", "r", "--identity", "i"}, "at least 32"},
+		{"unknown flag", nil, []string{"--dev", "--bogus"}, "unknown flag"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := createToken(t, tc.env, tc.args...)
+			if err == nil {
+				t.Fatalf("accepted, printed %q", out)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q does not mention %q", err, tc.want)
+			}
+			if out != "" {
+				t.Errorf("printed %q on error", out)
+			}
+		})
+	}
+}
+
+func TestVersion(t *testing.T) {
+	a, out, _ := newApp(nil)
+	if err := a.run(context.Background(), []string{"version"}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out.String(), "bayan "+server.Version+" ") {
+		t.Fatalf("version output %q", out.String())
+	}
+}
+
+func TestServeRefusesWithoutKeys(t *testing.T) {
+	a, _, _ := newApp(nil)
+	err := a.run(context.Background(), []string{"serve", "--port", "0", "--udp-port", "0", "--tcp-port", "0"})
+	if err == nil || !strings.Contains(err.Error(), "no API keys configured") {
+		t.Fatalf("serve without keys: %v", err)
+	}
+}
+
+func TestServeDev(t *testing.T) {
+	a, _, logs := newApp(nil)
+	started := make(chan *server.Server, 1)
+	a.started = func(s *server.Server) { started <- s }
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- a.run(ctx, []string{"serve", "--dev", "--port", "0", "--udp-port", "0", "--tcp-port", "0"})
+	}()
+
+	var s *server.Server
+	select {
+	case s = <-started:
+	case err := <-done:
+		t.Fatalf("serve exited: %v\n%s", err, logs)
+	case <-time.After(10 * time.Second):
+		t.Fatalf("serve did not start\n%s", logs)
+	}
+	if !strings.HasPrefix(s.Addr(), "127.0.0.1:") {
+		t.Errorf("--dev listens on %s", s.Addr())
+	}
+	for path, want := range map[string]string{"/healthz": "ok", "/metrics": "bayan_rooms"} {
+		resp, err := http.Get(s.HTTPURL() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), want) {
+			t.Errorf("GET %s: %s %.200q", path, resp.Status, body)
+		}
+	}
+	l := logs.String()
+	for _, want := range []string{"msg=\"bayan started\"", "url=ws://127.0.0.1:", "api_key=devkey", "api_secret=secret"} {
+		if !strings.Contains(l, want) {
+			t.Errorf("log lacks %q:\n%s", want, l)
+		}
+	}
+
+	cancel() // as SIGINT would
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve: %v", err)
+		}
+	case <-time.After(shutdownTimeout + 2*time.Second):
+		t.Fatal("serve did not stop")
+	}
+	if !strings.Contains(logs.String(), "bayan stopped") {
+		t.Errorf("no stop message:\n%s", logs)
+	}
+}
+
+func TestDisplayHost(t *testing.T) {
+	for in, want := range map[string]string{"0.0.0.0": "localhost", "::": "localhost", "127.0.0.1": "127.0.0.1", "10.1.2.3": "10.1.2.3", "myhost": "myhost"} {
+		if got := displayHost(in); got != want {
+			t.Errorf("displayHost(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

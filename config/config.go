@@ -1,0 +1,537 @@
+// Package config loads a Bayan node's configuration: built-in defaults, then
+// a YAML file, then BAYAN_* environment variables, then command-line flags,
+// each overriding the one before. Config.ServerConfig turns the result into
+// the server.Config that server.New starts a node from.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net"
+	"os"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/bayan-dev/bayan/room"
+	"github.com/bayan-dev/bayan/server"
+	"github.com/bayan-dev/bayan/signaling"
+)
+
+// Development credentials, used by --dev when no keys are configured.
+const (
+	DevAPIKey    = "devkey"
+	DevAPISecret = "secret"
+)
+
+// MinSecretLength is the shortest API secret accepted outside dev mode.
+const MinSecretLength = 32
+
+// Default ports and addresses.
+const (
+	DefaultBindAddress = "0.0.0.0"
+	DevBindAddress     = "127.0.0.1"
+	DefaultPort        = 7880
+	DefaultTCPPort     = 7881
+	DefaultUDPPort     = 7882
+)
+
+// Environment variables read by Load. Every one is optional.
+const (
+	EnvConfig           = "BAYAN_CONFIG" // path of the YAML file
+	EnvKeys             = "BAYAN_KEYS"   // "key: secret", several separated by commas or newlines
+	EnvBindAddress      = "BAYAN_BIND_ADDRESS"
+	EnvPort             = "BAYAN_PORT"
+	EnvUDPPort          = "BAYAN_RTC_UDP_PORT"
+	EnvTCPPort          = "BAYAN_RTC_TCP_PORT"
+	EnvNodeIP           = "BAYAN_RTC_NODE_IP" // comma-separated
+	EnvEmptyTimeout     = "BAYAN_ROOM_EMPTY_TIMEOUT"
+	EnvDepartureTimeout = "BAYAN_ROOM_DEPARTURE_TIMEOUT"
+	EnvMaxParticipants  = "BAYAN_ROOM_MAX_PARTICIPANTS"
+	EnvWebhookURLs      = "BAYAN_WEBHOOK_URLS" // comma-separated
+	EnvWebhookAPIKey    = "BAYAN_WEBHOOK_API_KEY"
+	EnvLogLevel         = "BAYAN_LOG_LEVEL"
+	EnvReconnectGrace   = "BAYAN_RECONNECT_GRACE"
+)
+
+// Config is a node's configuration, as written in the YAML file.
+type Config struct {
+	// Keys maps API keys to their secrets.
+	Keys map[string]string `yaml:"keys"`
+	// BindAddress is the address every socket listens on.
+	BindAddress string `yaml:"bind_address"`
+	// Port serves HTTP: WebSocket signaling, the API, /metrics and /healthz.
+	Port    int           `yaml:"port"`
+	RTC     RTCConfig     `yaml:"rtc"`
+	Room    RoomConfig    `yaml:"room"`
+	Webhook WebhookConfig `yaml:"webhook"`
+	// LogLevel is debug, info, warn or error.
+	LogLevel string `yaml:"log_level"`
+	// ReconnectGrace is how long a participant whose connection dropped
+	// stays in its room waiting to resume.
+	ReconnectGrace Duration `yaml:"reconnect_grace"`
+
+	// Dev is development mode (--dev): loopback only, the devkey/secret
+	// credentials when no keys are configured, short secrets allowed.
+	Dev bool `yaml:"-"`
+}
+
+// RTCConfig says where the media plane listens.
+type RTCConfig struct {
+	// UDPPort is the single UDP port all ICE traffic shares.
+	UDPPort int `yaml:"udp_port"`
+	// TCPPort is the ICE-TCP fallback port.
+	TCPPort int `yaml:"tcp_port"`
+	// NodeIP lists the addresses offered in ICE candidates (e.g. the public
+	// address behind a 1:1 NAT); empty offers the host's own addresses. A
+	// single string is accepted too.
+	NodeIP StringList `yaml:"node_ip"`
+}
+
+// RoomConfig holds the room defaults.
+type RoomConfig struct {
+	// EmptyTimeout closes a room nobody joined after this long.
+	EmptyTimeout Duration `yaml:"empty_timeout"`
+	// DepartureTimeout closes a room this long after the last one left.
+	DepartureTimeout Duration `yaml:"departure_timeout"`
+	// MaxParticipants limits every room; 0 is unlimited.
+	MaxParticipants int `yaml:"max_participants"`
+}
+
+// WebhookConfig says where room events are posted.
+type WebhookConfig struct {
+	URLs []string `yaml:"urls"`
+	// APIKey is the key whose secret signs the requests; it may be left out
+	// when exactly one key is configured.
+	APIKey string `yaml:"api_key"`
+}
+
+// Duration is a time.Duration written as a Go duration string ("30s",
+// "5m") or as a number of seconds (300), the way LiveKit's config does.
+type Duration time.Duration
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("line %d: a duration must be a string like \"30s\" or a number of seconds", n.Line)
+	}
+	v, err := ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %w", n.Line, err)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalYAML implements yaml.Marshaler.
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
+// ParseDuration parses "30s"-style durations and plain numbers of seconds.
+func ParseDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if n, err := strconv.ParseFloat(s, 64); err == nil {
+		if n < 0 || math.IsNaN(n) || n > math.MaxInt64/float64(time.Second) {
+			return 0, fmt.Errorf("duration %q is out of range", s)
+		}
+		return time.Duration(n * float64(time.Second)), nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("invalid duration %q (want e.g. \"30s\", \"5m\" or a number of seconds)", s)
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("duration %q is negative", s)
+	}
+	return d, nil
+}
+
+// StringList is a list of strings that YAML may also give as one string.
+type StringList []string
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (l *StringList) UnmarshalYAML(n *yaml.Node) error {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if n.Tag == "!!null" || n.Value == "" {
+			*l = nil
+			return nil
+		}
+		*l = StringList{n.Value}
+		return nil
+	case yaml.SequenceNode:
+		var s []string
+		if err := n.Decode(&s); err != nil {
+			return err
+		}
+		*l = s
+		return nil
+	}
+	return fmt.Errorf("line %d: want a string or a list of strings", n.Line)
+}
+
+// Default returns the built-in configuration (no keys).
+func Default() *Config {
+	return &Config{
+		BindAddress: DefaultBindAddress,
+		Port:        DefaultPort,
+		RTC:         RTCConfig{UDPPort: DefaultUDPPort, TCPPort: DefaultTCPPort},
+		Room: RoomConfig{
+			EmptyTimeout:     Duration(5 * time.Minute),
+			DepartureTimeout: Duration(20 * time.Second),
+		},
+		LogLevel:       "info",
+		ReconnectGrace: Duration(20 * time.Second),
+	}
+}
+
+// Overrides are values given on the command line; nil (or empty, for
+// NodeIP) leaves the configured value alone.
+type Overrides struct {
+	BindAddress *string
+	Port        *int
+	UDPPort     *int
+	TCPPort     *int
+	NodeIP      []string
+	LogLevel    *string
+}
+
+// Options say where Load looks.
+type Options struct {
+	// File is the YAML file (--config); empty falls back to $BAYAN_CONFIG,
+	// and to no file at all.
+	File string
+	// Dev is development mode (--dev).
+	Dev bool
+	// Flags override the file and the environment.
+	Flags Overrides
+	// LookupEnv reads the environment; nil means os.LookupEnv.
+	LookupEnv func(string) (string, bool)
+}
+
+// Load builds the configuration from defaults, the file, the environment
+// and flags, in that order of precedence (flags win), and validates it.
+func Load(opts Options) (*Config, error) {
+	env := opts.LookupEnv
+	if env == nil {
+		env = os.LookupEnv
+	}
+	c := Default()
+	file := opts.File
+	if file == "" {
+		file, _ = env(EnvConfig)
+	}
+	if file != "" {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+		if err := c.parseYAML(data); err != nil {
+			return nil, fmt.Errorf("config: %s: %w", file, err)
+		}
+	}
+	if err := c.applyEnv(env); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	c.applyFlags(opts.Flags)
+	c.Dev = opts.Dev
+	if c.Dev {
+		if opts.Flags.BindAddress == nil {
+			c.BindAddress = DevBindAddress
+		}
+		if len(c.Keys) == 0 {
+			c.Keys = map[string]string{DevAPIKey: DevAPISecret}
+		}
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Parse reads a YAML configuration over the defaults, without the
+// environment, flags or validation.
+func Parse(data []byte) (*Config, error) {
+	c := Default()
+	if err := c.parseYAML(data); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *Config) parseYAML(data []byte) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true) // a misspelt setting is an error, not silently ignored
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	return nil
+}
+
+func (c *Config) applyEnv(env func(string) (string, bool)) error {
+	get := func(name string) (string, bool) {
+		v, ok := env(name)
+		if !ok || strings.TrimSpace(v) == "" {
+			return "", false
+		}
+		return strings.TrimSpace(v), true
+	}
+	if v, ok := get(EnvKeys); ok {
+		keys, err := ParseKeys(v)
+		if err != nil {
+			return fmt.Errorf("%s: %w", EnvKeys, err)
+		}
+		c.Keys = keys
+	}
+	if v, ok := get(EnvBindAddress); ok {
+		c.BindAddress = v
+	}
+	ints := []struct {
+		name string
+		dst  *int
+	}{
+		{EnvPort, &c.Port},
+		{EnvUDPPort, &c.RTC.UDPPort},
+		{EnvTCPPort, &c.RTC.TCPPort},
+		{EnvMaxParticipants, &c.Room.MaxParticipants},
+	}
+	for _, e := range ints {
+		if v, ok := get(e.name); ok {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return fmt.Errorf("%s: %q is not a number", e.name, v)
+			}
+			*e.dst = n
+		}
+	}
+	durations := []struct {
+		name string
+		dst  *Duration
+	}{
+		{EnvEmptyTimeout, &c.Room.EmptyTimeout},
+		{EnvDepartureTimeout, &c.Room.DepartureTimeout},
+		{EnvReconnectGrace, &c.ReconnectGrace},
+	}
+	for _, e := range durations {
+		if v, ok := get(e.name); ok {
+			d, err := ParseDuration(v)
+			if err != nil {
+				return fmt.Errorf("%s: %w", e.name, err)
+			}
+			*e.dst = Duration(d)
+		}
+	}
+	if v, ok := get(EnvNodeIP); ok {
+		c.RTC.NodeIP = splitList(v)
+	}
+	if v, ok := get(EnvWebhookURLs); ok {
+		c.Webhook.URLs = splitList(v)
+	}
+	if v, ok := get(EnvWebhookAPIKey); ok {
+		c.Webhook.APIKey = v
+	}
+	if v, ok := get(EnvLogLevel); ok {
+		c.LogLevel = v
+	}
+	return nil
+}
+
+func (c *Config) applyFlags(f Overrides) {
+	if f.BindAddress != nil {
+		c.BindAddress = *f.BindAddress
+	}
+	if f.Port != nil {
+		c.Port = *f.Port
+	}
+	if f.UDPPort != nil {
+		c.RTC.UDPPort = *f.UDPPort
+	}
+	if f.TCPPort != nil {
+		c.RTC.TCPPort = *f.TCPPort
+	}
+	if len(f.NodeIP) > 0 {
+		c.RTC.NodeIP = slices.Clone(f.NodeIP)
+	}
+	if f.LogLevel != nil {
+		c.LogLevel = *f.LogLevel
+	}
+}
+
+// splitList splits a comma- or whitespace-separated list.
+func splitList(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\t' || r == '\r' })
+}
+
+// ParseKeys parses API keys written "key: secret", several separated by
+// commas or newlines (the format of LiveKit's LIVEKIT_KEYS).
+func ParseKeys(s string) (map[string]string, error) {
+	keys := map[string]string{}
+	for _, entry := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == '\n' || r == '\r' }) {
+		entry = strings.TrimSpace(entry)
+		if entry == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(entry, ":")
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		if !ok || k == "" || v == "" {
+			return nil, fmt.Errorf("entry %q is not of the form \"key: secret\"", redact(entry))
+		}
+		if _, dup := keys[k]; dup {
+			return nil, fmt.Errorf("API key %q is given twice", k)
+		}
+		keys[k] = v
+	}
+	if len(keys) == 0 {
+		return nil, errors.New("no \"key: secret\" entry found")
+	}
+	return keys, nil
+}
+
+// redact hides what may be a secret in an error message.
+func redact(entry string) string {
+	if len(entry) <= 4 {
+		return "****"
+	}
+	return entry[:4] + "****"
+}
+
+// ErrNoKeys is returned when no API key is configured outside dev mode.
+var ErrNoKeys = errors.New("config: no API keys configured. Set them in the config file " +
+	"(keys: {mykey: <secret of at least 32 characters>}) or in " + EnvKeys + "=\"mykey: <secret>\", " +
+	"or run with --dev to use the development key " + DevAPIKey + " / " + DevAPISecret)
+
+// ErrShortSecret is wrapped by the error for a secret below MinSecretLength.
+var ErrShortSecret = errors.New("API secret too short")
+
+// Validate checks the configuration; its errors say how to fix it.
+func (c *Config) Validate() error {
+	if len(c.Keys) == 0 {
+		return ErrNoKeys
+	}
+	keyNames := make([]string, 0, len(c.Keys))
+	for k := range c.Keys {
+		keyNames = append(keyNames, k)
+	}
+	sort.Strings(keyNames)
+	for _, k := range keyNames {
+		s := c.Keys[k]
+		if k == "" || strings.TrimSpace(s) == "" {
+			return fmt.Errorf("config: API key %q has an empty secret", k)
+		}
+		if len(s) < MinSecretLength && !c.Dev {
+			return fmt.Errorf("config: %w: the secret of API key %q has %d characters; at least %d are required "+
+				"(generate one with `openssl rand -base64 32`). Short secrets are only accepted with --dev",
+				ErrShortSecret, k, len(s), MinSecretLength)
+		}
+	}
+	if strings.TrimSpace(c.BindAddress) == "" {
+		return errors.New("config: bind_address is empty")
+	}
+	for _, p := range []struct {
+		name string
+		v    int
+	}{{"port", c.Port}, {"rtc.udp_port", c.RTC.UDPPort}, {"rtc.tcp_port", c.RTC.TCPPort}} {
+		if p.v < 0 || p.v > 65535 {
+			return fmt.Errorf("config: %s %d is not a port number (0-65535; 0 picks a free port)", p.name, p.v)
+		}
+	}
+	for _, ip := range c.RTC.NodeIP {
+		if net.ParseIP(ip) == nil {
+			return fmt.Errorf("config: rtc.node_ip %q is not an IP address", ip)
+		}
+	}
+	for _, d := range []struct {
+		name string
+		v    Duration
+	}{{"room.empty_timeout", c.Room.EmptyTimeout}, {"room.departure_timeout", c.Room.DepartureTimeout}} {
+		// Rooms keep their timeouts in whole seconds (as LiveKit's Room does).
+		if d.v > 0 && time.Duration(d.v) < time.Second {
+			return fmt.Errorf("config: %s %v is under a second; rooms count their timeouts in whole seconds", d.name, time.Duration(d.v))
+		}
+	}
+	if c.Room.MaxParticipants < 0 {
+		return fmt.Errorf("config: room.max_participants %d is negative (0 means unlimited)", c.Room.MaxParticipants)
+	}
+	if _, err := c.SlogLevel(); err != nil {
+		return err
+	}
+	if len(c.Webhook.URLs) > 0 {
+		if _, err := c.webhookKey(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// webhookKey is the API key that signs webhooks.
+func (c *Config) webhookKey() (string, error) {
+	k := c.Webhook.APIKey
+	if k == "" {
+		if len(c.Keys) != 1 {
+			return "", errors.New("config: webhook.api_key is required when several API keys are configured")
+		}
+		for only := range c.Keys {
+			return only, nil
+		}
+	}
+	if _, ok := c.Keys[k]; !ok {
+		return "", fmt.Errorf("config: webhook.api_key %q is not one of the configured keys", k)
+	}
+	return k, nil
+}
+
+// SlogLevel returns the log level as a slog.Level.
+func (c *Config) SlogLevel() (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return 0, fmt.Errorf("config: log_level %q is not one of debug, info, warn, error", c.LogLevel)
+	}
+	return l, nil
+}
+
+// Logger returns a text logger writing to w at the configured level.
+func (c *Config) Logger(w io.Writer) *slog.Logger {
+	l, err := c.SlogLevel()
+	if err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// ServerConfig returns the server.Config for this configuration; log may
+// be nil (server.New then uses slog.Default()). Dev mode offers loopback ICE
+// candidates only.
+func (c *Config) ServerConfig(log *slog.Logger) server.Config {
+	keys := make(map[string]string, len(c.Keys))
+	for k, v := range c.Keys {
+		keys[k] = v
+	}
+	hostPort := func(port int) string { return net.JoinHostPort(c.BindAddress, strconv.Itoa(port)) }
+	wh := signaling.WebhookConfig{URLs: slices.Clone(c.Webhook.URLs), APIKey: c.Webhook.APIKey}
+	if len(wh.URLs) > 0 && wh.APIKey == "" {
+		wh.APIKey, _ = c.webhookKey()
+	}
+	return server.Config{
+		Keys:         keys,
+		HTTPAddr:     hostPort(c.Port),
+		UDPAddr:      hostPort(c.RTC.UDPPort),
+		TCPAddr:      hostPort(c.RTC.TCPPort),
+		NodeIPs:      slices.Clone([]string(c.RTC.NodeIP)),
+		LoopbackOnly: c.Dev,
+		Room: room.Config{
+			EmptyTimeout:     time.Duration(c.Room.EmptyTimeout),
+			DepartureTimeout: time.Duration(c.Room.DepartureTimeout),
+			MaxParticipants:  c.Room.MaxParticipants,
+		},
+		Webhook:        wh,
+		ReconnectGrace: time.Duration(c.ReconnectGrace),
+		Log:            log,
+	}
+}

@@ -1,0 +1,439 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+const (
+	longSecret  = "0123456789abcdef0123456789abcdef"  // 32 characters
+	otherSecret = "fedcba9876543210fedcba9876543210x" // 33
+)
+
+// envMap returns a LookupEnv reading only m, so tests never see the
+// machine's BAYAN_* variables.
+func envMap(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func writeFile(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "bayan.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func ptr[T any](v T) *T { return &v }
+
+const fullYAML = `
+keys:
+  key1: ` + longSecret + `
+bind_address: 10.0.0.5
+port: 9000
+rtc:
+  udp_port: 9002
+  tcp_port: 9001
+  node_ip: [203.0.113.7, 2001:db8::7]
+room:
+  empty_timeout: 10m
+  departure_timeout: 30   # seconds, as LiveKit writes it
+  max_participants: 50
+webhook:
+  urls: [http://hooks.example/a, http://hooks.example/b]
+  api_key: key1
+log_level: debug
+reconnect_grace: 45s
+`
+
+func TestParseFull(t *testing.T) {
+	c, err := Load(Options{File: writeFile(t, fullYAML), LookupEnv: envMap(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Config{
+		Keys:        map[string]string{"key1": longSecret},
+		BindAddress: "10.0.0.5",
+		Port:        9000,
+		RTC:         RTCConfig{UDPPort: 9002, TCPPort: 9001, NodeIP: StringList{"203.0.113.7", "2001:db8::7"}},
+		Room: RoomConfig{
+			EmptyTimeout:     Duration(10 * time.Minute),
+			DepartureTimeout: Duration(30 * time.Second),
+			MaxParticipants:  50,
+		},
+		Webhook:        WebhookConfig{URLs: []string{"http://hooks.example/a", "http://hooks.example/b"}, APIKey: "key1"},
+		LogLevel:       "debug",
+		ReconnectGrace: Duration(45 * time.Second),
+	}
+	if !reflect.DeepEqual(c, want) {
+		t.Fatalf("parsed\n%+v\nwant\n%+v", c, want)
+	}
+
+	sc := c.ServerConfig(nil)
+	if sc.HTTPAddr != "10.0.0.5:9000" || sc.UDPAddr != "10.0.0.5:9002" || sc.TCPAddr != "10.0.0.5:9001" {
+		t.Errorf("addresses: %q %q %q", sc.HTTPAddr, sc.UDPAddr, sc.TCPAddr)
+	}
+	if sc.LoopbackOnly {
+		t.Error("LoopbackOnly set outside dev mode")
+	}
+	if !reflect.DeepEqual(sc.NodeIPs, []string{"203.0.113.7", "2001:db8::7"}) {
+		t.Errorf("NodeIPs %v", sc.NodeIPs)
+	}
+	if sc.Room.EmptyTimeout != 10*time.Minute || sc.Room.DepartureTimeout != 30*time.Second || sc.Room.MaxParticipants != 50 {
+		t.Errorf("room %+v", sc.Room)
+	}
+	if sc.ReconnectGrace != 45*time.Second {
+		t.Errorf("ReconnectGrace %v", sc.ReconnectGrace)
+	}
+	if sc.Webhook.APIKey != "key1" || len(sc.Webhook.URLs) != 2 {
+		t.Errorf("webhook %+v", sc.Webhook)
+	}
+	if sc.Keys["key1"] != longSecret {
+		t.Errorf("keys %v", sc.Keys)
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := Load(Options{LookupEnv: envMap(map[string]string{EnvKeys: "k: " + longSecret})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := c.ServerConfig(nil)
+	if sc.HTTPAddr != "0.0.0.0:7880" || sc.TCPAddr != "0.0.0.0:7881" || sc.UDPAddr != "0.0.0.0:7882" {
+		t.Errorf("default addresses: %q %q %q", sc.HTTPAddr, sc.TCPAddr, sc.UDPAddr)
+	}
+	if c.LogLevel != "info" || sc.ReconnectGrace != 20*time.Second ||
+		sc.Room.EmptyTimeout != 5*time.Minute || sc.Room.DepartureTimeout != 20*time.Second || sc.Room.MaxParticipants != 0 {
+		t.Errorf("defaults %+v / %+v", c, sc)
+	}
+	if len(sc.NodeIPs) != 0 || len(sc.Webhook.URLs) != 0 {
+		t.Errorf("unexpected node IPs or webhooks: %+v", sc)
+	}
+}
+
+func TestNodeIPScalar(t *testing.T) {
+	c, err := Parse([]byte("rtc:\n  node_ip: 198.51.100.1\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual([]string(c.RTC.NodeIP), []string{"198.51.100.1"}) {
+		t.Fatalf("node_ip %v", c.RTC.NodeIP)
+	}
+}
+
+func TestEmptyFile(t *testing.T) {
+	c, err := Load(Options{File: writeFile(t, "# nothing\n"), Dev: true, LookupEnv: envMap(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Port != DefaultPort {
+		t.Fatalf("port %d", c.Port)
+	}
+}
+
+func TestConfigFromEnvVar(t *testing.T) {
+	p := writeFile(t, "keys: {fromfile: "+longSecret+"}\nport: 9100\n")
+	c, err := Load(Options{LookupEnv: envMap(map[string]string{EnvConfig: p})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Port != 9100 || c.Keys["fromfile"] != longSecret {
+		t.Fatalf("BAYAN_CONFIG not read: %+v", c)
+	}
+	// --config wins over BAYAN_CONFIG.
+	p2 := writeFile(t, "keys: {fromflag: "+longSecret+"}\nport: 9200\n")
+	c, err = Load(Options{File: p2, LookupEnv: envMap(map[string]string{EnvConfig: p})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Port != 9200 || c.Keys["fromflag"] != longSecret {
+		t.Fatalf("--config did not win: %+v", c)
+	}
+}
+
+func TestPrecedence(t *testing.T) {
+	file := writeFile(t, `
+keys: {filekey: `+longSecret+`}
+bind_address: 10.0.0.1
+port: 1001
+rtc: {udp_port: 1002, tcp_port: 1003, node_ip: [192.0.2.1]}
+room: {empty_timeout: 1m, departure_timeout: 1s, max_participants: 1}
+webhook: {urls: [http://file.example], api_key: filekey}
+log_level: warn
+reconnect_grace: 1s
+`)
+	env := map[string]string{
+		EnvKeys:             "envkey: " + otherSecret,
+		EnvBindAddress:      "10.0.0.2",
+		EnvPort:             "2001",
+		EnvUDPPort:          "2002",
+		EnvTCPPort:          "2003",
+		EnvNodeIP:           "192.0.2.2, 192.0.2.3",
+		EnvEmptyTimeout:     "2m",
+		EnvDepartureTimeout: "2",
+		EnvMaxParticipants:  "2",
+		EnvWebhookURLs:      "http://env.example/1,http://env.example/2",
+		EnvWebhookAPIKey:    "envkey",
+		EnvLogLevel:         "error",
+		EnvReconnectGrace:   "2s",
+	}
+
+	// Environment over file.
+	c, err := Load(Options{File: file, LookupEnv: envMap(env)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Config{
+		Keys:        map[string]string{"envkey": otherSecret},
+		BindAddress: "10.0.0.2",
+		Port:        2001,
+		RTC:         RTCConfig{UDPPort: 2002, TCPPort: 2003, NodeIP: StringList{"192.0.2.2", "192.0.2.3"}},
+		Room: RoomConfig{
+			EmptyTimeout:     Duration(2 * time.Minute),
+			DepartureTimeout: Duration(2 * time.Second),
+			MaxParticipants:  2,
+		},
+		Webhook:        WebhookConfig{URLs: []string{"http://env.example/1", "http://env.example/2"}, APIKey: "envkey"},
+		LogLevel:       "error",
+		ReconnectGrace: Duration(2 * time.Second),
+	}
+	if !reflect.DeepEqual(c, want) {
+		t.Fatalf("env over file:\n%+v\nwant\n%+v", c, want)
+	}
+
+	// Flags over environment.
+	c, err = Load(Options{File: file, LookupEnv: envMap(env), Flags: Overrides{
+		BindAddress: ptr("10.0.0.3"),
+		Port:        ptr(3001),
+		UDPPort:     ptr(3002),
+		TCPPort:     ptr(3003),
+		NodeIP:      []string{"192.0.2.4"},
+		LogLevel:    ptr("debug"),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.BindAddress != "10.0.0.3" || c.Port != 3001 || c.RTC.UDPPort != 3002 || c.RTC.TCPPort != 3003 ||
+		!reflect.DeepEqual([]string(c.RTC.NodeIP), []string{"192.0.2.4"}) || c.LogLevel != "debug" {
+		t.Fatalf("flags over env: %+v", c)
+	}
+	// What flags do not set keeps the environment's value.
+	if c.Room.MaxParticipants != 2 || c.Keys["envkey"] != otherSecret {
+		t.Fatalf("env lost under flags: %+v", c)
+	}
+
+	// Empty environment variables are ignored.
+	c, err = Load(Options{File: file, LookupEnv: envMap(map[string]string{EnvPort: "", EnvKeys: "  "})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Port != 1001 || c.Keys["filekey"] != longSecret {
+		t.Fatalf("empty env overrode file: %+v", c)
+	}
+}
+
+func TestPortZero(t *testing.T) {
+	c, err := Load(Options{Dev: true, LookupEnv: envMap(nil), Flags: Overrides{Port: ptr(0), UDPPort: ptr(0), TCPPort: ptr(0)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := c.ServerConfig(nil)
+	if sc.HTTPAddr != "127.0.0.1:0" || sc.UDPAddr != "127.0.0.1:0" || sc.TCPAddr != "127.0.0.1:0" {
+		t.Fatalf("addresses %q %q %q", sc.HTTPAddr, sc.UDPAddr, sc.TCPAddr)
+	}
+}
+
+func TestDev(t *testing.T) {
+	c, err := Load(Options{Dev: true, LookupEnv: envMap(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(c.Keys, map[string]string{DevAPIKey: DevAPISecret}) {
+		t.Errorf("dev keys %v", c.Keys)
+	}
+	sc := c.ServerConfig(nil)
+	if !sc.LoopbackOnly {
+		t.Error("dev mode without LoopbackOnly")
+	}
+	if sc.HTTPAddr != "127.0.0.1:7880" || sc.UDPAddr != "127.0.0.1:7882" || sc.TCPAddr != "127.0.0.1:7881" {
+		t.Errorf("dev addresses %q %q %q", sc.HTTPAddr, sc.UDPAddr, sc.TCPAddr)
+	}
+
+	// --dev binds loopback even over a configured address, unless --bind is given.
+	c, err = Load(Options{Dev: true, LookupEnv: envMap(map[string]string{EnvBindAddress: "0.0.0.0"})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.BindAddress != DevBindAddress {
+		t.Errorf("dev bind %q", c.BindAddress)
+	}
+	c, err = Load(Options{Dev: true, LookupEnv: envMap(nil), Flags: Overrides{BindAddress: ptr("0.0.0.0")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.BindAddress != "0.0.0.0" {
+		t.Errorf("--bind ignored in dev mode: %q", c.BindAddress)
+	}
+
+	// Configured keys are kept in dev mode, and may be short there.
+	c, err = Load(Options{Dev: true, LookupEnv: envMap(map[string]string{EnvKeys: "mine: short"})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(c.Keys, map[string]string{"mine": "short"}) {
+		t.Errorf("dev with keys: %v", c.Keys)
+	}
+}
+
+func TestParseKeys(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want map[string]string
+	}{
+		{"k: s", map[string]string{"k": "s"}},
+		{"k:s", map[string]string{"k": "s"}},
+		{"a: 1, b: 2", map[string]string{"a": "1", "b": "2"}},
+		{"a: 1\nb: 2\n", map[string]string{"a": "1", "b": "2"}},
+		{"a: 1\r\n\r\n b :2 ,", map[string]string{"a": "1", "b": "2"}},
+		{"k: se:cr:et", map[string]string{"k": "se:cr:et"}},
+	} {
+		got, err := ParseKeys(tc.in)
+		if err != nil {
+			t.Errorf("ParseKeys(%q): %v", tc.in, err)
+			continue
+		}
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("ParseKeys(%q) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+	for _, in := range []string{"", " , ", "justakey", "k:", ": secret", "a: 1, a: 2"} {
+		if _, err := ParseKeys(in); err == nil {
+			t.Errorf("ParseKeys(%q) accepted", in)
+		}
+	}
+	// A malformed entry must not be echoed whole: it may be a secret.
+	_, err := ParseKeys("supersecretvalue")
+	if err == nil || strings.Contains(err.Error(), "supersecretvalue") {
+		t.Errorf("error leaks the entry: %v", err)
+	}
+}
+
+func TestParseDuration(t *testing.T) {
+	for in, want := range map[string]time.Duration{
+		"30s": 30 * time.Second, "5m": 5 * time.Minute, "300": 300 * time.Second, "1.5": 1500 * time.Millisecond, "0": 0,
+	} {
+		got, err := ParseDuration(in)
+		if err != nil || got != want {
+			t.Errorf("ParseDuration(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "soon", "-5s", "-1", "inf", "NaN", "1e300"} {
+		if _, err := ParseDuration(in); err == nil {
+			t.Errorf("ParseDuration(%q) accepted", in)
+		}
+	}
+}
+
+func TestErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, yaml string
+		env        map[string]string
+		dev        bool
+		flags      Overrides
+		want       string // substring of the error
+		is         error
+	}{
+		{name: "no keys", want: "--dev", is: ErrNoKeys},
+		{name: "short secret file", yaml: "keys: {k: short}", want: `API key "k" has 5 characters; at least 32`, is: ErrShortSecret},
+		{name: "short secret env", env: map[string]string{EnvKeys: "k: 0123456789abcdef0123456789abcde"}, want: "at least 32", is: ErrShortSecret},
+		{name: "bad BAYAN_KEYS", env: map[string]string{EnvKeys: "nocolon"}, want: EnvKeys},
+		{name: "unknown field", yaml: "keys: {k: " + longSecret + "}\nprot: 1", want: "field prot not found"},
+		{name: "bad yaml", yaml: "keys: [", want: "bayan.yaml"},
+		{name: "bad duration", yaml: "room: {empty_timeout: soon}", dev: true, want: "invalid duration"},
+		{name: "bad env port", env: map[string]string{EnvPort: "http"}, dev: true, want: EnvPort},
+		{name: "bad env duration", env: map[string]string{EnvReconnectGrace: "x"}, dev: true, want: EnvReconnectGrace},
+		{name: "port range", flags: Overrides{Port: ptr(70000)}, dev: true, want: "port 70000"},
+		{name: "negative udp", yaml: "rtc: {udp_port: -1}", dev: true, want: "rtc.udp_port"},
+		{name: "node ip", flags: Overrides{NodeIP: []string{"example.com"}}, dev: true, want: "rtc.node_ip"},
+		{name: "log level", flags: Overrides{LogLevel: ptr("loud")}, dev: true, want: "log_level"},
+		{name: "max participants", yaml: "room: {max_participants: -3}", dev: true, want: "max_participants"},
+		{name: "webhook key unknown", yaml: "webhook: {urls: [http://x], api_key: nope}", dev: true, want: "webhook.api_key"},
+		{name: "webhook key ambiguous", yaml: "keys: {a: " + longSecret + ", b: " + longSecret + "}\nwebhook: {urls: [http://x]}", want: "webhook.api_key is required"},
+		{name: "sub-second room timeout", yaml: "room: {departure_timeout: 500ms}", dev: true, want: "room.departure_timeout 500ms"},
+		{name: "empty bind", flags: Overrides{BindAddress: ptr("")}, dev: true, want: "bind_address"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := Options{Dev: tc.dev, Flags: tc.flags, LookupEnv: envMap(tc.env)}
+			if tc.yaml != "" {
+				opts.File = writeFile(t, tc.yaml)
+			}
+			_, err := Load(opts)
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q does not mention %q", err, tc.want)
+			}
+			if tc.is != nil && !errors.Is(err, tc.is) {
+				t.Errorf("error %q is not %v", err, tc.is)
+			}
+		})
+	}
+	if _, err := Load(Options{File: filepath.Join(t.TempDir(), "missing.yaml"), LookupEnv: envMap(nil)}); err == nil ||
+		!strings.Contains(err.Error(), "missing.yaml") {
+		t.Errorf("missing file: %v", err)
+	}
+}
+
+func TestWebhookDefaultKey(t *testing.T) {
+	c, err := Load(Options{File: writeFile(t, "keys: {only: "+longSecret+"}\nwebhook: {urls: [http://x]}"), LookupEnv: envMap(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.ServerConfig(nil).Webhook.APIKey; got != "only" {
+		t.Fatalf("webhook key %q", got)
+	}
+}
+
+func TestLogger(t *testing.T) {
+	var sb strings.Builder
+	c := Default()
+	c.LogLevel = "WARN"
+	l := c.Logger(&sb)
+	l.Info("hidden")
+	l.Warn("shown", "k", "v")
+	if strings.Contains(sb.String(), "hidden") || !strings.Contains(sb.String(), "level=WARN msg=shown k=v") {
+		t.Fatalf("log output %q", sb.String())
+	}
+}
+
+// The YAML example in the README must stay a valid configuration.
+func TestReadmeExample(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Skipf("README: %v", err)
+	}
+	_, rest, ok := strings.Cut(string(readme), "```yaml\n")
+	if !ok {
+		t.Fatal("README has no ```yaml block")
+	}
+	example, _, ok := strings.Cut(rest, "```")
+	if !ok {
+		t.Fatal("README's yaml block is not closed")
+	}
+	c, err := Load(Options{File: writeFile(t, example), LookupEnv: envMap(nil)})
+	if err != nil {
+		t.Fatalf("README example: %v", err)
+	}
+	d := Default()
+	if c.Port != d.Port || c.RTC.UDPPort != d.RTC.UDPPort || c.RTC.TCPPort != d.RTC.TCPPort ||
+		c.BindAddress != d.BindAddress || c.Room != d.Room || c.LogLevel != d.LogLevel || c.ReconnectGrace != d.ReconnectGrace {
+		t.Errorf("README example's values differ from the defaults it claims:\n%+v\n%+v", c, d)
+	}
+}
