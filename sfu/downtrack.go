@@ -158,14 +158,20 @@ func (d *DownTrack) Unbind(webrtc.TrackLocalContext) error {
 // publisher mutes or the subscriber disables the track. Resuming continues
 // the outgoing sequence seamlessly and, for video, waits for a keyframe.
 func (d *DownTrack) SetPaused(paused bool) {
-	if d.paused.Swap(paused) == paused || paused {
+	d.mu.Lock()
+	if d.paused.Load() == paused {
+		d.mu.Unlock()
 		return
 	}
-	d.mu.Lock()
-	d.rw.Switch()
-	d.needKeyframe = d.isVideo
+	if !paused {
+		// Re-arm before clearing the flag: a packet that sees the track
+		// unpaused must also see the new epoch and the keyframe wait.
+		d.rw.Switch()
+		d.needKeyframe = d.isVideo
+	}
+	d.paused.Store(paused)
 	d.mu.Unlock()
-	if d.isVideo {
+	if !paused && d.isVideo {
 		d.receiver.RequestKeyFrame()
 	}
 }
@@ -193,6 +199,8 @@ func (d *DownTrack) writeRTP(in *rtp.Header, payload []byte, nowNanos int64) {
 	if d.needKeyframe {
 		if !IsKeyframe(d.mime, payload) {
 			d.mu.Unlock()
+			// Throttled: repeats at most every keyframeInterval while waiting.
+			d.receiver.RequestKeyFrame()
 			return
 		}
 		d.needKeyframe = false

@@ -14,17 +14,6 @@ import (
 
 // Shared fakes and builders for the sfu tests and benchmarks.
 
-// Known bugs in the non-test code. While false, the tests that expose them
-// only log (or skip); set to true once fixed so that the tests enforce it.
-const (
-	// Rewriter: an epoch longer than 32767 packets drops in-order packets.
-	fixedRewriterLongEpoch = false
-	// DownTrack.SetPaused(false) clears the paused flag before switching the
-	// rewriter epoch and re-arming the keyframe wait, so a packet forwarded in
-	// between goes out with the old offset: a sequence gap and an inter frame.
-	fixedSetPausedRace = false
-)
-
 var (
 	vp8Codec = webrtc.RTPCodecParameters{
 		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000},
@@ -110,9 +99,10 @@ func (nopWriter) Write(b []byte) (int, error)                         { return l
 
 // fakeLocalContext is the webrtc.TrackLocalContext pion would pass to Bind.
 type fakeLocalContext struct {
-	codecs []webrtc.RTPCodecParameters
-	ssrc   webrtc.SSRC
-	writer webrtc.TrackLocalWriter
+	codecs  []webrtc.RTPCodecParameters
+	ssrc    webrtc.SSRC
+	rtxSSRC webrtc.SSRC // 0: no retransmission stream
+	writer  webrtc.TrackLocalWriter
 }
 
 func (c *fakeLocalContext) CodecParameters() []webrtc.RTPCodecParameters { return c.codecs }
@@ -120,7 +110,7 @@ func (c *fakeLocalContext) HeaderExtensions() []webrtc.RTPHeaderExtensionParamet
 	return nil
 }
 func (c *fakeLocalContext) SSRC() webrtc.SSRC                       { return c.ssrc }
-func (c *fakeLocalContext) SSRCRetransmission() webrtc.SSRC         { return 0 }
+func (c *fakeLocalContext) SSRCRetransmission() webrtc.SSRC         { return c.rtxSSRC }
 func (c *fakeLocalContext) SSRCForwardErrorCorrection() webrtc.SSRC { return 0 }
 func (c *fakeLocalContext) WriteStream() webrtc.TrackLocalWriter    { return c.writer }
 func (c *fakeLocalContext) ID() string                              { return "fake" }

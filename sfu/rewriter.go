@@ -16,8 +16,8 @@ type Rewriter struct {
 	seqOffset uint16
 	tsOffset  uint32
 
-	epochFirstIn uint16 // first incoming sequence number of this epoch
 	highestIn    uint16 // highest incoming sequence number of this epoch
+	span         uint16 // highestIn minus the epoch's first, saturating at 1<<15-1
 	lastOutSeq   uint16
 	lastOutTS    uint32
 	lastOutNanos int64 // arrival time of the packet that set lastOutTS
@@ -38,12 +38,14 @@ func (r *Rewriter) Switch() { r.switching = true }
 // packet that arrived at nowNanos. ok is false when the packet belongs to an
 // earlier epoch (it arrived late, after a switch) and must be dropped.
 func (r *Rewriter) Rewrite(seq uint16, ts uint32, nowNanos int64) (outSeq uint16, outTS uint32, ok bool) {
+	first := false
 	switch {
 	case !r.started:
 		r.started = true
 		r.switching = false
 		r.seqOffset, r.tsOffset = 0, 0
-		r.epochFirstIn, r.highestIn = seq, seq
+		r.highestIn, r.span = seq, 0
+		first = true
 	case r.switching:
 		r.switching = false
 		// The new epoch continues after the last packet sent, advanced by the
@@ -58,15 +60,21 @@ func (r *Rewriter) Rewrite(seq uint16, ts uint32, nowNanos int64) (outSeq uint16
 		}
 		r.seqOffset = seq - (r.lastOutSeq + 1)
 		r.tsOffset = ts - (r.lastOutTS + step)
-		r.epochFirstIn, r.highestIn = seq, seq
+		r.highestIn, r.span = seq, 0
+		first = true
 	default:
-		if int16(seq-r.epochFirstIn) < 0 {
-			return 0, 0, false
+		// back: how far seq lies behind the newest packet; 1..32767 behind
+		// is older, 32768 counts as older too, as in the d > 0 test below.
+		if back := r.highestIn - seq; back > r.span && back <= 1<<15 {
+			return 0, 0, false // older than the epoch's first packet
 		}
 	}
 	outSeq = seq - r.seqOffset
 	outTS = ts - r.tsOffset
-	if d := int16(seq - r.highestIn); d > 0 || seq == r.epochFirstIn {
+	if d := int16(seq - r.highestIn); d > 0 || first {
+		if d > 0 {
+			r.span = uint16(min(int(r.span)+int(d), 1<<15-1))
+		}
 		r.highestIn = seq
 		r.lastOutSeq = outSeq
 		r.lastOutTS = outTS
@@ -79,7 +87,7 @@ func (r *Rewriter) Rewrite(seq uint16, ts uint32, nowNanos int64) (outSeq uint16
 // packet of the current epoch was, or would be, given, without changing any
 // state; it serves retransmissions. ok is false for packets of earlier epochs.
 func (r *Rewriter) Map(seq uint16, ts uint32) (outSeq uint16, outTS uint32, ok bool) {
-	if !r.started || int16(seq-r.epochFirstIn) < 0 || int16(seq-r.highestIn) > 0 {
+	if !r.started || !r.sent(seq) {
 		return 0, 0, false
 	}
 	return seq - r.seqOffset, ts - r.tsOffset, true
@@ -92,8 +100,15 @@ func (r *Rewriter) IncomingSeq(outSeq uint16) (seq uint16, ok bool) {
 		return 0, false
 	}
 	seq = outSeq + r.seqOffset
-	if int16(seq-r.epochFirstIn) < 0 || int16(seq-r.highestIn) > 0 {
+	if !r.sent(seq) {
 		return 0, false
 	}
 	return seq, true
+}
+
+// sent reports whether seq lies between the first and the highest incoming
+// sequence number of the current epoch.
+func (r *Rewriter) sent(seq uint16) bool {
+	back := r.highestIn - seq
+	return int16(back) >= 0 && back <= r.span
 }

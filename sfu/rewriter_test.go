@@ -265,14 +265,30 @@ func TestRewriterInverseOverManyPackets(t *testing.T) {
 	}
 }
 
-// TestRewriterLongEpoch documents a bug: Rewrite, Map and IncomingSeq decide
-// "before this epoch" with int16(seq-epochFirstIn) < 0, which becomes true
-// for in-order packets once an epoch is 32768 packets long. Such an epoch
-// drops the next 32768 packets (about 2.5 minutes of 720p video).
-func TestRewriterLongEpoch(t *testing.T) {
-	if !fixedRewriterLongEpoch {
-		t.Skip("known bug in rewriter.go: epochs longer than 32767 packets drop packets; see fixedRewriterLongEpoch")
+// TestRewriterDuplicateOfFirstPacket: a duplicate of the epoch's first packet
+// (a publisher retransmission arriving after the original) is mapped like
+// the original, and must not move the continuation point backwards.
+func TestRewriterDuplicateOfFirstPacket(t *testing.T) {
+	r := NewRewriter(90000)
+	rewriteOK(t, r, 7, 0, 0)
+	r.Switch()
+	first, _ := rewriteOK(t, r, 500, 0, 10*ms) // out 8
+	rewriteOK(t, r, 501, 3000, 43*ms)
+	last, _ := rewriteOK(t, r, 502, 6000, 76*ms) // out 10
+	if s, _ := rewriteOK(t, r, 500, 0, 80*ms); s != first {
+		t.Fatalf("duplicate of first packet mapped to %d, want %d", s, first)
 	}
+	r.Switch()
+	s, _, _ := r.Rewrite(9000, 0, 200*ms)
+	if s != last+1 {
+		t.Fatalf("seq after Switch = %d, want %d: a duplicate of the first packet rewound the rewriter", s, last+1)
+	}
+}
+
+// TestRewriterLongEpoch: an epoch may last longer than half the sequence
+// space (32768 packets, about 2.5 minutes of 720p video) without dropping
+// in-order packets.
+func TestRewriterLongEpoch(t *testing.T) {
 	r := NewRewriter(90000)
 	for i := 0; i < 70000; i++ {
 		if _, _, ok := r.Rewrite(uint16(i), uint32(i)*3000, int64(i)*ms); !ok {
