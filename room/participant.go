@@ -282,8 +282,15 @@ func (p *Participant) SignalLost(sink SignalSink, grace time.Duration) {
 		p.lostTimer.Stop()
 	}
 	p.lostTimer = time.AfterFunc(grace, func() {
-		p.room.RemoveParticipant(p.identity, livekit.DisconnectReason_SIGNAL_CLOSE)
+		p.Leave(livekit.DisconnectReason_SIGNAL_CLOSE)
 	})
+}
+
+// Leave takes the participant out of its room if it is still the one there
+// under its identity: a newer session that joined with the same identity
+// must not be removed in its place (by a stale session's leave, say).
+func (p *Participant) Leave(reason livekit.DisconnectReason) {
+	p.room.removeParticipant(p, reason, false)
 }
 
 // Resume restarts ICE on the subscriber connection after the client has

@@ -190,7 +190,7 @@ func (r *Room) Join(params JoinParams, sink SignalSink) (*Participant, error) {
 	// The subscriber connection carries the server's data channels, so it
 	// is offered right away even with nothing to subscribe to.
 	if err := p.sub.Negotiate(false); err != nil {
-		r.RemoveParticipant(p.identity, livekit.DisconnectReason_STATE_MISMATCH)
+		p.Leave(livekit.DisconnectReason_STATE_MISMATCH)
 		return nil, err
 	}
 	return p, nil

@@ -77,6 +77,9 @@ func (t *Transport) HandleOffer(offer webrtc.SessionDescription) (webrtc.Session
 	if t.closed {
 		return webrtc.SessionDescription{}, ErrTransportClosed
 	}
+	if err := checkRemoteDescription(offer.SDP); err != nil {
+		return webrtc.SessionDescription{}, fmt.Errorf("sfu: set remote offer: %w", err)
+	}
 	if err := t.pc.SetRemoteDescription(offer); err != nil {
 		return webrtc.SessionDescription{}, fmt.Errorf("sfu: set remote offer: %w", err)
 	}
@@ -101,6 +104,9 @@ func (t *Transport) HandleAnswer(answer webrtc.SessionDescription) error {
 	}
 	if !t.offering {
 		return errors.New("sfu: answer without an offer")
+	}
+	if err := checkRemoteDescription(answer.SDP); err != nil {
+		return fmt.Errorf("sfu: set remote answer: %w", err)
 	}
 	if err := t.pc.SetRemoteDescription(answer); err != nil {
 		return fmt.Errorf("sfu: set remote answer: %w", err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -20,9 +21,12 @@ const outboxSize = 1024
 // session is one signaling WebSocket. Requests are handled in order on the
 // read goroutine; responses are queued and written by a writer goroutine.
 type session struct {
-	srv    *Server
-	conn   *websocket.Conn
-	text   bool // the client speaks protojson text frames
+	srv  *Server
+	conn *websocket.Conn
+	// text says responses go out as protojson text frames: set from the
+	// join URL (format=json), then, as LiveKit does, following the kind of
+	// frame the client last sent that decoded.
+	text   atomic.Bool
 	log    *slog.Logger
 	token  *Verified
 	p      *room.Participant
@@ -36,15 +40,16 @@ type session struct {
 }
 
 func newSession(srv *Server, conn *websocket.Conn, text bool, tok *Verified, log *slog.Logger) *session {
-	return &session{
+	s := &session{
 		srv:    srv,
 		conn:   conn,
-		text:   text,
 		log:    log,
 		token:  tok,
 		outbox: make(chan *livekit.SignalResponse, outboxSize),
 		done:   make(chan struct{}),
 	}
+	s.text.Store(text)
+	return s
 }
 
 // Send queues a response; it never blocks.
@@ -75,13 +80,14 @@ func (s *session) writeLoop(ctx context.Context) {
 		_ = s.conn.Close(s.closeCode, s.closeReason)
 	}()
 	write := func(msg *livekit.SignalResponse) bool {
-		b, err := EncodeResponse(msg, s.text)
+		text := s.text.Load()
+		b, err := EncodeResponse(msg, text)
 		if err != nil {
 			s.log.Error("encode response", "err", err)
 			return true
 		}
 		typ := websocket.MessageBinary
-		if s.text {
+		if text {
 			typ = websocket.MessageText
 		}
 		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -129,6 +135,7 @@ func (s *session) readLoop(ctx context.Context) {
 			s.log.Debug("dropping bad signal frame", "err", err)
 			continue
 		}
+		s.text.Store(typ == websocket.MessageText)
 		s.handle(req)
 		if s.left {
 			return
@@ -173,7 +180,7 @@ func (s *session) handle(req *livekit.SignalRequest) {
 		p.UpdateTrackSettings(m.TrackSetting)
 	case *livekit.SignalRequest_Leave:
 		s.left = true
-		p.Room().RemoveParticipant(p.Identity(), livekit.DisconnectReason_CLIENT_INITIATED)
+		p.Leave(livekit.DisconnectReason_CLIENT_INITIATED)
 	case *livekit.SignalRequest_Ping:
 		s.Send(&livekit.SignalResponse{Message: &livekit.SignalResponse_Pong{Pong: time.Now().UnixMilli()}})
 	case *livekit.SignalRequest_PingReq:
