@@ -290,8 +290,9 @@ func TestAuthGrantsLimitRequests(t *testing.T) {
 	listener.send(&livekit.SignalRequest{Message: &livekit.SignalRequest_UpdateMetadata{UpdateMetadata: &livekit.UpdateParticipantMetadata{
 		Name: "Admin", Metadata: "root", Attributes: map[string]string{"role": "teacher"}, RequestId: 5,
 	}}})
-	if rr := biRequestResponse(listener.ping()); len(rr) != 1 || rr[0].GetReason() != livekit.RequestResponse_NOT_ALLOWED {
-		t.Errorf("UpdateMetadata without the grant: %v, want NOT_ALLOWED", rr)
+	if rr := biRequestResponse(listener.ping()); len(rr) != 1 || rr[0].GetReason() != livekit.RequestResponse_NOT_ALLOWED ||
+		rr[0].GetRequestId() != 5 || rr[0].GetUpdateMetadata() == nil {
+		t.Errorf("UpdateMetadata without the grant: %v, want NOT_ALLOWED for request 5", rr)
 	}
 	if info := p.Info(); info.GetName() != "lina" || info.GetMetadata() != "" || len(info.GetAttributes()) != 0 {
 		t.Errorf("refused UpdateMetadata changed lina: name %q metadata %q attributes %v", info.GetName(), info.GetMetadata(), info.GetAttributes())

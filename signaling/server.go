@@ -348,7 +348,7 @@ func (s *Server) join(sess *session, opts *joinOptions) bool {
 		// and the first offer. Existing tracks follow once it is answered.
 		for _, at := range opts.request.GetAddTrackRequests() {
 			if err := p.AddTrack(at); err != nil {
-				sess.reply(reasonFor(err), err.Error())
+				sess.reply(&livekit.SignalRequest{Message: &livekit.SignalRequest_AddTrack{AddTrack: at}}, reasonFor(err), err.Error())
 			}
 		}
 		if offer := opts.request.GetPublisherOffer(); offer.GetSdp() != "" {

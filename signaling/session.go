@@ -143,10 +143,22 @@ func (s *session) readLoop(ctx context.Context) {
 	}
 }
 
-func (s *session) reply(reason livekit.RequestResponse_Reason, msg string) {
-	s.Send(&livekit.SignalResponse{Message: &livekit.SignalResponse_RequestResponse{
-		RequestResponse: &livekit.RequestResponse{Reason: reason, Message: msg},
-	}})
+// reply answers a request that failed (or is unsupported), naming the
+// request so that clients can match the answer to what they asked.
+func (s *session) reply(req *livekit.SignalRequest, reason livekit.RequestResponse_Reason, msg string) {
+	rr := &livekit.RequestResponse{Reason: reason, Message: msg}
+	switch m := req.GetMessage().(type) {
+	case *livekit.SignalRequest_Trickle:
+		rr.Request = &livekit.RequestResponse_Trickle{Trickle: m.Trickle}
+	case *livekit.SignalRequest_AddTrack:
+		rr.Request = &livekit.RequestResponse_AddTrack{AddTrack: m.AddTrack}
+	case *livekit.SignalRequest_Mute:
+		rr.Request = &livekit.RequestResponse_Mute{Mute: m.Mute}
+	case *livekit.SignalRequest_UpdateMetadata:
+		rr.RequestId = m.UpdateMetadata.GetRequestId()
+		rr.Request = &livekit.RequestResponse_UpdateMetadata{UpdateMetadata: m.UpdateMetadata}
+	}
+	s.Send(&livekit.SignalResponse{Message: &livekit.SignalResponse_RequestResponse{RequestResponse: rr}})
 }
 
 func reasonFor(err error) livekit.RequestResponse_Reason {
@@ -206,11 +218,11 @@ func (s *session) handle(req *livekit.SignalRequest) {
 		*livekit.SignalRequest_UpdateLayers, *livekit.SignalRequest_SubscriptionPermission:
 		// Accepted; Bayan derives this state itself.
 	default:
-		s.reply(livekit.RequestResponse_UNSUPPORTED_TYPE, "unsupported request")
+		s.reply(req, livekit.RequestResponse_UNSUPPORTED_TYPE, "unsupported request")
 		return
 	}
 	if err != nil {
 		s.log.Debug("request failed", "err", err)
-		s.reply(reasonFor(err), err.Error())
+		s.reply(req, reasonFor(err), err.Error())
 	}
 }
