@@ -68,10 +68,11 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.New("server: no API keys configured")
 	}
 	engine, err := sfu.NewEngine(sfu.EngineConfig{
-		UDPAddr:      cfg.UDPAddr,
-		TCPAddr:      cfg.TCPAddr,
-		NodeIPs:      cfg.NodeIPs,
-		LoopbackOnly: cfg.LoopbackOnly,
+		UDPAddr:       cfg.UDPAddr,
+		TCPAddr:       cfg.TCPAddr,
+		NodeIPs:       cfg.NodeIPs,
+		LoopbackOnly:  cfg.LoopbackOnly,
+		LoggerFactory: sfu.NewPionLoggerFactory(cfg.Log),
 	})
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"fmt"
+	"log/slog"
 	"net"
 
 	"github.com/pion/dtls/v3"
@@ -28,7 +29,7 @@ type EngineConfig struct {
 	NodeIPs []string
 	// LoopbackOnly offers only loopback candidates (development and tests).
 	LoopbackOnly bool
-	// LoggerFactory receives pion's logs; nil silences them below warnings.
+	// LoggerFactory receives pion's logs; nil sends them to slog.Default().
 	LoggerFactory logging.LoggerFactory
 }
 
@@ -45,9 +46,7 @@ type Engine struct {
 func NewEngine(cfg EngineConfig) (*Engine, error) {
 	lf := cfg.LoggerFactory
 	if lf == nil {
-		f := logging.NewDefaultLoggerFactory()
-		f.DefaultLogLevel = logging.LogLevelError
-		lf = f
+		lf = NewPionLoggerFactory(slog.Default())
 	}
 	udpConn, err := net.ListenPacket("udp4", cfg.UDPAddr)
 	if err != nil {
