@@ -156,18 +156,15 @@ func (s *Server) handleValidate(w http.ResponseWriter, r *http.Request) {
 		httpError(w, code, err)
 		return
 	}
-	if err := s.checkCapacity(r); err != nil {
+	if err := s.checkCapacity(tok); err != nil {
 		httpError(w, http.StatusServiceUnavailable, err)
 		return
 	}
 	_, _ = w.Write([]byte("success"))
 }
 
-func (s *Server) checkCapacity(r *http.Request) error {
-	tok, _, _ := s.authorize(r)
-	if tok == nil {
-		return nil
-	}
+// checkCapacity refuses a join the token's room has no room for.
+func (s *Server) checkCapacity(tok *Verified) error {
 	rm := s.rooms.Room(tok.Grants.Video.Room)
 	if rm == nil {
 		return nil
@@ -247,7 +244,7 @@ func (s *Server) handleRTC(w http.ResponseWriter, r *http.Request) {
 	}
 	resume := opts.resume
 	if !resume {
-		if err := s.checkCapacity(r); err != nil {
+		if err := s.checkCapacity(tok); err != nil {
 			httpError(w, http.StatusServiceUnavailable, err)
 			return
 		}
