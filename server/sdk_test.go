@@ -256,15 +256,19 @@ func TestSDKPublishSubscribeDataMuteLeave(t *testing.T) {
 		lksdk.WithDataPublishDestination([]string{"carol"})); err != nil {
 		t.Fatalf("publish data: %v", err)
 	}
+	if err := a.LocalParticipant.PublishDataPacket(lksdk.UserData([]byte("lossy for bob")), lksdk.WithDataPublishReliable(false),
+		lksdk.WithDataPublishDestination([]string{"bob"})); err != nil {
+		t.Fatalf("publish lossy data: %v", err)
+	}
 	waitFor(t, "data to arrive", 10*time.Second, func() bool {
 		mu.Lock()
 		defer mu.Unlock()
-		return len(cData) >= 2 && len(bData) >= 1
+		return len(cData) >= 2 && len(bData) >= 2
 	})
 	time.Sleep(300 * time.Millisecond) // would a misrouted packet still reach bob?
 	mu.Lock()
-	if len(bData) != 1 || bData[0] != "alice:hello all" {
-		t.Errorf("bob got %q, want only alice's broadcast", bData)
+	if len(bData) != 2 || bData[0] != "alice:hello all" || bData[1] != "alice:lossy for bob" {
+		t.Errorf("bob got %q, want alice's broadcast and her lossy packet", bData)
 	}
 	if len(cData) != 2 || cData[1] != "alice:for carol" {
 		t.Errorf("carol got %q", cData)
@@ -330,4 +334,58 @@ func checkMetrics(t *testing.T, url string, want map[string]func(float64) bool) 
 			t.Errorf("metric %s = %v", name, v)
 		}
 	}
+}
+
+// H.264 goes through like VP8: the subscriber starts on an IDR picture.
+func TestSDKH264(t *testing.T) {
+	testnet.Require(t)
+	srv := testserver.Start(t, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	video := &counterLog{intact: true}
+	cb := lksdk.NewRoomCallback()
+	cb.OnTrackSubscribed = func(track *webrtc.TrackRemote, _ *lksdk.RemoteTrackPublication, _ *lksdk.RemoteParticipant) {
+		go readTrack(track, video, videoMagic)
+	}
+	b, err := lksdk.ConnectToRoomWithToken(srv.URL(), testserver.Token(t, "h264", "bob", nil), cb)
+	if err != nil {
+		t.Fatalf("bob: %v", err)
+	}
+	defer b.Disconnect()
+	a, err := lksdk.ConnectToRoomWithToken(srv.URL(), testserver.Token(t, "h264", "alice", nil), lksdk.NewRoomCallback())
+	if err != nil {
+		t.Fatalf("alice: %v", err)
+	}
+	defer a.Disconnect()
+	track, err := lksdk.NewLocalSampleTrack(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
+		SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.LocalParticipant.PublishTrack(track, &lksdk.TrackPublicationOptions{Name: "cam"}); err != nil {
+		t.Fatalf("publish: %v", err)
+	}
+	go func() {
+		tick := time.NewTicker(33 * time.Millisecond)
+		defer tick.Stop()
+		for i := uint32(0); ; i++ {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			// One Annex B access unit: an IDR slice (NAL type 5) carrying
+			// the counter.
+			data := append([]byte{0, 0, 0, 1, 0x65}, videoMagic...)
+			data = binary.BigEndian.AppendUint32(data, i)
+			data = append(data, bytes.Repeat([]byte{0xAB}, 200)...)
+			_ = track.WriteSample(media.Sample{Data: data, Duration: 33 * time.Millisecond}, nil)
+		}
+	}()
+	waitFor(t, "H.264 to arrive", 15*time.Second, func() bool {
+		c, _ := video.snapshot()
+		return len(c) >= 60
+	})
+	c, ok := video.snapshot()
+	checkInOrder(t, "h264", c, ok, 60)
 }
