@@ -466,6 +466,16 @@ func (p *Participant) onMediaTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPR
 		kind = livekit.TrackType_VIDEO
 	}
 	p.mu.Lock()
+	if rid := remote.RID(); rid != "" {
+		// Another simulcast layer of a track already published.
+		for _, pt := range p.published {
+			if pt.rtpReceiver == recv {
+				p.mu.Unlock()
+				p.addSimulcastLayer(pt, remote, rid)
+				return
+			}
+		}
+	}
 	cid := remote.ID()
 	ti, ok := p.pending[cid]
 	if !ok {
@@ -490,13 +500,11 @@ func (p *Participant) onMediaTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPR
 			ti.Mid = tr.Mid()
 		}
 	}
-	pc := p.pub.PeerConnection()
-	pt := &PublishedTrack{owner: p, info: ti}
-	pt.receiver = sfu.NewReceiver(remote, sfu.ReceiverParams{
-		TrackID:   ti.Sid,
-		Stats:     p.room.mgr.stats,
-		WriteRTCP: pc.WriteRTCP,
-	})
+	pt := &PublishedTrack{owner: p, info: ti, rtpReceiver: recv}
+	pt.receiver = p.newReceiver(remote, ti.Sid)
+	if q, ok := qualityOfRID(remote.RID(), ti.Layers); ok {
+		pt.layers[q] = pt.receiver
+	}
 	p.published[ti.Sid] = pt
 	p.info.Version++
 	p.mu.Unlock()
@@ -508,6 +516,28 @@ func (p *Participant) onMediaTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPR
 		<-pt.receiver.Done()
 		p.unpublish(ti.Sid)
 	}()
+}
+
+func (p *Participant) newReceiver(remote *webrtc.TrackRemote, sid string) *sfu.Receiver {
+	return sfu.NewReceiver(remote, sfu.ReceiverParams{
+		TrackID:   sid,
+		Stats:     p.room.mgr.stats,
+		WriteRTCP: p.pub.PeerConnection().WriteRTCP,
+	})
+}
+
+// addSimulcastLayer starts forwarding one more layer of a published track
+// and moves the subscribers who want that layer onto it.
+func (p *Participant) addSimulcastLayer(pt *PublishedTrack, remote *webrtc.TrackRemote, rid string) {
+	q, ok := qualityOfRID(rid, pt.Info().Layers)
+	if !ok {
+		p.log.Warn("simulcast layer with an unknown rid", "rid", rid, "track", pt.SID())
+		return
+	}
+	r := p.newReceiver(remote, pt.SID())
+	pt.addLayer(q, r)
+	r.Start()
+	p.room.onLayersChanged(pt)
 }
 
 // unpublish removes a published track from the room.
@@ -523,7 +553,9 @@ func (p *Participant) unpublish(sid string) {
 	if !ok {
 		return
 	}
-	pt.receiver.Close()
+	for _, r := range pt.receivers() {
+		r.Close()
+	}
 	p.room.onTrackUnpublished(pt)
 	if !closed {
 		p.send(&livekit.SignalResponse{Message: &livekit.SignalResponse_TrackUnpublished{
@@ -601,7 +633,7 @@ func (p *Participant) subscribe(pt *PublishedTrack) error {
 		p.mu.Unlock()
 		return nil
 	}
-	down := sfu.NewDownTrack(pt.receiver, sid, pt.owner.sid+"|"+sid, p.room.mgr.stats)
+	down := sfu.NewDownTrack(pt.layerFor(livekit.VideoQuality_HIGH), sid, pt.owner.sid+"|"+sid, p.room.mgr.stats)
 	sender, err := p.downTransport().PeerConnection().AddTrack(down)
 	if err != nil {
 		p.mu.Unlock()
@@ -613,7 +645,7 @@ func (p *Participant) subscribe(pt *PublishedTrack) error {
 	p.mu.Unlock()
 
 	go down.ServeRTCP(sender)
-	pt.receiver.AddDownTrack(down)
+	down.Receiver().AddDownTrack(down)
 	return p.negotiateDown()
 }
 
@@ -671,11 +703,12 @@ func (p *Participant) UpdateSubscription(req *livekit.UpdateSubscription) error 
 // UpdateTrackSettings stores the subscriber's wishes for a track; disabling
 // pauses forwarding. Quality and dimensions drive layer selection.
 func (p *Participant) UpdateTrackSettings(req *livekit.UpdateTrackSettings) {
+	settings := proto.Clone(req).(*livekit.UpdateTrackSettings)
 	p.mu.Lock()
 	var changed []*subscription
 	for _, sid := range req.GetTrackSids() {
 		if s, ok := p.subs[sid]; ok {
-			s.settings = proto.Clone(req).(*livekit.UpdateTrackSettings)
+			s.settings = settings
 			s.disabled = req.GetDisabled()
 			changed = append(changed, s)
 		}
@@ -683,6 +716,7 @@ func (p *Participant) UpdateTrackSettings(req *livekit.UpdateTrackSettings) {
 	p.mu.Unlock()
 	for _, s := range changed {
 		s.applyPause()
+		s.applyLayer(settings)
 	}
 }
 
@@ -810,7 +844,9 @@ func (p *Participant) close(reason livekit.DisconnectReason, tellClient bool) {
 		s.down.Close()
 	}
 	for _, pt := range published {
-		pt.receiver.Close()
+		for _, r := range pt.receivers() {
+			r.Close()
+		}
 		p.room.onTrackUnpublished(pt)
 	}
 	_ = p.pub.Close()

@@ -4,19 +4,105 @@ import (
 	"sync"
 
 	"github.com/livekit/protocol/livekit"
+	"github.com/pion/webrtc/v4"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/bayan-dev/bayan/sfu"
 )
 
 // PublishedTrack is a track a participant publishes: its advertised info and
-// the receiver that forwards its media.
+// the receivers that forward its media, one per simulcast layer.
 type PublishedTrack struct {
-	owner    *Participant
-	receiver *sfu.Receiver
+	owner       *Participant
+	receiver    *sfu.Receiver       // the first layer to arrive; its end ends the track
+	rtpReceiver *webrtc.RTPReceiver // shared by all layers of the track
 
-	mu   sync.Mutex
-	info *livekit.TrackInfo
+	mu     sync.Mutex
+	info   *livekit.TrackInfo
+	layers [3]*sfu.Receiver // simulcast layers by livekit.VideoQuality; empty otherwise
+}
+
+// qualityOfRID maps the RIDs LiveKit clients give simulcast layers to a
+// quality; ok is false for a RID the track's layers do not name either.
+func qualityOfRID(rid string, layers []*livekit.VideoLayer) (livekit.VideoQuality, bool) {
+	for _, l := range layers {
+		if l.GetRid() == rid && l.GetQuality() <= livekit.VideoQuality_HIGH {
+			return l.GetQuality(), true
+		}
+	}
+	switch rid {
+	case "q":
+		return livekit.VideoQuality_LOW, true
+	case "h":
+		return livekit.VideoQuality_MEDIUM, true
+	case "f":
+		return livekit.VideoQuality_HIGH, true
+	}
+	return 0, false
+}
+
+// addLayer records the receiver of one simulcast layer.
+func (t *PublishedTrack) addLayer(q livekit.VideoQuality, r *sfu.Receiver) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.layers[q] = r
+}
+
+// receivers returns every receiver of the track.
+func (t *PublishedTrack) receivers() []*sfu.Receiver {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := []*sfu.Receiver{t.receiver}
+	for _, r := range t.layers {
+		if r != nil && r != t.receiver {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// layerFor returns the receiver to forward to a subscriber who wants
+// quality q: that layer if it arrives, else the nearest lower one, else the
+// nearest higher one; for a track without simulcast, its only receiver.
+func (t *PublishedTrack) layerFor(q livekit.VideoQuality) *sfu.Receiver {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if q > livekit.VideoQuality_HIGH {
+		q = livekit.VideoQuality_HIGH
+	}
+	for i := int(q); i >= 0; i-- {
+		if t.layers[i] != nil {
+			return t.layers[i]
+		}
+	}
+	for i := int(q) + 1; i < len(t.layers); i++ {
+		if t.layers[i] != nil {
+			return t.layers[i]
+		}
+	}
+	return t.receiver
+}
+
+// qualityFor turns a subscriber's settings into the quality it wants: the
+// smallest layer at least as large as the size it asks for, or the quality
+// it names; HIGH when it has said nothing.
+func (t *PublishedTrack) qualityFor(s *livekit.UpdateTrackSettings) livekit.VideoQuality {
+	if s == nil {
+		return livekit.VideoQuality_HIGH
+	}
+	if s.GetWidth() == 0 && s.GetHeight() == 0 {
+		return s.GetQuality()
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	best := livekit.VideoQuality_HIGH
+	bestWidth := uint32(0)
+	for _, l := range t.info.GetLayers() {
+		if l.GetWidth() >= s.GetWidth() && l.GetHeight() >= s.GetHeight() && (bestWidth == 0 || l.GetWidth() < bestWidth) {
+			best, bestWidth = l.GetQuality(), l.GetWidth()
+		}
+	}
+	return best
 }
 
 // Info returns a copy of the track's current info.

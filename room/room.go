@@ -351,6 +351,24 @@ func (r *Room) onTrackUnpublished(pt *PublishedTrack) {
 	r.mgr.event(&livekit.WebhookEvent{Event: "track_unpublished", Room: r.Info(), Participant: pt.owner.Info(), Track: pt.Info()})
 }
 
+// onLayersChanged moves every subscriber of pt to the layer that now fits
+// it best.
+func (r *Room) onLayersChanged(pt *PublishedTrack) {
+	sid := pt.SID()
+	for _, o := range r.Participants() {
+		o.mu.Lock()
+		s := o.subs[sid]
+		var settings *livekit.UpdateTrackSettings
+		if s != nil {
+			settings = s.settings
+		}
+		o.mu.Unlock()
+		if s != nil {
+			s.applyLayer(settings)
+		}
+	}
+}
+
 func (r *Room) onTrackMuted(pt *PublishedTrack) {
 	sid := pt.SID()
 	for _, o := range r.Participants() {

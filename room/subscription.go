@@ -22,3 +22,10 @@ type subscription struct {
 func (s *subscription) applyPause() {
 	s.down.SetPaused(s.disabled || s.track.Muted())
 }
+
+// applyLayer forwards the simulcast layer that fits the subscriber's
+// settings (read under the subscriber's lock) best among those the
+// publisher sends.
+func (s *subscription) applyLayer(settings *livekit.UpdateTrackSettings) {
+	s.down.SwitchTo(s.track.layerFor(s.track.qualityFor(settings)))
+}

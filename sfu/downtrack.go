@@ -20,16 +20,23 @@ var ErrCodecNotNegotiated = errors.New("sfu: codec not negotiated by subscriber"
 // webrtc.TrackLocal: added to the subscriber's peer connection, it is bound
 // once negotiation settles and from then on rewrites and writes every packet
 // its Receiver hands it.
+//
+// A simulcast track has one Receiver per layer. The down-track forwards one
+// of them (current); SwitchTo names another (target), and the down-track
+// keeps forwarding current until target delivers a keyframe, then switches
+// on that keyframe, so the subscriber never sees a picture it cannot decode.
 type DownTrack struct {
 	id, streamID string
-	receiver     *Receiver
+	receiver     *Receiver // the first layer: codec and kind of the track
 	mime         string
 	isVideo      bool
 	stats        *Stats
 
-	// mu serialises the packet path of this down-track only: the receiver's
-	// read loop and retransmissions from the RTCP loop.
+	// mu serialises the packet path of this down-track only: the receivers'
+	// read loops and retransmissions from the RTCP loop.
 	mu           sync.Mutex
+	current      *Receiver // the layer being forwarded
+	target       *Receiver // the layer wanted; current until a switch is asked
 	rw           *Rewriter
 	ssrc         uint32
 	payloadType  uint8
@@ -63,6 +70,8 @@ func NewDownTrack(r *Receiver, id, streamID string, stats *Stats) *DownTrack {
 		id:           id,
 		streamID:     streamID,
 		receiver:     r,
+		current:      r,
+		target:       r,
 		mime:         r.codec.MimeType,
 		isVideo:      r.kind == webrtc.RTPCodecTypeVideo,
 		stats:        stats,
@@ -86,8 +95,50 @@ func (d *DownTrack) Kind() webrtc.RTPCodecType { return d.receiver.kind }
 // Codec returns the capability to offer the subscriber: the publisher's codec.
 func (d *DownTrack) Codec() webrtc.RTPCodecCapability { return d.receiver.codec.RTPCodecCapability }
 
-// Receiver returns the receiver feeding this down-track.
-func (d *DownTrack) Receiver() *Receiver { return d.receiver }
+// Receiver returns the receiver this down-track forwards now.
+func (d *DownTrack) Receiver() *Receiver {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.current
+}
+
+// Target returns the receiver this down-track forwards or is switching to.
+func (d *DownTrack) Target() *Receiver {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.target
+}
+
+// SwitchTo makes r (another layer of the same track) the layer to forward.
+// The switch happens on r's next keyframe, which is asked for now.
+func (d *DownTrack) SwitchTo(r *Receiver) {
+	d.mu.Lock()
+	if d.closed.Load() || r == d.target {
+		d.mu.Unlock()
+		return
+	}
+	abandoned := d.target
+	if abandoned == d.current {
+		abandoned = nil // still forwarded until the switch
+	}
+	d.target = r
+	attach := r != d.current
+	d.mu.Unlock()
+	if abandoned != nil {
+		abandoned.RemoveDownTrack(d)
+	}
+	if attach {
+		r.AddDownTrack(d)
+		r.RequestKeyFrame()
+	}
+}
+
+// keyframeSource is the receiver to ask for keyframes: the wanted layer.
+func (d *DownTrack) keyframeSource() *Receiver {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.target
+}
 
 // Bind is called by pion when the subscriber's negotiation completes.
 func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
@@ -104,7 +155,7 @@ func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 			d.mu.Unlock()
 			d.bound.Store(true)
 			if d.isVideo {
-				d.receiver.RequestKeyFrame()
+				d.keyframeSource().RequestKeyFrame()
 			}
 			return c, nil
 		}
@@ -170,9 +221,10 @@ func (d *DownTrack) SetPaused(paused bool) {
 		d.needKeyframe = d.isVideo
 	}
 	d.paused.Store(paused)
+	target := d.target
 	d.mu.Unlock()
 	if !paused && d.isVideo {
-		d.receiver.RequestKeyFrame()
+		target.RequestKeyFrame()
 	}
 }
 
@@ -184,23 +236,46 @@ func (d *DownTrack) Close() {
 	if d.closed.Swap(true) {
 		return
 	}
-	d.receiver.RemoveDownTrack(d)
+	d.mu.Lock()
+	current, target := d.current, d.target
+	d.mu.Unlock()
+	current.RemoveDownTrack(d)
+	if target != current {
+		target.RemoveDownTrack(d)
+	}
 }
 
 // PacketsSent returns how many packets (including retransmissions) were sent.
 func (d *DownTrack) PacketsSent() uint64 { return d.packetsOut.Load() }
 
-// writeRTP forwards one packet. Called from the receiver's read loop.
-func (d *DownTrack) writeRTP(in *rtp.Header, payload []byte, nowNanos int64) {
+// writeRTP forwards one packet from the receiver from. Called from that
+// receiver's read loop.
+func (d *DownTrack) writeRTP(from *Receiver, in *rtp.Header, payload []byte, nowNanos int64) {
 	if !d.bound.Load() || d.paused.Load() {
 		return
 	}
 	d.mu.Lock()
+	var left *Receiver
+	if from != d.current {
+		if from != d.target {
+			d.mu.Unlock()
+			return // a layer being left: packets still in its fan-out
+		}
+		if !IsKeyframe(d.mime, payload) {
+			d.mu.Unlock()
+			from.RequestKeyFrame() // throttled
+			return
+		}
+		// The wanted layer's keyframe: switch here, seamlessly.
+		left, d.current = d.current, from
+		d.rw.Switch()
+		d.needKeyframe = false
+	}
 	if d.needKeyframe {
 		if !IsKeyframe(d.mime, payload) {
 			d.mu.Unlock()
 			// Throttled: repeats at most every keyframeInterval while waiting.
-			d.receiver.RequestKeyFrame()
+			from.RequestKeyFrame()
 			return
 		}
 		d.needKeyframe = false
@@ -214,6 +289,9 @@ func (d *DownTrack) writeRTP(in *rtp.Header, payload []byte, nowNanos int64) {
 	_, err := d.writer.WriteRTP(&d.hdr, payload)
 	d.mu.Unlock()
 	d.account(len(payload), err)
+	if left != nil {
+		left.RemoveDownTrack(d)
+	}
 }
 
 // fillHeader builds the outgoing header in out; callers hold d.mu.
@@ -249,7 +327,7 @@ func (d *DownTrack) retransmit(outSeq uint16) {
 	if !ok || d.writer == nil {
 		return
 	}
-	n := d.receiver.cache.Get(inSeq, d.rtxBuf[:])
+	n := d.current.cache.Get(inSeq, d.rtxBuf[:])
 	if n == 0 {
 		return
 	}
@@ -302,7 +380,7 @@ func (d *DownTrack) HandleRTCP(pkts []rtcp.Packet) {
 			}
 		case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 			d.stats.PLIsIn.Add(1)
-			d.receiver.RequestKeyFrame()
+			d.keyframeSource().RequestKeyFrame()
 		}
 	}
 }

@@ -147,7 +147,7 @@ func (r *Receiver) forward(hdr *rtp.Header, pkt []byte, arrival time.Time) {
 	now := arrival.UnixNano()
 	dts := *r.downTracks.Load()
 	for _, dt := range dts {
-		dt.writeRTP(hdr, payload, now)
+		dt.writeRTP(r, hdr, payload, now)
 	}
 	if len(dts) > 0 {
 		r.stats.observeDelay(time.Since(arrival))

@@ -1,0 +1,204 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/livekit/protocol/livekit"
+	lksdk "github.com/livekit/server-sdk-go/v2"
+	"github.com/pion/webrtc/v4"
+	"github.com/pion/webrtc/v4/pkg/media"
+
+	"github.com/bayan-dev/bayan/internal/testnet"
+	"github.com/bayan-dev/bayan/internal/testserver"
+	"github.com/bayan-dev/bayan/sfu"
+)
+
+// layerMagic marks each simulcast layer's payloads.
+var layerMagic = map[livekit.VideoQuality][]byte{
+	livekit.VideoQuality_LOW:    []byte("BAYAN-LQ"),
+	livekit.VideoQuality_MEDIUM: []byte("BAYAN-LH"),
+	livekit.VideoQuality_HIGH:   []byte("BAYAN-LF"),
+}
+
+// layerPacket is one received packet: its sequence number, the layer whose
+// payload it carries and whether it starts a keyframe.
+type layerPacket struct {
+	seq   uint16
+	layer livekit.VideoQuality
+	key   bool
+}
+
+type layerLog struct {
+	mu   sync.Mutex
+	pkts []layerPacket
+}
+
+func (l *layerLog) read(track *webrtc.TrackRemote) {
+	for {
+		pkt, _, err := track.ReadRTP()
+		if err != nil {
+			return
+		}
+		q := livekit.VideoQuality_OFF
+		for lq, m := range layerMagic {
+			if bytes.Contains(pkt.Payload, m) {
+				q = lq
+			}
+		}
+		l.mu.Lock()
+		l.pkts = append(l.pkts, layerPacket{seq: pkt.SequenceNumber, layer: q, key: sfu.IsKeyframe(webrtc.MimeTypeVP8, pkt.Payload)})
+		l.mu.Unlock()
+	}
+}
+
+func (l *layerLog) snapshot() []layerPacket {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]layerPacket(nil), l.pkts...)
+}
+
+// tailLayer reports the layer of the last n packets if they all agree.
+func (l *layerLog) tailLayer(n int) (livekit.VideoQuality, bool) {
+	p := l.snapshot()
+	if len(p) < n {
+		return 0, false
+	}
+	q := p[len(p)-1].layer
+	for _, x := range p[len(p)-n:] {
+		if x.layer != q {
+			return 0, false
+		}
+	}
+	return q, true
+}
+
+func publishSimulcast(ctx context.Context, t *testing.T, r *lksdk.Room) {
+	t.Helper()
+	codec := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}
+	sizes := map[livekit.VideoQuality][2]uint32{
+		livekit.VideoQuality_LOW: {320, 180}, livekit.VideoQuality_MEDIUM: {640, 360}, livekit.VideoQuality_HIGH: {1280, 720},
+	}
+	var tracks []*lksdk.LocalTrack
+	byQuality := map[livekit.VideoQuality]*lksdk.LocalTrack{}
+	for _, q := range []livekit.VideoQuality{livekit.VideoQuality_LOW, livekit.VideoQuality_MEDIUM, livekit.VideoQuality_HIGH} {
+		tr, err := lksdk.NewLocalTrack(codec, lksdk.WithSimulcast("cam", &livekit.VideoLayer{Quality: q, Width: sizes[q][0], Height: sizes[q][1]}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tracks = append(tracks, tr)
+		byQuality[q] = tr
+	}
+	if _, err := r.LocalParticipant.PublishSimulcastTrack(tracks, &lksdk.TrackPublicationOptions{Name: "cam"}); err != nil {
+		t.Fatalf("publish simulcast: %v", err)
+	}
+	go func() {
+		tick := time.NewTicker(33 * time.Millisecond)
+		defer tick.Stop()
+		for i := uint32(0); ; i++ {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			for q, tr := range byQuality {
+				hdr := byte(0x11) // inter frame (P bit set)
+				if i%15 == 0 {
+					hdr = 0x10 // a keyframe every half second
+				}
+				data := append([]byte{hdr}, layerMagic[q]...)
+				data = binary.BigEndian.AppendUint32(data, i)
+				data = append(data, bytes.Repeat([]byte{0xAB}, 100*(int(q)+1))...)
+				_ = tr.WriteSample(media.Sample{Data: data, Duration: 33 * time.Millisecond}, nil)
+			}
+		}
+	}()
+}
+
+// A simulcast publisher's layers reach each subscriber as it asks: the high
+// layer by default, the low one on request, and back, each switch on a
+// keyframe with no gap in sequence numbers.
+func TestSDKSimulcastLayerPerSubscriber(t *testing.T) {
+	testnet.Require(t)
+	srv := testserver.Start(t, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	subscriber := func(name string) (*lksdk.Room, *layerLog, chan *lksdk.RemoteTrackPublication) {
+		log := &layerLog{}
+		pubs := make(chan *lksdk.RemoteTrackPublication, 1)
+		cb := lksdk.NewRoomCallback()
+		cb.OnTrackSubscribed = func(track *webrtc.TrackRemote, pub *lksdk.RemoteTrackPublication, _ *lksdk.RemoteParticipant) {
+			pubs <- pub
+			go log.read(track)
+		}
+		r, err := lksdk.ConnectToRoomWithToken(srv.URL(), testserver.Token(t, "simulcast", name, nil), cb)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		t.Cleanup(r.Disconnect)
+		return r, log, pubs
+	}
+	_, bLog, _ := subscriber("bob")
+	_, cLog, cPubs := subscriber("carol")
+
+	a, err := lksdk.ConnectToRoomWithToken(srv.URL(), testserver.Token(t, "simulcast", "alice", nil), lksdk.NewRoomCallback())
+	if err != nil {
+		t.Fatalf("alice: %v", err)
+	}
+	defer a.Disconnect()
+	publishSimulcast(ctx, t, a)
+
+	waitFor(t, "bob to get the high layer", 15*time.Second, func() bool {
+		q, ok := bLog.tailLayer(30)
+		return ok && q == livekit.VideoQuality_HIGH
+	})
+	var cPub *lksdk.RemoteTrackPublication
+	select {
+	case cPub = <-cPubs:
+	case <-time.After(10 * time.Second):
+		t.Fatal("carol was not subscribed")
+	}
+	waitFor(t, "carol to get the high layer", 15*time.Second, func() bool {
+		q, ok := cLog.tailLayer(30)
+		return ok && q == livekit.VideoQuality_HIGH
+	})
+	if err := cPub.SetVideoQuality(livekit.VideoQuality_LOW); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "carol to move to the low layer", 10*time.Second, func() bool {
+		q, ok := cLog.tailLayer(30)
+		return ok && q == livekit.VideoQuality_LOW
+	})
+	if q, ok := bLog.tailLayer(30); !ok || q != livekit.VideoQuality_HIGH {
+		t.Fatalf("bob left the high layer (%v) when carol asked for the low one", q)
+	}
+	if err := cPub.SetVideoQuality(livekit.VideoQuality_HIGH); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "carol to move back to the high layer", 10*time.Second, func() bool {
+		q, ok := cLog.tailLayer(30)
+		return ok && q == livekit.VideoQuality_HIGH
+	})
+
+	pkts := cLog.snapshot()
+	switches := 0
+	for i := 1; i < len(pkts); i++ {
+		if pkts[i].seq != pkts[i-1].seq+1 {
+			t.Fatalf("sequence gap at packet %d: %d after %d", i, pkts[i].seq, pkts[i-1].seq)
+		}
+		if pkts[i].layer != pkts[i-1].layer {
+			switches++
+			if !pkts[i].key {
+				t.Fatalf("switch to layer %v at packet %d does not start with a keyframe", pkts[i].layer, i)
+			}
+		}
+	}
+	if switches < 2 {
+		t.Fatalf("%d layer switches seen, want at least 2", switches)
+	}
+}
