@@ -1,0 +1,85 @@
+package sfu
+
+import (
+	"bytes"
+	"testing"
+	"time"
+)
+
+// A down-track asked to switch layers keeps forwarding the old layer until
+// the new one delivers a keyframe, switches on it without a sequence gap,
+// then stops taking the old layer's packets.
+func TestDownTrackSwitchesLayerOnKeyframe(t *testing.T) {
+	low := newTestReceiver(vp8Codec, nil)
+	high := newTestReceiver(vp8Codec, nil)
+	dt := NewDownTrack(low, "TR_x", "PA_x|TR_x", nil)
+	low.AddDownTrack(dt)
+	w := &recordingWriter{}
+	bindDownTrack(t, dt, testDownPT, testDownSSRC, w)
+	lowFeed, highFeed := newFeeder(low), newFeeder(high)
+
+	lowPayload := func(key bool) []byte {
+		p := vp8Delta(50)
+		if key {
+			p = vp8Key(50)
+		}
+		return append(p, []byte("LOW")...)
+	}
+	highPayload := func(key bool) []byte {
+		p := vp8Delta(50)
+		if key {
+			p = vp8Key(50)
+		}
+		return append(p, []byte("HIGH")...)
+	}
+	at := func(i int) time.Duration { return time.Duration(i) * 33 * time.Millisecond }
+
+	for i := 0; i < 5; i++ {
+		lowFeed.feed(t, uint16(1000+i), uint32(i*3000), lowPayload(i == 0), at(i))
+	}
+	dt.SwitchTo(high)
+	if high.DownTrackCount() != 1 || low.DownTrackCount() != 1 {
+		t.Fatalf("during the switch: %d on high, %d on low; want both", high.DownTrackCount(), low.DownTrackCount())
+	}
+	// The high layer's inter frames are not forwarded; low goes on.
+	for i := 5; i < 8; i++ {
+		highFeed.feed(t, uint16(50000+i), uint32(777+i*3000), highPayload(false), at(i))
+		lowFeed.feed(t, uint16(1000+i), uint32(i*3000), lowPayload(false), at(i))
+	}
+	// The keyframe on high: from here on only high.
+	highFeed.feed(t, 50008, 777+8*3000, highPayload(true), at(8))
+	lowFeed.feed(t, 1008, 8*3000, lowPayload(false), at(8))
+	highFeed.feed(t, 50009, 777+9*3000, highPayload(false), at(9))
+
+	sent := w.sent()
+	if len(sent) != 10 {
+		t.Fatalf("sent %d packets, want 8 low then 2 high", len(sent))
+	}
+	for i, p := range sent {
+		wantHigh := i >= 8
+		if bytes.HasSuffix(p.payload, []byte("HIGH")) != wantHigh {
+			t.Fatalf("packet %d: high=%v, want %v", i, !wantHigh, wantHigh)
+		}
+		if i > 0 && p.hdr.SequenceNumber != sent[i-1].hdr.SequenceNumber+1 {
+			t.Fatalf("packet %d: seq %d after %d", i, p.hdr.SequenceNumber, sent[i-1].hdr.SequenceNumber)
+		}
+		if i > 0 && int32(p.hdr.Timestamp-sent[i-1].hdr.Timestamp) <= 0 {
+			t.Fatalf("packet %d: timestamp %d does not advance from %d", i, p.hdr.Timestamp, sent[i-1].hdr.Timestamp)
+		}
+	}
+	if !IsKeyframe(vp8Codec.MimeType, sent[8].payload) {
+		t.Fatal("the first high packet is not a keyframe")
+	}
+	if low.DownTrackCount() != 0 || dt.Receiver() != high {
+		t.Fatalf("after the switch the down-track still hangs on the low layer")
+	}
+	// A NACK for a packet of the new layer is answered from its cache.
+	dt.retransmit(sent[9].hdr.SequenceNumber)
+	if again := w.sent(); len(again) != 11 || !bytes.Equal(again[10].payload, sent[9].payload) {
+		t.Fatal("retransmission after the switch did not come from the new layer")
+	}
+	dt.Close()
+	if high.DownTrackCount() != 0 {
+		t.Fatal("Close left the down-track on its layer")
+	}
+}
