@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -444,7 +445,25 @@ func (p *Participant) AddTrack(req *livekit.AddTrackRequest) error {
 	ti.Muted = req.Muted
 	ti.Source = req.Source
 	ti.Layers = req.Layers
-	ti.Simulcast = len(req.Layers) > 1
+	ti.Codecs = ti.Codecs[:0]
+	for _, c := range req.SimulcastCodecs {
+		mime := c.GetCodec()
+		if mime != "" && !strings.Contains(mime, "/") {
+			// Some clients name the codec alone ("vp8").
+			prefix := "video/"
+			if req.Type == livekit.TrackType_AUDIO {
+				prefix = "audio/"
+			}
+			mime = prefix + mime
+		}
+		ti.Codecs = append(ti.Codecs, &livekit.SimulcastCodecInfo{
+			MimeType: mime, Cid: c.GetCid(), Layers: c.GetLayers(), VideoLayerMode: c.GetVideoLayerMode(),
+		})
+		if len(ti.Layers) == 0 {
+			ti.Layers = c.GetLayers()
+		}
+	}
+	ti.Simulcast = len(ti.Layers) > 1
 	ti.DisableDtx = req.DisableDtx
 	ti.Stereo = req.Stereo
 	ti.DisableRed = req.DisableRed
@@ -641,11 +660,14 @@ func (p *Participant) subscribe(pt *PublishedTrack) error {
 	}
 	s := &subscription{track: pt, down: down, sender: sender}
 	p.subs[sid] = s
-	s.applyPause()
+	// Paused before it joins the fan-out if the track is muted; the
+	// publisher hears of the new subscriber below (dynacast), unlocked.
+	s.down.SetPaused(pt.Muted())
 	p.mu.Unlock()
 
 	go down.ServeRTCP(sender)
 	down.Receiver().AddDownTrack(down)
+	p.room.updateDynacast(pt)
 	return p.negotiateDown()
 }
 
@@ -662,6 +684,7 @@ func (p *Participant) unsubscribe(sid string, renegotiate bool) {
 		return
 	}
 	s.down.Close()
+	p.room.updateDynacast(s.track)
 	if !closed {
 		_ = p.downTransport().PeerConnection().RemoveTrack(s.sender)
 		if renegotiate {
@@ -842,6 +865,7 @@ func (p *Participant) close(reason livekit.DisconnectReason, tellClient bool) {
 
 	for _, s := range subs {
 		s.down.Close()
+		p.room.updateDynacast(s.track)
 	}
 	for _, pt := range published {
 		for _, r := range pt.receivers() {

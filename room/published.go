@@ -20,6 +20,9 @@ type PublishedTrack struct {
 	mu     sync.Mutex
 	info   *livekit.TrackInfo
 	layers [3]*sfu.Receiver // simulcast layers by livekit.VideoQuality; empty otherwise
+
+	dynacast     [3]bool // layers the publisher was last told somebody watches
+	dynacastSent bool
 }
 
 // qualityOfRID maps the RIDs LiveKit clients give simulcast layers to a
@@ -132,4 +135,18 @@ func (t *PublishedTrack) setMuted(muted bool) (changed bool) {
 	changed = t.info.Muted != muted
 	t.info.Muted = muted
 	return changed
+}
+
+// LayerPackets returns how many packets each simulcast layer (by quality)
+// has delivered; layers not received count 0.
+func (t *PublishedTrack) LayerPackets() [3]uint64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out [3]uint64
+	for q, r := range t.layers {
+		if r != nil {
+			out[q] = r.PacketCount()
+		}
+	}
+	return out
 }

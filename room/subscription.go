@@ -21,6 +21,7 @@ type subscription struct {
 // subscriber has it disabled.
 func (s *subscription) applyPause() {
 	s.down.SetPaused(s.disabled || s.track.Muted())
+	s.track.owner.room.updateDynacast(s.track)
 }
 
 // applyLayer forwards the simulcast layer that fits the subscriber's
@@ -28,4 +29,5 @@ func (s *subscription) applyPause() {
 // publisher sends.
 func (s *subscription) applyLayer(settings *livekit.UpdateTrackSettings) {
 	s.down.SwitchTo(s.track.layerFor(s.track.qualityFor(settings)))
+	s.track.owner.room.updateDynacast(s.track)
 }

@@ -77,46 +77,53 @@ func (l *layerLog) tailLayer(n int) (livekit.VideoQuality, bool) {
 	return q, true
 }
 
-func publishSimulcast(ctx context.Context, t *testing.T, r *lksdk.Room) {
+// layerSamples produces one simulcast layer's frames: a keyframe every
+// half second, each carrying the layer's magic and a counter. The SDK's
+// write loop paces it and skips frames of layers dynacast turned off.
+type layerSamples struct {
+	q livekit.VideoQuality
+	i uint32
+}
+
+func (l *layerSamples) NextSample(ctx context.Context) (media.Sample, error) {
+	if err := ctx.Err(); err != nil {
+		return media.Sample{}, err
+	}
+	hdr := byte(0x11) // inter frame (P bit set)
+	if l.i%15 == 0 {
+		hdr = 0x10 // keyframe
+	}
+	data := append([]byte{hdr}, layerMagic[l.q]...)
+	data = binary.BigEndian.AppendUint32(data, l.i)
+	data = append(data, bytes.Repeat([]byte{0xAB}, 100*(int(l.q)+1))...)
+	l.i++
+	return media.Sample{Data: data, Duration: 33 * time.Millisecond}, nil
+}
+
+func (l *layerSamples) OnBind() error   { return nil }
+func (l *layerSamples) OnUnbind() error { return nil }
+func (l *layerSamples) Close() error    { return nil }
+
+func publishSimulcast(t *testing.T, r *lksdk.Room) {
 	t.Helper()
 	codec := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}
 	sizes := map[livekit.VideoQuality][2]uint32{
 		livekit.VideoQuality_LOW: {320, 180}, livekit.VideoQuality_MEDIUM: {640, 360}, livekit.VideoQuality_HIGH: {1280, 720},
 	}
 	var tracks []*lksdk.LocalTrack
-	byQuality := map[livekit.VideoQuality]*lksdk.LocalTrack{}
 	for _, q := range []livekit.VideoQuality{livekit.VideoQuality_LOW, livekit.VideoQuality_MEDIUM, livekit.VideoQuality_HIGH} {
 		tr, err := lksdk.NewLocalTrack(codec, lksdk.WithSimulcast("cam", &livekit.VideoLayer{Quality: q, Width: sizes[q][0], Height: sizes[q][1]}))
 		if err != nil {
 			t.Fatal(err)
 		}
+		provider := &layerSamples{q: q}
+		tr.OnBind(func() { _ = tr.StartWrite(provider, nil) })
+		t.Cleanup(func() { _ = tr.Close() })
 		tracks = append(tracks, tr)
-		byQuality[q] = tr
 	}
 	if _, err := r.LocalParticipant.PublishSimulcastTrack(tracks, &lksdk.TrackPublicationOptions{Name: "cam"}); err != nil {
 		t.Fatalf("publish simulcast: %v", err)
 	}
-	go func() {
-		tick := time.NewTicker(33 * time.Millisecond)
-		defer tick.Stop()
-		for i := uint32(0); ; i++ {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-			}
-			for q, tr := range byQuality {
-				hdr := byte(0x11) // inter frame (P bit set)
-				if i%15 == 0 {
-					hdr = 0x10 // a keyframe every half second
-				}
-				data := append([]byte{hdr}, layerMagic[q]...)
-				data = binary.BigEndian.AppendUint32(data, i)
-				data = append(data, bytes.Repeat([]byte{0xAB}, 100*(int(q)+1))...)
-				_ = tr.WriteSample(media.Sample{Data: data, Duration: 33 * time.Millisecond}, nil)
-			}
-		}
-	}()
 }
 
 // A simulcast publisher's layers reach each subscriber as it asks: the high
@@ -125,8 +132,6 @@ func publishSimulcast(ctx context.Context, t *testing.T, r *lksdk.Room) {
 func TestSDKSimulcastLayerPerSubscriber(t *testing.T) {
 	testnet.Require(t)
 	srv := testserver.Start(t, nil)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 
 	subscriber := func(name string) (*lksdk.Room, *layerLog, chan *lksdk.RemoteTrackPublication) {
 		log := &layerLog{}
@@ -143,7 +148,7 @@ func TestSDKSimulcastLayerPerSubscriber(t *testing.T) {
 		t.Cleanup(r.Disconnect)
 		return r, log, pubs
 	}
-	_, bLog, _ := subscriber("bob")
+	bRoom, bLog, _ := subscriber("bob")
 	_, cLog, cPubs := subscriber("carol")
 
 	a, err := lksdk.ConnectToRoomWithToken(srv.URL(), testserver.Token(t, "simulcast", "alice", nil), lksdk.NewRoomCallback())
@@ -151,7 +156,7 @@ func TestSDKSimulcastLayerPerSubscriber(t *testing.T) {
 		t.Fatalf("alice: %v", err)
 	}
 	defer a.Disconnect()
-	publishSimulcast(ctx, t, a)
+	publishSimulcast(t, a)
 
 	waitFor(t, "bob to get the high layer", 15*time.Second, func() bool {
 		q, ok := bLog.tailLayer(30)
@@ -185,7 +190,33 @@ func TestSDKSimulcastLayerPerSubscriber(t *testing.T) {
 		return ok && q == livekit.VideoQuality_HIGH
 	})
 
+	// Dynacast: with both subscribers on the low layer, alice is told that
+	// nobody watches the others, and stops sending them.
+	bPub := bRoom.GetParticipantByIdentity("alice").TrackPublications()[0].(*lksdk.RemoteTrackPublication)
 	pkts := cLog.snapshot()
+	if err := bPub.SetVideoQuality(livekit.VideoQuality_LOW); err != nil {
+		t.Fatal(err)
+	}
+	if err := cPub.SetVideoQuality(livekit.VideoQuality_LOW); err != nil {
+		t.Fatal(err)
+	}
+	track := srv.Rooms().Room("simulcast").Participant("alice").PublishedTracks()[0]
+	waitFor(t, "alice to stop sending the high layer", 3*time.Second, func() bool {
+		before := track.LayerPackets()
+		time.Sleep(300 * time.Millisecond)
+		after := track.LayerPackets()
+		return after[livekit.VideoQuality_HIGH] == before[livekit.VideoQuality_HIGH] &&
+			after[livekit.VideoQuality_LOW] > before[livekit.VideoQuality_LOW]
+	})
+	// And when somebody wants it again, it comes back.
+	if err := bPub.SetVideoQuality(livekit.VideoQuality_HIGH); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "bob back on the high layer", 5*time.Second, func() bool {
+		q, ok := bLog.tailLayer(30)
+		return ok && q == livekit.VideoQuality_HIGH
+	})
+
 	switches := 0
 	for i := 1; i < len(pkts); i++ {
 		if pkts[i].seq != pkts[i-1].seq+1 {

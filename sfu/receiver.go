@@ -47,6 +47,7 @@ type Receiver struct {
 	downTracks atomic.Pointer[[]*DownTrack] // read lock-free per packet
 
 	lastPLI atomic.Int64
+	packets atomic.Uint64 // packets received on this stream
 	closed  chan struct{}
 	done    chan struct{}
 	once    sync.Once
@@ -141,6 +142,7 @@ func (r *Receiver) forward(hdr *rtp.Header, pkt []byte, arrival time.Time) {
 			return // a padding-only probe carries nothing to forward
 		}
 	}
+	r.packets.Add(1)
 	r.stats.PacketsIn.Add(1)
 	r.stats.BytesIn.Add(uint64(len(pkt)))
 	r.cache.Store(hdr.SequenceNumber, pkt)
@@ -202,3 +204,6 @@ func (r *Receiver) RequestKeyFrame() bool {
 func (r *Receiver) Close() {
 	r.once.Do(func() { close(r.closed) })
 }
+
+// PacketCount returns how many packets the stream has delivered.
+func (r *Receiver) PacketCount() uint64 { return r.packets.Load() }

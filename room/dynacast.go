@@ -1,0 +1,57 @@
+package room
+
+import (
+	"strings"
+
+	"github.com/livekit/protocol/livekit"
+)
+
+// updateDynacast tells the publisher of a simulcast track which of its
+// layers somebody watches, so that it stops encoding the others (LiveKit's
+// dynacast). It is sent only when the answer changes.
+func (r *Room) updateDynacast(pt *PublishedTrack) {
+	pt.mu.Lock()
+	layers := pt.layers
+	simulcast := pt.info.GetSimulcast()
+	mime := pt.info.GetMimeType()
+	pt.mu.Unlock()
+	if !simulcast {
+		return
+	}
+	sid := pt.SID()
+	var wanted [3]bool
+	for _, o := range r.Participants() {
+		o.mu.Lock()
+		s := o.subs[sid]
+		o.mu.Unlock()
+		if s == nil || s.down.Paused() {
+			continue
+		}
+		target := s.down.Target()
+		for q, l := range layers {
+			if l != nil && l == target {
+				wanted[q] = true
+			}
+		}
+	}
+	pt.mu.Lock()
+	if pt.dynacastSent && pt.dynacast == wanted {
+		pt.mu.Unlock()
+		return
+	}
+	pt.dynacast, pt.dynacastSent = wanted, true
+	pt.mu.Unlock()
+
+	qualities := make([]*livekit.SubscribedQuality, 0, len(wanted))
+	for q, on := range wanted {
+		qualities = append(qualities, &livekit.SubscribedQuality{Quality: livekit.VideoQuality(q), Enabled: on})
+	}
+	codec := strings.ToLower(mime[strings.IndexByte(mime, '/')+1:])
+	pt.owner.send(&livekit.SignalResponse{Message: &livekit.SignalResponse_SubscribedQualityUpdate{
+		SubscribedQualityUpdate: &livekit.SubscribedQualityUpdate{
+			TrackSid:            sid,
+			SubscribedQualities: qualities,
+			SubscribedCodecs:    []*livekit.SubscribedCodec{{Codec: codec, Qualities: qualities}},
+		},
+	}})
+}
