@@ -520,7 +520,7 @@ func (p *Participant) onMediaTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPR
 		}
 	}
 	pt := &PublishedTrack{owner: p, info: ti, rtpReceiver: recv}
-	pt.receiver = p.newReceiver(remote, ti.Sid)
+	pt.receiver = p.newReceiver(remote, recv, ti.Sid)
 	if q, ok := qualityOfRID(remote.RID(), ti.Layers); ok {
 		pt.layers[q] = pt.receiver
 	}
@@ -537,11 +537,13 @@ func (p *Participant) onMediaTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPR
 	}()
 }
 
-func (p *Participant) newReceiver(remote *webrtc.TrackRemote, sid string) *sfu.Receiver {
+func (p *Participant) newReceiver(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver, sid string) *sfu.Receiver {
+	audioLevelExtID := sfu.AudioLevelExtensionID(recv)
 	return sfu.NewReceiver(remote, sfu.ReceiverParams{
-		TrackID:   sid,
-		Stats:     p.room.mgr.stats,
-		WriteRTCP: p.pub.PeerConnection().WriteRTCP,
+		TrackID:         sid,
+		Stats:           p.room.mgr.stats,
+		WriteRTCP:       p.pub.PeerConnection().WriteRTCP,
+		AudioLevelExtID: audioLevelExtID,
 	})
 }
 
@@ -553,7 +555,7 @@ func (p *Participant) addSimulcastLayer(pt *PublishedTrack, remote *webrtc.Track
 		p.log.Warn("simulcast layer with an unknown rid", "rid", rid, "track", pt.SID())
 		return
 	}
-	r := p.newReceiver(remote, pt.SID())
+	r := p.newReceiver(remote, pt.rtpReceiver, pt.SID())
 	pt.addLayer(q, r)
 	r.Start()
 	p.room.onLayersChanged(pt)

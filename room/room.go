@@ -24,6 +24,7 @@ type Room struct {
 	closed       bool
 	emptyTimer   *time.Timer
 	hadJoin      bool
+	speakers     *speakerDetector
 }
 
 func newRoom(m *Manager, name string, opts *livekit.CreateRoomRequest) *Room {
@@ -56,6 +57,7 @@ func newRoom(m *Manager, name string, opts *livekit.CreateRoomRequest) *Room {
 		r.info.Metadata = opts.Metadata
 	}
 	r.scheduleCloseLocked(time.Duration(r.info.EmptyTimeout) * time.Second)
+	r.speakers = newSpeakerDetector(r)
 	return r
 }
 
@@ -273,6 +275,7 @@ func (r *Room) close(reason livekit.DisconnectReason) {
 	r.participants = map[string]*Participant{}
 	hadJoin := r.hadJoin
 	r.mu.Unlock()
+	r.speakers.close()
 	for _, p := range ps {
 		p.close(reason, true)
 		r.mgr.event(&livekit.WebhookEvent{Event: "participant_left", Room: r.Info(), Participant: p.Info()})

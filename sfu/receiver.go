@@ -7,6 +7,7 @@ import (
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -48,6 +49,7 @@ type Receiver struct {
 
 	lastPLI atomic.Int64
 	packets atomic.Uint64 // packets received on this stream
+	levels  audioLevels
 	closed  chan struct{}
 	done    chan struct{}
 	once    sync.Once
@@ -61,6 +63,9 @@ type ReceiverParams struct {
 	SSRC      uint32
 	Stats     *Stats
 	WriteRTCP func([]rtcp.Packet) error
+	// AudioLevelExtID is the negotiated id of the RFC 6464 audio level
+	// header extension; 0 when it was not negotiated.
+	AudioLevelExtID uint8
 }
 
 // NewReceiver returns a Receiver for a track received from a publisher.
@@ -69,6 +74,17 @@ func NewReceiver(track *webrtc.TrackRemote, p ReceiverParams) *Receiver {
 	p.SSRC = uint32(track.SSRC())
 	p.Kind = track.Kind()
 	return NewReceiverFromSource(trackRemoteSource{track}, p)
+}
+
+// AudioLevelExtensionID returns the id negotiated for the audio level header
+// extension on recv, or 0.
+func AudioLevelExtensionID(recv *webrtc.RTPReceiver) uint8 {
+	for _, e := range recv.GetParameters().HeaderExtensions {
+		if e.URI == sdp.AudioLevelURI {
+			return uint8(e.ID)
+		}
+	}
+	return 0
 }
 
 // NewReceiverFromSource returns a Receiver reading from any RTPSource.
@@ -91,6 +107,9 @@ func NewReceiverFromSource(src RTPSource, p ReceiverParams) *Receiver {
 		writeRTCP: p.WriteRTCP,
 		closed:    make(chan struct{}),
 		done:      make(chan struct{}),
+	}
+	if p.Kind == webrtc.RTPCodecTypeAudio {
+		r.levels.extID = p.AudioLevelExtID
 	}
 	empty := []*DownTrack{}
 	r.downTracks.Store(&empty)
@@ -143,6 +162,9 @@ func (r *Receiver) forward(hdr *rtp.Header, pkt []byte, arrival time.Time) {
 		}
 	}
 	r.packets.Add(1)
+	if r.levels.extID != 0 && hdr.Extension {
+		r.levels.add(hdr.GetExtension(r.levels.extID))
+	}
 	r.stats.PacketsIn.Add(1)
 	r.stats.BytesIn.Add(uint64(len(pkt)))
 	r.cache.Store(hdr.SequenceNumber, pkt)
@@ -207,3 +229,8 @@ func (r *Receiver) Close() {
 
 // PacketCount returns how many packets the stream has delivered.
 func (r *Receiver) PacketCount() uint64 { return r.packets.Load() }
+
+// TakeAudioLevel returns the mean linear amplitude (0 silence, 1 full scale)
+// of the audio since the last call and the number of packets it covers; a
+// speaker detector calls it periodically.
+func (r *Receiver) TakeAudioLevel() (level float64, packets uint64) { return r.levels.take() }

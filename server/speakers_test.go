@@ -1,0 +1,105 @@
+package server_test
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	lksdk "github.com/livekit/server-sdk-go/v2"
+	"github.com/pion/webrtc/v4"
+	"github.com/pion/webrtc/v4/pkg/media"
+
+	"github.com/bayan-dev/bayan/internal/testnet"
+	"github.com/bayan-dev/bayan/internal/testserver"
+)
+
+// publishLevel publishes a microphone whose packets carry the audio level
+// (dBov, 0 loudest, 127 silence) that level holds.
+func publishLevel(ctx context.Context, t *testing.T, r *lksdk.Room, level *atomic.Uint32) {
+	t.Helper()
+	track, err := lksdk.NewLocalSampleTrack(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.LocalParticipant.PublishTrack(track, &lksdk.TrackPublicationOptions{Name: "mic"}); err != nil {
+		t.Fatalf("publish: %v", err)
+	}
+	go func() {
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			l := uint8(level.Load())
+			_ = track.WriteSample(media.Sample{Data: make([]byte, 80), Duration: 20 * time.Millisecond}, &lksdk.SampleWriteOptions{AudioLevel: &l})
+		}
+	}()
+}
+
+// The participant who talks is announced as the active speaker, and the
+// stage moves when someone else takes over.
+func TestSDKActiveSpeakers(t *testing.T) {
+	testnet.Require(t)
+	srv := testserver.Start(t, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	var mu sync.Mutex
+	var speakers []string
+	cb := lksdk.NewRoomCallback()
+	cb.OnActiveSpeakersChanged = func(ps []lksdk.Participant) {
+		mu.Lock()
+		defer mu.Unlock()
+		speakers = speakers[:0]
+		for _, p := range ps {
+			speakers = append(speakers, p.Identity())
+		}
+	}
+	current := func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), speakers...)
+	}
+	b, err := lksdk.ConnectToRoomWithToken(srv.URL(), testserver.Token(t, "talk", "bob", nil), cb)
+	if err != nil {
+		t.Fatalf("bob: %v", err)
+	}
+	defer b.Disconnect()
+
+	var aliceLevel, carolLevel atomic.Uint32
+	aliceLevel.Store(15)  // talking
+	carolLevel.Store(127) // silent
+	for name, level := range map[string]*atomic.Uint32{"alice": &aliceLevel, "carol": &carolLevel} {
+		r, err := lksdk.ConnectToRoomWithToken(srv.URL(), testserver.Token(t, "talk", name, nil), lksdk.NewRoomCallback())
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		defer r.Disconnect()
+		publishLevel(ctx, t, r, level)
+	}
+
+	waitFor(t, "alice to be the only speaker", 10*time.Second, func() bool {
+		s := current()
+		return len(s) == 1 && s[0] == "alice"
+	})
+	// A short loud burst from carol (a cough) does not make her a speaker.
+	carolLevel.Store(10)
+	time.Sleep(60 * time.Millisecond)
+	carolLevel.Store(127)
+	time.Sleep(time.Second)
+	if s := current(); len(s) != 1 || s[0] != "alice" {
+		t.Fatalf("after carol's cough the speakers are %v", s)
+	}
+	// Carol takes over.
+	aliceLevel.Store(127)
+	carolLevel.Store(12)
+	waitFor(t, "carol to take the stage", 10*time.Second, func() bool {
+		s := current()
+		return len(s) == 1 && s[0] == "carol"
+	})
+}
