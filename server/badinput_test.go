@@ -25,7 +25,6 @@ import (
 	lksdk "github.com/livekit/server-sdk-go/v2"
 	"github.com/pion/stun/v4"
 	"github.com/pion/webrtc/v4"
-	"github.com/pion/webrtc/v4/pkg/media"
 	"golang.org/x/net/ipv4"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -1071,26 +1070,9 @@ func TestUDPGarbageWhileMediaFlows(t *testing.T) {
 	}
 	defer a.Disconnect()
 
-	track, err := lksdk.NewLocalSampleTrack(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.LocalParticipant.PublishTrack(track, &lksdk.TrackPublicationOptions{Name: "mic"}); err != nil {
-		t.Fatalf("publish: %v", err)
-	}
-	go func() {
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		payload := bytes.Repeat([]byte{0xAB}, 120)
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-				_ = track.WriteSample(media.Sample{Data: payload, Duration: 20 * time.Millisecond}, nil)
-			}
-		}
-	}()
+	payload := bytes.Repeat([]byte{0xAB}, 120)
+	opus := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}
+	publishSamples(ctx, t, a, opus, "mic", 20*time.Millisecond, func(uint32) ([]byte, *lksdk.SampleWriteOptions) { return payload, nil })
 
 	biWaitFor(t, "carol to receive 50 audio packets", 15*time.Second, func() bool { return packets.Load() >= 50 })
 

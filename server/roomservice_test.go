@@ -19,7 +19,6 @@ import (
 	"github.com/livekit/protocol/livekit"
 	lksdk "github.com/livekit/server-sdk-go/v2"
 	"github.com/pion/webrtc/v4"
-	"github.com/pion/webrtc/v4/pkg/media"
 	"github.com/twitchtv/twirp"
 
 	"github.com/bayan-dev/bayan/internal/testnet"
@@ -123,29 +122,9 @@ func rsRoomNames(rooms []*livekit.Room) []string {
 // rsPublish publishes a sample track writing small samples until ctx ends.
 func rsPublish(ctx context.Context, t *testing.T, r *lksdk.Room, c webrtc.RTPCodecCapability, name string) *lksdk.LocalTrackPublication {
 	t.Helper()
-	track, err := lksdk.NewLocalSampleTrack(c)
-	if err != nil {
-		t.Fatalf("new track: %v", err)
-	}
-	pub, err := r.LocalParticipant.PublishTrack(track, &lksdk.TrackPublicationOptions{Name: name})
-	if err != nil {
-		t.Fatalf("publish %s: %v", name, err)
-	}
-	go func() {
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-			}
-			// 0x10: a VP8 key frame header, harmless for Opus.
-			data := append([]byte{0x10}, bytes.Repeat([]byte{0xCD}, 100)...)
-			_ = track.WriteSample(media.Sample{Data: data, Duration: 20 * time.Millisecond}, nil)
-		}
-	}()
-	return pub
+	// 0x10: a VP8 key frame header, harmless for Opus.
+	data := append([]byte{0x10}, bytes.Repeat([]byte{0xCD}, 100)...)
+	return publishSamples(ctx, t, r, c, name, 20*time.Millisecond, func(uint32) ([]byte, *lksdk.SampleWriteOptions) { return data, nil })
 }
 
 var (

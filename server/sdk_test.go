@@ -26,9 +26,10 @@ var (
 	videoMagic = []byte("BAYAN-VID")
 )
 
-// publishCounted publishes a track that writes samples carrying magic and
-// an increasing counter until ctx ends.
-func publishCounted(ctx context.Context, t *testing.T, r *lksdk.Room, c webrtc.RTPCodecCapability, name string, magic []byte, every time.Duration) *lksdk.LocalTrackPublication {
+// publishSamples publishes a sample track and, until ctx ends, writes the
+// frame next makes for each tick of every (next gets the frame's index).
+func publishSamples(ctx context.Context, t *testing.T, r *lksdk.Room, c webrtc.RTPCodecCapability, name string,
+	every time.Duration, next func(i uint32) ([]byte, *lksdk.SampleWriteOptions)) *lksdk.LocalTrackPublication {
 	t.Helper()
 	track, err := lksdk.NewLocalSampleTrack(c)
 	if err != nil {
@@ -47,15 +48,31 @@ func publishCounted(ctx context.Context, t *testing.T, r *lksdk.Room, c webrtc.R
 				return
 			case <-tick.C:
 			}
-			// First byte 0x10: for VP8 an intra frame (P bit clear), so a
-			// subscriber can start at any sample.
-			data := append([]byte{0x10}, magic...)
-			data = binary.BigEndian.AppendUint32(data, i)
-			data = append(data, bytes.Repeat([]byte{0xAB}, 200)...)
-			_ = track.WriteSample(media.Sample{Data: data, Duration: every}, nil)
+			data, opts := next(i)
+			_ = track.WriteSample(media.Sample{Data: data, Duration: every}, opts)
 		}
 	}()
 	return pub
+}
+
+// vp8Intra starts a frame that VP8 reads as an intra frame (P bit clear),
+// so a subscriber can start at any sample; Opus does not care.
+var vp8Intra = []byte{0x10}
+
+// countedFrame is prefix, magic, the counter i and 200 filler bytes.
+func countedFrame(prefix, magic []byte, i uint32) []byte {
+	data := append(append([]byte(nil), prefix...), magic...)
+	data = binary.BigEndian.AppendUint32(data, i)
+	return append(data, bytes.Repeat([]byte{0xAB}, 200)...)
+}
+
+// publishCounted publishes a track whose samples carry magic and an
+// increasing counter until ctx ends.
+func publishCounted(ctx context.Context, t *testing.T, r *lksdk.Room, c webrtc.RTPCodecCapability, name string, magic []byte, every time.Duration) *lksdk.LocalTrackPublication {
+	t.Helper()
+	return publishSamples(ctx, t, r, c, name, every, func(i uint32) ([]byte, *lksdk.SampleWriteOptions) {
+		return countedFrame(vp8Intra, magic, i), nil
+	})
 }
 
 // counterLog records the counters found in received RTP payloads, keyed by
@@ -359,31 +376,13 @@ func TestSDKH264(t *testing.T) {
 		t.Fatalf("alice: %v", err)
 	}
 	defer a.Disconnect()
-	track, err := lksdk.NewLocalSampleTrack(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
-		SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.LocalParticipant.PublishTrack(track, &lksdk.TrackPublicationOptions{Name: "cam"}); err != nil {
-		t.Fatalf("publish: %v", err)
-	}
-	go func() {
-		tick := time.NewTicker(33 * time.Millisecond)
-		defer tick.Stop()
-		for i := uint32(0); ; i++ {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-			}
-			// One Annex B access unit: an IDR slice (NAL type 5) carrying
-			// the counter.
-			data := append([]byte{0, 0, 0, 1, 0x65}, videoMagic...)
-			data = binary.BigEndian.AppendUint32(data, i)
-			data = append(data, bytes.Repeat([]byte{0xAB}, 200)...)
-			_ = track.WriteSample(media.Sample{Data: data, Duration: 33 * time.Millisecond}, nil)
-		}
-	}()
+	h264 := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
+		SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"}
+	// Each sample is one Annex B access unit: an IDR slice (NAL type 5).
+	idr := []byte{0, 0, 0, 1, 0x65}
+	publishSamples(ctx, t, a, h264, "cam", 33*time.Millisecond, func(i uint32) ([]byte, *lksdk.SampleWriteOptions) {
+		return countedFrame(idr, videoMagic, i), nil
+	})
 	waitFor(t, "H.264 to arrive", 15*time.Second, func() bool {
 		c, _ := video.snapshot()
 		return len(c) >= 60

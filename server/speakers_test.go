@@ -9,7 +9,6 @@ import (
 
 	lksdk "github.com/livekit/server-sdk-go/v2"
 	"github.com/pion/webrtc/v4"
-	"github.com/pion/webrtc/v4/pkg/media"
 
 	"github.com/bayan-dev/bayan/internal/testnet"
 	"github.com/bayan-dev/bayan/internal/testserver"
@@ -19,26 +18,11 @@ import (
 // (dBov, 0 loudest, 127 silence) that level holds.
 func publishLevel(ctx context.Context, t *testing.T, r *lksdk.Room, level *atomic.Uint32) {
 	t.Helper()
-	track, err := lksdk.NewLocalSampleTrack(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := r.LocalParticipant.PublishTrack(track, &lksdk.TrackPublicationOptions{Name: "mic"}); err != nil {
-		t.Fatalf("publish: %v", err)
-	}
-	go func() {
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-			}
-			l := uint8(level.Load())
-			_ = track.WriteSample(media.Sample{Data: make([]byte, 80), Duration: 20 * time.Millisecond}, &lksdk.SampleWriteOptions{AudioLevel: &l})
-		}
-	}()
+	opus := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}
+	publishSamples(ctx, t, r, opus, "mic", 20*time.Millisecond, func(uint32) ([]byte, *lksdk.SampleWriteOptions) {
+		l := uint8(level.Load())
+		return make([]byte, 80), &lksdk.SampleWriteOptions{AudioLevel: &l}
+	})
 }
 
 // The participant who talks is announced as the active speaker, and the
