@@ -10,8 +10,9 @@ import (
 )
 
 // pionLogs routes pion's logs into slog. pion's informational messages are
-// per-connection chatter and go to debug; an error about a socket that is
-// already closed is what a normal shutdown looks like and goes to debug too.
+// per-connection chatter and go to debug; an error about a socket or pipe
+// that is already closed is what a normal shutdown looks like and goes to
+// debug too.
 type pionLogs struct{ log *slog.Logger }
 
 // NewPionLoggerFactory returns a pion logger factory writing to log.
@@ -24,7 +25,8 @@ func (f pionLogs) NewLogger(scope string) logging.LeveledLogger {
 type pionLogger struct{ log *slog.Logger }
 
 func (l pionLogger) emit(level slog.Level, msg string) {
-	if level >= slog.LevelWarn && strings.Contains(msg, "use of closed network connection") {
+	if level >= slog.LevelWarn && (strings.Contains(msg, "use of closed network connection") ||
+		strings.Contains(msg, "read/write on closed pipe")) {
 		level = slog.LevelDebug
 	}
 	if l.log.Enabled(context.Background(), level) {
