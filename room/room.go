@@ -158,11 +158,8 @@ func (r *Room) Join(params JoinParams, sink SignalSink) (*Participant, error) {
 	first := !r.hadJoin
 	r.hadJoin = true
 	roomInfo := r.infoLocked()
-	r.mu.Unlock()
-
-	if first {
-		r.mgr.event(&livekit.WebhookEvent{Event: "room_started", Room: roomInfo})
-	}
+	// Queued while the room is locked: once p is in the room, others'
+	// updates may be sent to it, and the JoinResponse must come first.
 	sink.Send(&livekit.SignalResponse{Message: &livekit.SignalResponse_Join{Join: &livekit.JoinResponse{
 		Room:              roomInfo,
 		Participant:       p.Info(),
@@ -177,6 +174,11 @@ func (r *Room) Join(params JoinParams, sink SignalSink) (*Participant, error) {
 			ResumeConnection: livekit.ClientConfigSetting_ENABLED,
 		},
 	}}})
+	r.mu.Unlock()
+
+	if first {
+		r.mgr.event(&livekit.WebhookEvent{Event: "room_started", Room: roomInfo})
+	}
 	p.setState(livekit.ParticipantInfo_JOINED)
 	r.mgr.event(&livekit.WebhookEvent{Event: "participant_joined", Room: r.Info(), Participant: p.Info()})
 

@@ -374,12 +374,13 @@ func (s *Server) resume(sess *session, sid string) bool {
 		}}})
 		return false
 	}
-	p.SetSink(sess)
-	sess.p = p
+	// The ReconnectResponse is queued before the participant's messages can
+	// reach this session: clients expect it first.
 	sess.Send(&livekit.SignalResponse{Message: &livekit.SignalResponse_Reconnect{Reconnect: &livekit.ReconnectResponse{
 		ClientConfiguration: &livekit.ClientConfiguration{ResumeConnection: livekit.ClientConfigSetting_ENABLED},
-		LastMessageSeq:      0,
 	}}})
+	p.SetSink(sess)
+	sess.p = p
 	if err := p.Resume(); err != nil {
 		sess.log.Warn("resume: ICE restart", "err", err)
 	}
