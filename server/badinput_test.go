@@ -1074,7 +1074,7 @@ func TestUDPGarbageWhileMediaFlows(t *testing.T) {
 	opus := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}
 	publishSamples(ctx, t, a, opus, "mic", 20*time.Millisecond, func(uint32) ([]byte, *lksdk.SampleWriteOptions) { return payload, nil })
 
-	biWaitFor(t, "carol to receive 50 audio packets", 15*time.Second, func() bool { return packets.Load() >= 50 })
+	waitFor(t, "carol to receive 50 audio packets", 15*time.Second, func() bool { return packets.Load() >= 50 })
 
 	// Garbage from fresh sockets (dropped by the UDP mux as unknown) and,
 	// when raw sockets are available, garbage claiming to come from alice's
@@ -1112,7 +1112,7 @@ func TestUDPGarbageWhileMediaFlows(t *testing.T) {
 	during := packets.Load() - before
 	t.Logf("carol received %d audio packets during the %v blast", during, time.Since(deadline.Add(-time.Second)))
 
-	biWaitFor(t, "carol to keep receiving alice's audio", 10*time.Second, func() bool { return packets.Load() >= before+during+100 })
+	waitFor(t, "carol to keep receiving alice's audio", 10*time.Second, func() bool { return packets.Load() >= before+during+100 })
 	if during < 20 {
 		t.Errorf("only %d audio packets reached carol during the 1 s blast", during)
 	}
@@ -1131,16 +1131,6 @@ func TestUDPGarbageWhileMediaFlows(t *testing.T) {
 	biHealthy(t, srv)
 }
 
-func biWaitFor(t testing.TB, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
 
 // biMirrorAnswer turns the server's subscriber offer into the answer a
 // client could send back (its own ICE credentials and fingerprint, no

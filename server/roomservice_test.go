@@ -35,17 +35,6 @@ func rsCtx(t *testing.T) context.Context {
 	return ctx
 }
 
-// rsWait polls cond until it holds or the deadline passes.
-func rsWait(t *testing.T, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
 
 // rsAPI is a RoomServiceClient that signs each call with the node's key,
 // with the grants the SDK picks for the method.
@@ -546,7 +535,7 @@ func TestRoomServiceParticipantsTracks(t *testing.T) {
 	a := rsConnect(t, srv, "class", "alice", aliceSees)
 	mic := rsPublish(pubCtx, t, a, rsOpus, "mic")
 	cam := rsPublish(pubCtx, t, a, rsVP8, "cam")
-	rsWait(t, "bob to receive alice's mic and cam", 15*time.Second, func() bool {
+	waitFor(t, "bob to receive alice's mic and cam", 15*time.Second, func() bool {
 		return bobSees.packetCount(mic.SID()) > 10 && bobSees.packetCount(cam.SID()) > 10
 	})
 
@@ -591,10 +580,10 @@ func TestRoomServiceParticipantsTracks(t *testing.T) {
 	if res.Track.GetSid() != cam.SID() || !res.Track.GetMuted() {
 		t.Fatalf("MutePublishedTrack returned %v", res.Track)
 	}
-	rsWait(t, "bob to see alice's cam muted", 10*time.Second, func() bool {
+	waitFor(t, "bob to see alice's cam muted", 10*time.Second, func() bool {
 		return bobSees.get(func(o *rsObserver) bool { return o.muted[cam.SID()] })
 	})
-	rsWait(t, "alice's publication to report muted", 10*time.Second, cam.IsMuted)
+	waitFor(t, "alice's publication to report muted", 10*time.Second, cam.IsMuted)
 	if mic.IsMuted() || bobSees.get(func(o *rsObserver) bool { return o.muted[mic.SID()] }) {
 		t.Fatal("the mic was muted too")
 	}
@@ -620,7 +609,7 @@ func TestRoomServiceParticipantsTracks(t *testing.T) {
 	}
 	// The mic stream stops reaching bob (the Go SDK fires OnTrackUnsubscribed
 	// only when a track is unpublished, so the stream is what we observe).
-	rsWait(t, "bob's mic packets to stop", 10*time.Second, func() bool {
+	waitFor(t, "bob's mic packets to stop", 10*time.Second, func() bool {
 		n := bobSees.packetCount(mic.SID())
 		time.Sleep(300 * time.Millisecond)
 		return bobSees.packetCount(mic.SID()) == n
@@ -631,11 +620,11 @@ func TestRoomServiceParticipantsTracks(t *testing.T) {
 	}); err != nil {
 		t.Fatalf("UpdateSubscriptions(subscribe): %v", err)
 	}
-	rsWait(t, "bob to be subscribed to the mic again", 10*time.Second, func() bool {
+	waitFor(t, "bob to be subscribed to the mic again", 10*time.Second, func() bool {
 		return bobSees.get(func(o *rsObserver) bool { return o.subscribed[mic.SID()] >= 2 })
 	})
 	n := bobSees.packetCount(mic.SID())
-	rsWait(t, "bob's mic packets to flow again", 10*time.Second, func() bool { return bobSees.packetCount(mic.SID()) > n+10 })
+	waitFor(t, "bob's mic packets to flow again", 10*time.Second, func() bool { return bobSees.packetCount(mic.SID()) > n+10 })
 
 	// UpdateParticipant: name, metadata and attributes reach bob live.
 	info, err := api.UpdateParticipant(ctx, &livekit.UpdateParticipantRequest{
@@ -647,7 +636,7 @@ func TestRoomServiceParticipantsTracks(t *testing.T) {
 	if info.Name != "Alice A." || info.Metadata != "teacher" || info.Attributes["role"] != "host" {
 		t.Fatalf("UpdateParticipant returned %v", info)
 	}
-	rsWait(t, "bob to see alice's new metadata", 10*time.Second, func() bool {
+	waitFor(t, "bob to see alice's new metadata", 10*time.Second, func() bool {
 		return bobSees.get(func(o *rsObserver) bool { return o.metadata["alice"] == "teacher" })
 	})
 	ra := b.GetParticipantByIdentity("alice")
@@ -706,13 +695,13 @@ func TestRoomServiceParticipantsTracks(t *testing.T) {
 	if info.Permission.GetCanPublish() || len(info.Tracks) != 0 || info.Metadata != "teacher" {
 		t.Fatalf("UpdateParticipant(permission) returned %v", info)
 	}
-	rsWait(t, "bob to see alice's tracks unpublished", 10*time.Second, func() bool {
+	waitFor(t, "bob to see alice's tracks unpublished", 10*time.Second, func() bool {
 		return bobSees.get(func(o *rsObserver) bool { return o.unpublished[mic.SID()] && o.unpublished[cam.SID()] })
 	})
-	rsWait(t, "alice to learn her tracks are unpublished", 10*time.Second, func() bool {
+	waitFor(t, "alice to learn her tracks are unpublished", 10*time.Second, func() bool {
 		return aliceSees.get(func(o *rsObserver) bool { return o.localUnpub[mic.SID()] && o.localUnpub[cam.SID()] })
 	})
-	rsWait(t, "alice to learn she may not publish", 10*time.Second, func() bool {
+	waitFor(t, "alice to learn she may not publish", 10*time.Second, func() bool {
 		return a.LocalParticipant.Permissions() != nil && !a.LocalParticipant.Permissions().CanPublish
 	})
 	if got := srv.Rooms().Room("class").Participant("alice").PublishedTracks(); len(got) != 0 {
@@ -733,7 +722,7 @@ func TestRoomServiceDataMetadataRemoveDelete(t *testing.T) {
 	for _, id := range []string{"alice", "bob", "carol"} {
 		clients[id] = rsConnect(t, srv, "meet", id, obs[id])
 	}
-	rsWait(t, "everyone to see everyone", 10*time.Second, func() bool {
+	waitFor(t, "everyone to see everyone", 10*time.Second, func() bool {
 		for _, c := range clients {
 			if len(c.GetRemoteParticipants()) != 2 {
 				return false
@@ -744,7 +733,7 @@ func TestRoomServiceDataMetadataRemoveDelete(t *testing.T) {
 
 	// Warm up: data channels open asynchronously, and data sent before is
 	// dropped. Broadcast until everyone has heard something.
-	rsWait(t, "the data channels to open", 15*time.Second, func() bool {
+	waitFor(t, "the data channels to open", 15*time.Second, func() bool {
 		if _, err := api.SendData(ctx, &livekit.SendDataRequest{Room: "meet", Data: []byte("warmup")}); err != nil {
 			t.Fatalf("SendData(warmup): %v", err)
 		}
@@ -781,7 +770,7 @@ func TestRoomServiceDataMetadataRemoveDelete(t *testing.T) {
 	}); err != nil {
 		t.Fatalf("SendData(nobody): %v", err)
 	}
-	rsWait(t, "carol's and bob's data", 10*time.Second, func() bool {
+	waitFor(t, "carol's and bob's data", 10*time.Second, func() bool {
 		return len(newData("carol")) >= 1 && len(newData("bob")) >= 1
 	})
 	time.Sleep(300 * time.Millisecond) // would a misrouted packet still arrive?
@@ -804,7 +793,7 @@ func TestRoomServiceDataMetadataRemoveDelete(t *testing.T) {
 		t.Fatalf("UpdateRoomMetadata returned %v", rm)
 	}
 	for id, o := range obs {
-		rsWait(t, id+" to see the room metadata", 10*time.Second, func() bool {
+		waitFor(t, id+" to see the room metadata", 10*time.Second, func() bool {
 			return o.get(func(o *rsObserver) bool { return slices.Contains(o.roomMetadata, "lesson 2") })
 		})
 	}
@@ -813,14 +802,14 @@ func TestRoomServiceDataMetadataRemoveDelete(t *testing.T) {
 	if _, err := api.RemoveParticipant(ctx, &livekit.RoomParticipantIdentity{Room: "meet", Identity: "carol"}); err != nil {
 		t.Fatalf("RemoveParticipant: %v", err)
 	}
-	rsWait(t, "carol to be disconnected", 10*time.Second, func() bool {
+	waitFor(t, "carol to be disconnected", 10*time.Second, func() bool {
 		return obs["carol"].get(func(o *rsObserver) bool { return o.disconnected })
 	})
 	if r := clients["carol"].DisconnectReason(); r != livekit.DisconnectReason_PARTICIPANT_REMOVED {
 		t.Fatalf("carol's disconnect reason = %v, want PARTICIPANT_REMOVED", r)
 	}
 	for _, id := range []string{"alice", "bob"} {
-		rsWait(t, id+" to see carol leave", 10*time.Second, func() bool {
+		waitFor(t, id+" to see carol leave", 10*time.Second, func() bool {
 			return obs[id].get(func(o *rsObserver) bool { return o.left["carol"] })
 		})
 	}
@@ -836,7 +825,7 @@ func TestRoomServiceDataMetadataRemoveDelete(t *testing.T) {
 		t.Fatalf("DeleteRoom: %v", err)
 	}
 	for _, id := range []string{"alice", "bob"} {
-		rsWait(t, id+" to be disconnected", 10*time.Second, func() bool {
+		waitFor(t, id+" to be disconnected", 10*time.Second, func() bool {
 			return obs[id].get(func(o *rsObserver) bool { return o.disconnected })
 		})
 		if r := clients[id].DisconnectReason(); r != livekit.DisconnectReason_ROOM_DELETED {

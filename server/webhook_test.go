@@ -172,20 +172,20 @@ func TestWebhookSession(t *testing.T) {
 	}
 	defer a.Disconnect()
 	mic := rsPublish(ctx, t, a, rsOpus, "mic")
-	rsWait(t, "track_published", 10*time.Second, func() bool { return h.has("track_published") })
+	waitFor(t, "track_published", 10*time.Second, func() bool { return h.has("track_published") })
 
 	if err := a.LocalParticipant.UnpublishTrack(mic.SID()); err != nil {
 		t.Fatalf("unpublish: %v", err)
 	}
-	rsWait(t, "track_unpublished", 10*time.Second, func() bool { return h.has("track_unpublished") })
+	waitFor(t, "track_unpublished", 10*time.Second, func() bool { return h.has("track_unpublished") })
 
 	a.Disconnect()
-	rsWait(t, "participant_left", 10*time.Second, func() bool { return h.has("participant_left") })
+	waitFor(t, "participant_left", 10*time.Second, func() bool { return h.has("participant_left") })
 
 	if _, err := rsAPI(srv).DeleteRoom(rsCtx(t), &livekit.DeleteRoomRequest{Room: "hooks"}); err != nil {
 		t.Fatalf("DeleteRoom: %v", err)
 	}
-	rsWait(t, "room_finished", 10*time.Second, func() bool { return h.has("room_finished") })
+	waitFor(t, "room_finished", 10*time.Second, func() bool { return h.has("room_finished") })
 	time.Sleep(200 * time.Millisecond) // anything unexpected after room_finished?
 
 	want := []string{"room_started", "participant_joined", "track_published", "track_unpublished", "participant_left", "room_finished"}
@@ -236,11 +236,11 @@ func TestWebhookRetry(t *testing.T) {
 	srv := startWithHooks(t, h, 10*time.Millisecond)
 
 	leave := rawJoin(t, srv, "retry", "alice")
-	rsWait(t, "room_started and participant_joined", 10*time.Second, func() bool {
+	waitFor(t, "room_started and participant_joined", 10*time.Second, func() bool {
 		return h.has("room_started") && h.has("participant_joined")
 	})
 	leave()
-	rsWait(t, "participant_left", 10*time.Second, func() bool { return h.has("participant_left") })
+	waitFor(t, "participant_left", 10*time.Second, func() bool { return h.has("participant_left") })
 
 	evs, reqs, bad := h.snapshot()
 	if len(bad) != 0 {
@@ -271,7 +271,7 @@ func TestWebhookSignatureCoversBody(t *testing.T) {
 	h := newHookReceiver(t, 0)
 	srv := startWithHooks(t, h, 10*time.Millisecond)
 	rawJoin(t, srv, "sig", "alice")
-	rsWait(t, "a delivered event", 10*time.Second, func() bool { return h.has("room_started") })
+	waitFor(t, "a delivered event", 10*time.Second, func() bool { return h.has("room_started") })
 	_, reqs, _ := h.snapshot()
 	orig := reqs[0]
 
