@@ -2,6 +2,7 @@ package room
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -192,11 +193,7 @@ func (p *Participant) unpublish(sid string) {
 func (p *Participant) PublishedTracks() []*PublishedTrack {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	out := make([]*PublishedTrack, 0, len(p.published))
-	for _, t := range p.published {
-		out = append(out, t)
-	}
-	return out
+	return slices.Collect(maps.Values(p.published))
 }
 
 // PublishedTrack returns the published track with the given sid, or nil.

@@ -3,6 +3,7 @@ package room
 import (
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -108,11 +109,7 @@ func (r *Room) ParticipantBySID(sid string) *Participant {
 func (r *Room) Participants() []*Participant {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := make([]*Participant, 0, len(r.participants))
-	for _, p := range r.participants {
-		out = append(out, p)
-	}
-	return out
+	return slices.Collect(maps.Values(r.participants))
 }
 
 // Join adds a participant, sends it the JoinResponse, subscribes it to what
