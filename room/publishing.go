@@ -124,7 +124,7 @@ func (p *Participant) onMediaTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPR
 		}
 	}
 	pt := &PublishedTrack{owner: p, info: ti, rtpReceiver: recv}
-	pt.receiver = p.newReceiver(remote, recv, ti.Sid)
+	pt.receiver = p.newReceiver(remote, recv)
 	if q, ok := qualityOfRID(remote.RID(), ti.Layers); ok {
 		pt.layers[q] = pt.receiver
 	}
@@ -141,13 +141,11 @@ func (p *Participant) onMediaTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPR
 	}()
 }
 
-func (p *Participant) newReceiver(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver, sid string) *sfu.Receiver {
-	audioLevelExtID := sfu.AudioLevelExtensionID(recv)
+func (p *Participant) newReceiver(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) *sfu.Receiver {
 	return sfu.NewReceiver(remote, sfu.ReceiverParams{
-		TrackID:         sid,
 		Stats:           p.room.mgr.stats,
 		WriteRTCP:       p.pub.PeerConnection().WriteRTCP,
-		AudioLevelExtID: audioLevelExtID,
+		AudioLevelExtID: sfu.AudioLevelExtensionID(recv),
 	})
 }
 
@@ -159,7 +157,7 @@ func (p *Participant) addSimulcastLayer(pt *PublishedTrack, remote *webrtc.Track
 		p.log.Warn("simulcast layer with an unknown rid", "rid", rid, "track", pt.SID())
 		return
 	}
-	r := p.newReceiver(remote, pt.rtpReceiver, pt.SID())
+	r := p.newReceiver(remote, pt.rtpReceiver)
 	pt.addLayer(q, r)
 	r.Start()
 	p.room.onLayersChanged(pt)

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/livekit/protocol/livekit"
+	"github.com/pion/webrtc/v4"
 )
 
 // Speaker detection: every speakerInterval the audio level of each
@@ -79,7 +80,7 @@ func (d *speakerDetector) tick() []*livekit.SpeakerInfo {
 		}
 		level := 0.0
 		for _, t := range p.PublishedTracks() {
-			if t.Info().GetType() != livekit.TrackType_AUDIO || t.Muted() {
+			if t.receiver.Kind() != webrtc.RTPCodecTypeAudio || t.Muted() {
 				continue
 			}
 			if l, n := t.receiver.TakeAudioLevel(); n > 0 && l > level {

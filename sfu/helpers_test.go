@@ -148,7 +148,6 @@ func newTestReceiver(codec webrtc.RTPCodecParameters, writeRTCP func([]rtcp.Pack
 		kind = webrtc.RTPCodecTypeAudio
 	}
 	return NewReceiverFromSource(nil, ReceiverParams{
-		TrackID:   "TR_test",
 		Kind:      kind,
 		Codec:     codec,
 		SSRC:      testPubSSRC,

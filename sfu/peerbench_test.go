@@ -122,8 +122,7 @@ func BenchmarkForwardPeerConnections(b *testing.B) {
 			defer e.Close()
 			stats := &Stats{}
 			r := NewReceiverFromSource(nil, ReceiverParams{
-				TrackID: "TR_bench",
-				Kind:    webrtc.RTPCodecTypeVideo,
+				Kind: webrtc.RTPCodecTypeVideo,
 				Codec: webrtc.RTPCodecParameters{
 					RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000},
 					PayloadType:        96,

@@ -33,13 +33,12 @@ func (s trackRemoteSource) Read(b []byte) (int, error) {
 // keeps its recent packets for retransmission and fans every packet out to
 // the down-tracks subscribed to it.
 type Receiver struct {
-	trackID string
-	kind    webrtc.RTPCodecType
-	codec   webrtc.RTPCodecParameters
-	ssrc    uint32
-	source  RTPSource
-	cache   *PacketCache
-	stats   *Stats
+	kind   webrtc.RTPCodecType
+	codec  webrtc.RTPCodecParameters
+	ssrc   uint32
+	source RTPSource
+	cache  *PacketCache
+	stats  *Stats
 
 	// writeRTCP sends RTCP to the publisher (PLI); nil in benchmarks.
 	writeRTCP func([]rtcp.Packet) error
@@ -57,7 +56,6 @@ type Receiver struct {
 
 // ReceiverParams describes the stream a Receiver forwards.
 type ReceiverParams struct {
-	TrackID   string
 	Kind      webrtc.RTPCodecType
 	Codec     webrtc.RTPCodecParameters
 	SSRC      uint32
@@ -100,7 +98,6 @@ func NewReceiverFromSource(src RTPSource, p ReceiverParams) *Receiver {
 		p.Stats = &Stats{}
 	}
 	r := &Receiver{
-		trackID:   p.TrackID,
 		kind:      p.Kind,
 		codec:     p.Codec,
 		ssrc:      p.SSRC,
