@@ -52,6 +52,7 @@ const (
 	EnvPort             = "BAYAN_PORT"
 	EnvUDPPort          = "BAYAN_RTC_UDP_PORT"
 	EnvTCPPort          = "BAYAN_RTC_TCP_PORT"
+	EnvUnbatchedSends   = "BAYAN_RTC_UNBATCHED_SENDS"
 	EnvNodeIP           = "BAYAN_RTC_NODE_IP" // comma-separated
 	EnvEmptyTimeout     = "BAYAN_ROOM_EMPTY_TIMEOUT"
 	EnvDepartureTimeout = "BAYAN_ROOM_DEPARTURE_TIMEOUT"
@@ -94,6 +95,9 @@ type RTCConfig struct {
 	// address behind a 1:1 NAT); empty offers the host's own addresses. A
 	// single string is accepted too.
 	NodeIP StringList `yaml:"node_ip"`
+	// UnbatchedSends turns off sendmmsg batching of fan-outs: every packet
+	// then leaves in its own sendto (for comparison runs).
+	UnbatchedSends bool `yaml:"unbatched_sends"`
 }
 
 // RoomConfig holds the room defaults.
@@ -331,6 +335,13 @@ func (c *Config) applyEnv(env func(string) (string, bool)) error {
 	if v, ok := get(EnvNodeIP); ok {
 		c.RTC.NodeIP = splitList(v)
 	}
+	if v, ok := get(EnvUnbatchedSends); ok {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("%s: %q is not true or false", EnvUnbatchedSends, v)
+		}
+		c.RTC.UnbatchedSends = b
+	}
 	if v, ok := get(EnvWebhookURLs); ok {
 		c.Webhook.URLs = splitList(v)
 	}
@@ -525,6 +536,7 @@ func (c *Config) ServerConfig(log *slog.Logger) server.Config {
 		TCPAddr:      hostPort(c.RTC.TCPPort),
 		NodeIPs:      slices.Clone([]string(c.RTC.NodeIP)),
 		LoopbackOnly: c.Dev,
+		NoBatching:   c.RTC.UnbatchedSends,
 		Room: room.Config{
 			EmptyTimeout:     time.Duration(c.Room.EmptyTimeout),
 			DepartureTimeout: time.Duration(c.Room.DepartureTimeout),

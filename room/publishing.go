@@ -146,6 +146,7 @@ func (p *Participant) newReceiver(remote *webrtc.TrackRemote, recv *webrtc.RTPRe
 		Stats:           p.room.mgr.stats,
 		WriteRTCP:       p.pub.PeerConnection().WriteRTCP,
 		AudioLevelExtID: sfu.AudioLevelExtensionID(recv),
+		Batch:           p.room.mgr.engine.Batch(),
 	})
 }
 

@@ -1131,7 +1131,6 @@ func TestUDPGarbageWhileMediaFlows(t *testing.T) {
 	biHealthy(t, srv)
 }
 
-
 // biMirrorAnswer turns the server's subscriber offer into the answer a
 // client could send back (its own ICE credentials and fingerprint, no
 // candidates, receive only).

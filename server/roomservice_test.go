@@ -35,7 +35,6 @@ func rsCtx(t *testing.T) context.Context {
 	return ctx
 }
 
-
 // rsAPI is a RoomServiceClient that signs each call with the node's key,
 // with the grants the SDK picks for the method.
 func rsAPI(srv *server.Server) *lksdk.RoomServiceClient {

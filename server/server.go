@@ -37,8 +37,10 @@ type Config struct {
 	NodeIPs []string
 	// LoopbackOnly offers loopback candidates only (development, tests).
 	LoopbackOnly bool
-	Room         room.Config
-	Webhook      signaling.WebhookConfig
+	// NoBatching sends each packet with its own sendto (see sfu.BatchConn).
+	NoBatching bool
+	Room       room.Config
+	Webhook    signaling.WebhookConfig
 	// ReconnectGrace is how long a dropped participant may resume.
 	ReconnectGrace time.Duration
 	// RefreshInterval is how often clients get a fresh token.
@@ -72,6 +74,7 @@ func New(cfg Config) (*Server, error) {
 		TCPAddr:       cfg.TCPAddr,
 		NodeIPs:       cfg.NodeIPs,
 		LoopbackOnly:  cfg.LoopbackOnly,
+		NoBatching:    cfg.NoBatching,
 		LoggerFactory: sfu.NewPionLoggerFactory(cfg.Log),
 	})
 	if err != nil {

@@ -31,13 +31,16 @@ type EngineConfig struct {
 	LoopbackOnly bool
 	// LoggerFactory receives pion's logs; nil sends them to slog.Default().
 	LoggerFactory logging.LoggerFactory
+	// NoBatching sends every packet with its own sendto instead of one
+	// sendmmsg per fan-out (for comparison).
+	NoBatching bool
 }
 
 // Engine owns the shared sockets and the webrtc.API every peer connection of
 // the server is created from.
 type Engine struct {
 	API     *webrtc.API
-	udpConn net.PacketConn
+	udpConn *BatchConn
 	tcpLn   net.Listener
 }
 
@@ -48,9 +51,17 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	if lf == nil {
 		lf = NewPionLoggerFactory(slog.Default())
 	}
-	udpConn, err := net.ListenPacket("udp4", cfg.UDPAddr)
+	udpAddr, err := net.ResolveUDPAddr("udp4", cfg.UDPAddr)
+	if err != nil {
+		return nil, fmt.Errorf("sfu: ICE UDP address %q: %w", cfg.UDPAddr, err)
+	}
+	sock, err := net.ListenUDP("udp4", udpAddr)
 	if err != nil {
 		return nil, fmt.Errorf("sfu: listen ICE UDP %s: %w", cfg.UDPAddr, err)
+	}
+	udpConn := NewBatchConn(sock)
+	if cfg.NoBatching {
+		udpConn = &BatchConn{UDPConn: sock}
 	}
 	e := &Engine{udpConn: udpConn}
 
@@ -92,6 +103,10 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	e.API = webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir))
 	return e, nil
 }
+
+// Batch returns the shared UDP socket, which receivers tell where their
+// fan-outs begin and end.
+func (e *Engine) Batch() *BatchConn { return e.udpConn }
 
 // UDPPort returns the port of the shared ICE UDP socket.
 func (e *Engine) UDPPort() int { return e.udpConn.LocalAddr().(*net.UDPAddr).Port }

@@ -42,6 +42,8 @@ type Receiver struct {
 
 	// writeRTCP sends RTCP to the publisher (PLI); nil in benchmarks.
 	writeRTCP func([]rtcp.Packet) error
+	// batch, when set, gathers the writes of one fan-out into one send.
+	batch SendBatcher
 
 	mu         sync.Mutex                   // serialises changes to downTracks
 	downTracks atomic.Pointer[[]*DownTrack] // read lock-free per packet
@@ -64,6 +66,16 @@ type ReceiverParams struct {
 	// AudioLevelExtID is the negotiated id of the RFC 6464 audio level
 	// header extension; 0 when it was not negotiated.
 	AudioLevelExtID uint8
+	// Batch, when set, is told where each fan-out begins and ends, so that
+	// the socket below can send its packets together (see BatchConn).
+	Batch SendBatcher
+}
+
+// SendBatcher gathers the packets written between BeginBatch and EndBatch
+// and sends them together; *BatchConn is one.
+type SendBatcher interface {
+	BeginBatch()
+	EndBatch()
 }
 
 // NewReceiver returns a Receiver for a track received from a publisher.
@@ -105,6 +117,7 @@ func NewReceiverFromSource(src RTPSource, p ReceiverParams) *Receiver {
 		cache:     NewPacketCache(size),
 		stats:     p.Stats,
 		writeRTCP: p.WriteRTCP,
+		batch:     p.Batch,
 		closed:    make(chan struct{}),
 		done:      make(chan struct{}),
 	}
@@ -170,12 +183,19 @@ func (r *Receiver) forward(hdr *rtp.Header, pkt []byte, arrival time.Time) {
 	r.cache.Store(hdr.SequenceNumber, pkt)
 	now := arrival.UnixNano()
 	dts := *r.downTracks.Load()
+	if len(dts) == 0 {
+		return
+	}
+	if r.batch != nil {
+		r.batch.BeginBatch()
+	}
 	for _, dt := range dts {
 		dt.writeRTP(r, hdr, payload, now)
 	}
-	if len(dts) > 0 {
-		r.stats.observeDelay(time.Since(arrival))
+	if r.batch != nil {
+		r.batch.EndBatch()
 	}
+	r.stats.observeDelay(time.Since(arrival))
 }
 
 // AddDownTrack makes dt receive every packet from now on.

@@ -1,0 +1,141 @@
+//go:build linux
+
+package mmsg
+
+import (
+	"errors"
+	"net/netip"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Supported reports whether Send and Recv batch datagrams.
+const Supported = true
+
+// mmsghdr is struct mmsghdr of sendmmsg(2); Go pads it as C does.
+type mmsghdr struct {
+	hdr unix.Msghdr
+	len uint32
+}
+
+// sysBatch is the kernel's view of a Batch: one header, iovec and address
+// per slot, pointing at the slot's buffer.
+type sysBatch struct {
+	hdrs  []mmsghdr
+	iovs  []unix.Iovec
+	names []unix.RawSockaddrInet6 // large enough for either family
+	bufs  [][]byte
+
+	// The syscall.RawConn callbacks and their arguments and results. The
+	// callbacks are made once: a method value made per call would be
+	// allocated per call.
+	from, to int
+	done     int
+	errno    syscall.Errno
+	sendFn   func(fd uintptr) bool
+	recvFn   func(fd uintptr) bool
+}
+
+func (s *sysBatch) init(bufs [][]byte) {
+	n := len(bufs)
+	s.bufs = bufs
+	s.hdrs = make([]mmsghdr, n)
+	s.iovs = make([]unix.Iovec, n)
+	s.names = make([]unix.RawSockaddrInet6, n)
+	for i := range s.hdrs {
+		s.iovs[i].Base = &bufs[i][:1][0]
+		h := &s.hdrs[i].hdr
+		h.Name = (*byte)(unsafe.Pointer(&s.names[i]))
+		h.Iov = &s.iovs[i]
+		h.SetIovlen(1)
+	}
+	s.sendFn = s.sendOnce
+	s.recvFn = s.recvOnce
+}
+
+func (s *sysBatch) setLen(i, n int) { s.iovs[i].SetLen(n) }
+
+func (s *sysBatch) setAddr(i int, to netip.AddrPort) bool {
+	addr := to.Addr()
+	h := &s.hdrs[i].hdr
+	if addr.Is4() || addr.Is4In6() {
+		sa := (*unix.RawSockaddrInet4)(unsafe.Pointer(&s.names[i]))
+		*sa = unix.RawSockaddrInet4{Family: unix.AF_INET, Addr: addr.Unmap().As4()}
+		putPort(&sa.Port, to.Port())
+		h.Namelen = unix.SizeofSockaddrInet4
+		return true
+	}
+	sa := &s.names[i]
+	*sa = unix.RawSockaddrInet6{Family: unix.AF_INET6, Addr: addr.As16()}
+	putPort(&sa.Port, to.Port())
+	h.Namelen = unix.SizeofSockaddrInet6
+	return true
+}
+
+// putPort stores port in network byte order in a sockaddr's port field.
+func putPort(field *uint16, port uint16) {
+	p := (*[2]byte)(unsafe.Pointer(field))
+	p[0], p[1] = byte(port>>8), byte(port)
+}
+
+// send makes one sendmmsg of datagrams [from, to) and returns how many left.
+func (s *sysBatch) send(rc syscall.RawConn, from, to int) (int, error) {
+	s.from, s.to = from, to
+	if err := rc.Write(s.sendFn); err != nil {
+		return 0, err
+	}
+	if s.errno != 0 {
+		return 0, s.errno
+	}
+	return s.done, nil
+}
+
+func (s *sysBatch) sendOnce(fd uintptr) bool {
+	r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&s.hdrs[s.from])), uintptr(s.to-s.from), 0, 0, 0)
+	if e == unix.EAGAIN {
+		return false // wait until the socket is writable
+	}
+	s.done, s.errno = int(r), e
+	if e != 0 {
+		s.done = 0
+	}
+	return true
+}
+
+// recv makes one recvmmsg of up to n datagrams, waiting for the first.
+func (s *sysBatch) recv(rc syscall.RawConn, n int) (int, error) {
+	for i := range n {
+		s.iovs[i].SetLen(cap(s.bufs[i]))
+		s.hdrs[i].hdr.Namelen = unix.SizeofSockaddrInet6
+		s.hdrs[i].hdr.Flags = 0
+	}
+	s.to = n
+	if err := rc.Read(s.recvFn); err != nil {
+		return 0, err
+	}
+	if s.errno != 0 {
+		return 0, s.errno
+	}
+	return s.done, nil
+}
+
+func (s *sysBatch) recvOnce(fd uintptr) bool {
+	r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&s.hdrs[0])), uintptr(s.to), unix.MSG_DONTWAIT, 0, 0)
+	if e == unix.EAGAIN {
+		return false // wait until a datagram arrives
+	}
+	s.done, s.errno = int(r), e
+	if e != 0 {
+		s.done = 0
+	}
+	return true
+}
+
+func (s *sysBatch) received(i int) int { return int(s.hdrs[i].len) }
+
+// isSocketGone tells a closed socket from a refused datagram.
+func isSocketGone(err error) bool {
+	return errors.Is(err, unix.EBADF) || errors.Is(err, unix.ENOTSOCK) || !errors.As(err, new(syscall.Errno))
+}
