@@ -48,6 +48,9 @@ type Config struct {
 	// LoopbackOnly gathers ICE candidates on loopback addresses only (tests,
 	// or a server on the same machine).
 	LoopbackOnly bool
+	// PionSubscribers receives media with full pion peer connections
+	// instead of the lean subscriber (see leansub.go), to compare the two.
+	PionSubscribers bool
 }
 
 // ParseShard reads "i/n".

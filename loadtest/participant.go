@@ -56,6 +56,7 @@ type participant struct {
 	sig      *signalClient
 	joinResp *livekit.JoinResponse
 	pub, sub *webrtc.PeerConnection
+	lean     *leanSubscriber // receives instead of sub unless PionSubscribers
 
 	ctx    context.Context // the participant's lifetime
 	cancel context.CancelFunc
@@ -174,11 +175,15 @@ func (p *participant) connect() error {
 	p.sig, p.joinResp = sig, join
 
 	pcConfig := webrtc.Configuration{Certificates: []webrtc.Certificate{p.env.cert}}
-	if p.sub, err = p.env.api.NewPeerConnection(pcConfig); err != nil {
-		return fmt.Errorf("subscriber connection: %w", err)
+	if p.env.cfg.PionSubscribers {
+		if p.sub, err = p.env.api.NewPeerConnection(pcConfig); err != nil {
+			return fmt.Errorf("subscriber connection: %w", err)
+		}
+		p.wire(p.sub, livekit.SignalTarget_SUBSCRIBER, p.subUp)
+		p.sub.OnTrack(p.onTrack)
+	} else if p.lean, err = newLeanSubscriber(p, p.env.serverHost, p.subUp); err != nil {
+		return err
 	}
-	p.wire(p.sub, livekit.SignalTarget_SUBSCRIBER, p.subUp)
-	p.sub.OnTrack(p.onTrack)
 	if p.pb != nil {
 		if p.pub, err = p.env.api.NewPeerConnection(pcConfig); err != nil {
 			return fmt.Errorf("publisher connection: %w", err)
@@ -370,6 +375,10 @@ func (p *participant) pingLoop() {
 // start them on the high layer.
 func (p *participant) handleOffer(sd *livekit.SessionDescription) {
 	p.requestQuality(videoTrackIDs(sd.GetSdp())...)
+	if p.lean != nil {
+		p.answerLean(sd)
+		return
+	}
 	if err := p.sub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sd.GetSdp()}); err != nil {
 		p.fail(fmt.Errorf("subscriber offer: %w", err))
 		return
@@ -385,6 +394,22 @@ func (p *participant) handleOffer(sd *livekit.SessionDescription) {
 	}
 	_ = p.send(&livekit.SignalRequest{Message: &livekit.SignalRequest_Answer{
 		Answer: &livekit.SessionDescription{Type: "answer", Sdp: answer.SDP, Id: sd.GetId()},
+	}})
+}
+
+// answerLean answers an offer with the lean subscriber and starts
+// accounting the tracks new in it.
+func (p *participant) answerLean(sd *livekit.SessionDescription) {
+	answer, fresh, err := p.lean.answer(sd.GetSdp())
+	if err != nil {
+		p.fail(fmt.Errorf("subscriber offer: %w", err))
+		return
+	}
+	p.mu.Lock()
+	p.tracks = append(p.tracks, fresh...)
+	p.mu.Unlock()
+	_ = p.send(&livekit.SignalRequest{Message: &livekit.SignalRequest_Answer{
+		Answer: &livekit.SessionDescription{Type: "answer", Sdp: answer, Id: sd.GetId()},
 	}})
 }
 
@@ -549,6 +574,9 @@ func (p *participant) close() {
 	}
 	if p.sub != nil {
 		_ = p.sub.GracefulClose()
+	}
+	if p.lean != nil {
+		p.lean.close()
 	}
 	if p.sig != nil {
 		p.sig.close()

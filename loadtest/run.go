@@ -2,10 +2,12 @@ package loadtest
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"math"
 	"net/http"
+	"net/url"
 	"runtime"
 	"sort"
 	"sync"
@@ -13,6 +15,7 @@ import (
 	"time"
 
 	"github.com/livekit/protocol/auth"
+	"github.com/pion/dtls/v3/pkg/crypto/selfsign"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -25,8 +28,14 @@ type runEnv struct {
 	cfg  *Config
 	api  *webrtc.API
 	cert webrtc.Certificate
-	http *http.Client
-	rtcp rtcpCounters
+	// The lean subscribers' DTLS certificate and its SDP fingerprint.
+	leanCert        tls.Certificate
+	leanFingerprint string
+	// serverHost is the signaling URL's host, toward which lean
+	// subscribers open their sockets.
+	serverHost string
+	http       *http.Client
+	rtcp       rtcpCounters
 	// stopMedia is closed when publishers stop sending, a moment before
 	// participants leave, so that what is in flight (and its repair)
 	// arrives.
@@ -46,6 +55,17 @@ func newEnv(cfg *Config) (*runEnv, error) {
 	if e.cert, err = newCertificate(); err != nil {
 		return nil, fmt.Errorf("DTLS certificate: %w", err)
 	}
+	if e.leanCert, err = selfsign.GenerateSelfSigned(); err != nil {
+		return nil, fmt.Errorf("DTLS certificate: %w", err)
+	}
+	if e.leanFingerprint, err = certFingerprint(e.leanCert); err != nil {
+		return nil, fmt.Errorf("DTLS certificate: %w", err)
+	}
+	u, err := url.Parse(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("server URL %q: %w", cfg.URL, err)
+	}
+	e.serverHost = u.Hostname()
 	// No keep-alive: no idle connection (and its goroutines) outlives a
 	// request, and a failed WebSocket handshake leaves nothing behind.
 	e.http = &http.Client{Transport: &http.Transport{

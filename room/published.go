@@ -23,6 +23,10 @@ type PublishedTrack struct {
 
 	dynacast     [3]bool // layers the publisher was last told somebody watches
 	dynacastSent bool
+	// dynacastMu serialises updateDynacast for this track, so that an
+	// answer computed before a change can never be sent after one computed
+	// after it. Taken before any participant's or the track's mu.
+	dynacastMu sync.Mutex
 }
 
 // qualityOfRID maps the RIDs LiveKit clients give simulcast layers to a

@@ -28,6 +28,7 @@ type loadtestOptions struct {
 	metricsURL                   string
 	out, html                    string
 	cpuprofile                   string
+	pionSubscribers              bool
 }
 
 // Default participant counts by scenario, when --participants is not given.
@@ -74,6 +75,7 @@ func (a *app) loadtestCmd() *cobra.Command {
 	fs.StringVar(&o.metricsURL, "metrics-url", "", "server Prometheus metrics (default: the --url host's /metrics; \"\" to skip)")
 	fs.StringVar(&o.out, "out", "", "write the report as JSON to this file")
 	fs.StringVar(&o.html, "html", "", "write the report as an HTML page to this file")
+	fs.BoolVar(&o.pionSubscribers, "pion-subscribers", false, "receive with full pion peer connections instead of the lean subscriber (costs the load tester more CPU)")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the load tester to this file (go tool pprof)")
 	return cmd
 }
@@ -81,19 +83,20 @@ func (a *app) loadtestCmd() *cobra.Command {
 func (a *app) runLoadtest(cmd *cobra.Command, scenario string, o *loadtestOptions) error {
 	fs := cmd.Flags()
 	cfg := loadtest.Config{
-		Scenario:  scenario,
-		URL:       o.url,
-		APIKey:    o.apiKey,
-		APISecret: o.apiSecret,
-		Room:      o.room,
-		Duration:  o.duration,
-		Ramp:      o.ramp,
-		Tiles:     o.tiles,
-		Students:  o.students,
-		Stage:     o.stage,
-		Simulcast: o.simulcast,
-		Progress:  a.stderr,
-		Params:    map[string]string{},
+		Scenario:        scenario,
+		URL:             o.url,
+		APIKey:          o.apiKey,
+		APISecret:       o.apiSecret,
+		Room:            o.room,
+		Duration:        o.duration,
+		Ramp:            o.ramp,
+		Tiles:           o.tiles,
+		Students:        o.students,
+		Stage:           o.stage,
+		Simulcast:       o.simulcast,
+		PionSubscribers: o.pionSubscribers,
+		Progress:        a.stderr,
+		Params:          map[string]string{},
 	}
 	cfg.Participants = o.participants
 	if !fs.Changed("participants") {

@@ -94,3 +94,6 @@ func (b *Batch) Recv(rc syscall.RawConn) (int, error) {
 // Packet returns datagram i of the last Recv. The slice is reused by the
 // next Recv.
 func (b *Batch) Packet(i int) []byte { return b.bufs[i][:b.sys.received(i)] }
+
+// From returns the sender of datagram i of the last Recv.
+func (b *Batch) From(i int) netip.AddrPort { return b.sys.from(i) }

@@ -31,11 +31,11 @@ type sysBatch struct {
 	// The syscall.RawConn callbacks and their arguments and results. The
 	// callbacks are made once: a method value made per call would be
 	// allocated per call.
-	from, to int
-	done     int
-	errno    syscall.Errno
-	sendFn   func(fd uintptr) bool
-	recvFn   func(fd uintptr) bool
+	lo, hi int // datagrams [lo, hi) of the call under way
+	done   int
+	errno  syscall.Errno
+	sendFn func(fd uintptr) bool
+	recvFn func(fd uintptr) bool
 }
 
 func (s *sysBatch) init(bufs [][]byte) {
@@ -82,7 +82,7 @@ func putPort(field *uint16, port uint16) {
 
 // send makes one sendmmsg of datagrams [from, to) and returns how many left.
 func (s *sysBatch) send(rc syscall.RawConn, from, to int) (int, error) {
-	s.from, s.to = from, to
+	s.lo, s.hi = from, to
 	if err := rc.Write(s.sendFn); err != nil {
 		return 0, err
 	}
@@ -93,7 +93,7 @@ func (s *sysBatch) send(rc syscall.RawConn, from, to int) (int, error) {
 }
 
 func (s *sysBatch) sendOnce(fd uintptr) bool {
-	r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&s.hdrs[s.from])), uintptr(s.to-s.from), 0, 0, 0)
+	r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&s.hdrs[s.lo])), uintptr(s.hi-s.lo), 0, 0, 0)
 	if e == unix.EAGAIN {
 		return false // wait until the socket is writable
 	}
@@ -111,7 +111,7 @@ func (s *sysBatch) recv(rc syscall.RawConn, n int) (int, error) {
 		s.hdrs[i].hdr.Namelen = unix.SizeofSockaddrInet6
 		s.hdrs[i].hdr.Flags = 0
 	}
-	s.to = n
+	s.hi = n
 	if err := rc.Read(s.recvFn); err != nil {
 		return 0, err
 	}
@@ -122,7 +122,7 @@ func (s *sysBatch) recv(rc syscall.RawConn, n int) (int, error) {
 }
 
 func (s *sysBatch) recvOnce(fd uintptr) bool {
-	r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&s.hdrs[0])), uintptr(s.to), unix.MSG_DONTWAIT, 0, 0)
+	r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&s.hdrs[0])), uintptr(s.hi), unix.MSG_DONTWAIT, 0, 0)
 	if e == unix.EAGAIN {
 		return false // wait until a datagram arrives
 	}
@@ -138,4 +138,20 @@ func (s *sysBatch) received(i int) int { return int(s.hdrs[i].len) }
 // isSocketGone tells a closed socket from a refused datagram.
 func isSocketGone(err error) bool {
 	return errors.Is(err, unix.EBADF) || errors.Is(err, unix.ENOTSOCK) || !errors.As(err, new(syscall.Errno))
+}
+
+func (s *sysBatch) from(i int) netip.AddrPort {
+	sa := &s.names[i]
+	port := func(field *uint16) uint16 {
+		p := (*[2]byte)(unsafe.Pointer(field))
+		return uint16(p[0])<<8 | uint16(p[1])
+	}
+	switch sa.Family {
+	case unix.AF_INET:
+		sa4 := (*unix.RawSockaddrInet4)(unsafe.Pointer(sa))
+		return netip.AddrPortFrom(netip.AddrFrom4(sa4.Addr), port(&sa4.Port))
+	case unix.AF_INET6:
+		return netip.AddrPortFrom(netip.AddrFrom16(sa.Addr), port(&sa.Port))
+	}
+	return netip.AddrPort{}
 }
