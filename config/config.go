@@ -61,6 +61,8 @@ const (
 	EnvWebhookAPIKey    = "BAYAN_WEBHOOK_API_KEY"
 	EnvLogLevel         = "BAYAN_LOG_LEVEL"
 	EnvReconnectGrace   = "BAYAN_RECONNECT_GRACE"
+	EnvAudioTopK        = "BAYAN_AUDIO_TOP_K"
+	EnvAudioTopKThresh  = "BAYAN_AUDIO_TOP_K_THRESHOLD"
 )
 
 // Config is a node's configuration, as written in the YAML file.
@@ -73,6 +75,7 @@ type Config struct {
 	Port    int           `yaml:"port"`
 	RTC     RTCConfig     `yaml:"rtc"`
 	Room    RoomConfig    `yaml:"room"`
+	Audio   AudioConfig   `yaml:"audio"`
 	Webhook WebhookConfig `yaml:"webhook"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"log_level"`
@@ -109,6 +112,22 @@ type RoomConfig struct {
 	// MaxParticipants limits every room; 0 is unlimited.
 	MaxParticipants int `yaml:"max_participants"`
 }
+
+// AudioConfig says how audio is forwarded in big rooms.
+type AudioConfig struct {
+	// TopK is how many of the loudest microphones each subscriber is sent
+	// in a big room; 0 sends every microphone in every room.
+	TopK int `yaml:"top_k"`
+	// TopKThreshold is the room size (participants) above which only the
+	// TopK loudest are sent; 0 applies top-K to every room.
+	TopKThreshold int `yaml:"top_k_threshold"`
+}
+
+// Default top-K audio settings.
+const (
+	DefaultAudioTopK          = 3
+	DefaultAudioTopKThreshold = 50
+)
 
 // WebhookConfig says where room events are posted.
 type WebhookConfig struct {
@@ -191,6 +210,7 @@ func Default() *Config {
 			EmptyTimeout:     Duration(5 * time.Minute),
 			DepartureTimeout: Duration(20 * time.Second),
 		},
+		Audio:          AudioConfig{TopK: DefaultAudioTopK, TopKThreshold: DefaultAudioTopKThreshold},
 		LogLevel:       "info",
 		ReconnectGrace: Duration(20 * time.Second),
 	}
@@ -305,6 +325,8 @@ func (c *Config) applyEnv(env func(string) (string, bool)) error {
 		{EnvUDPPort, &c.RTC.UDPPort},
 		{EnvTCPPort, &c.RTC.TCPPort},
 		{EnvMaxParticipants, &c.Room.MaxParticipants},
+		{EnvAudioTopK, &c.Audio.TopK},
+		{EnvAudioTopKThresh, &c.Audio.TopKThreshold},
 	}
 	for _, e := range ints {
 		if v, ok := get(e.name); ok {
@@ -470,6 +492,12 @@ func (c *Config) Validate() error {
 	if c.Room.MaxParticipants < 0 {
 		return fmt.Errorf("config: room.max_participants %d is negative (0 means unlimited)", c.Room.MaxParticipants)
 	}
+	if c.Audio.TopK < 0 {
+		return fmt.Errorf("config: audio.top_k %d is negative (0 forwards every microphone)", c.Audio.TopK)
+	}
+	if c.Audio.TopKThreshold < 0 {
+		return fmt.Errorf("config: audio.top_k_threshold %d is negative (0 applies top-K to every room)", c.Audio.TopKThreshold)
+	}
 	if _, err := c.SlogLevel(); err != nil {
 		return err
 	}
@@ -538,9 +566,11 @@ func (c *Config) ServerConfig(log *slog.Logger) server.Config {
 		LoopbackOnly: c.Dev,
 		NoBatching:   c.RTC.UnbatchedSends,
 		Room: room.Config{
-			EmptyTimeout:     time.Duration(c.Room.EmptyTimeout),
-			DepartureTimeout: time.Duration(c.Room.DepartureTimeout),
-			MaxParticipants:  c.Room.MaxParticipants,
+			EmptyTimeout:       time.Duration(c.Room.EmptyTimeout),
+			DepartureTimeout:   time.Duration(c.Room.DepartureTimeout),
+			MaxParticipants:    c.Room.MaxParticipants,
+			AudioTopK:          c.Audio.TopK,
+			AudioTopKThreshold: c.Audio.TopKThreshold,
 		},
 		Webhook:        wh,
 		ReconnectGrace: time.Duration(c.ReconnectGrace),

@@ -45,6 +45,9 @@ room:
   empty_timeout: 10m
   departure_timeout: 30   # seconds, as LiveKit writes it
   max_participants: 50
+audio:
+  top_k: 4
+  top_k_threshold: 100
 webhook:
   urls: [http://hooks.example/a, http://hooks.example/b]
   api_key: key1
@@ -67,6 +70,7 @@ func TestParseFull(t *testing.T) {
 			DepartureTimeout: Duration(30 * time.Second),
 			MaxParticipants:  50,
 		},
+		Audio:          AudioConfig{TopK: 4, TopKThreshold: 100},
 		Webhook:        WebhookConfig{URLs: []string{"http://hooks.example/a", "http://hooks.example/b"}, APIKey: "key1"},
 		LogLevel:       "debug",
 		ReconnectGrace: Duration(45 * time.Second),
@@ -85,7 +89,8 @@ func TestParseFull(t *testing.T) {
 	if !reflect.DeepEqual(sc.NodeIPs, []string{"203.0.113.7", "2001:db8::7"}) {
 		t.Errorf("NodeIPs %v", sc.NodeIPs)
 	}
-	if sc.Room.EmptyTimeout != 10*time.Minute || sc.Room.DepartureTimeout != 30*time.Second || sc.Room.MaxParticipants != 50 {
+	if sc.Room.EmptyTimeout != 10*time.Minute || sc.Room.DepartureTimeout != 30*time.Second || sc.Room.MaxParticipants != 50 ||
+		sc.Room.AudioTopK != 4 || sc.Room.AudioTopKThreshold != 100 {
 		t.Errorf("room %+v", sc.Room)
 	}
 	if sc.ReconnectGrace != 45*time.Second {
@@ -109,7 +114,8 @@ func TestDefaults(t *testing.T) {
 		t.Errorf("default addresses: %q %q %q", sc.HTTPAddr, sc.TCPAddr, sc.UDPAddr)
 	}
 	if c.LogLevel != "info" || sc.ReconnectGrace != 20*time.Second ||
-		sc.Room.EmptyTimeout != 5*time.Minute || sc.Room.DepartureTimeout != 20*time.Second || sc.Room.MaxParticipants != 0 {
+		sc.Room.EmptyTimeout != 5*time.Minute || sc.Room.DepartureTimeout != 20*time.Second || sc.Room.MaxParticipants != 0 ||
+		sc.Room.AudioTopK != 3 || sc.Room.AudioTopKThreshold != 50 {
 		t.Errorf("defaults %+v / %+v", c, sc)
 	}
 	if len(sc.NodeIPs) != 0 || len(sc.Webhook.URLs) != 0 {
@@ -164,6 +170,7 @@ bind_address: 10.0.0.1
 port: 1001
 rtc: {udp_port: 1002, tcp_port: 1003, node_ip: [192.0.2.1]}
 room: {empty_timeout: 1m, departure_timeout: 1s, max_participants: 1}
+audio: {top_k: 1, top_k_threshold: 1}
 webhook: {urls: [http://file.example], api_key: filekey}
 log_level: warn
 reconnect_grace: 1s
@@ -182,6 +189,8 @@ reconnect_grace: 1s
 		EnvWebhookAPIKey:    "envkey",
 		EnvLogLevel:         "error",
 		EnvReconnectGrace:   "2s",
+		EnvAudioTopK:        "2",
+		EnvAudioTopKThresh:  "0",
 	}
 
 	// Environment over file.
@@ -199,6 +208,7 @@ reconnect_grace: 1s
 			DepartureTimeout: Duration(2 * time.Second),
 			MaxParticipants:  2,
 		},
+		Audio:          AudioConfig{TopK: 2, TopKThreshold: 0},
 		Webhook:        WebhookConfig{URLs: []string{"http://env.example/1", "http://env.example/2"}, APIKey: "envkey"},
 		LogLevel:       "error",
 		ReconnectGrace: Duration(2 * time.Second),
@@ -363,6 +373,8 @@ func TestErrors(t *testing.T) {
 		{name: "node ip", flags: Overrides{NodeIP: []string{"example.com"}}, dev: true, want: "rtc.node_ip"},
 		{name: "log level", flags: Overrides{LogLevel: ptr("loud")}, dev: true, want: "log_level"},
 		{name: "max participants", yaml: "room: {max_participants: -3}", dev: true, want: "max_participants"},
+		{name: "negative top k", yaml: "audio: {top_k: -1}", dev: true, want: "audio.top_k"},
+		{name: "negative top k threshold", env: map[string]string{EnvAudioTopKThresh: "-5"}, dev: true, want: "audio.top_k_threshold"},
 		{name: "webhook key unknown", yaml: "webhook: {urls: [http://x], api_key: nope}", dev: true, want: "webhook.api_key"},
 		{name: "webhook key ambiguous", yaml: "keys: {a: " + longSecret + ", b: " + longSecret + "}\nwebhook: {urls: [http://x]}", want: "webhook.api_key is required"},
 		{name: "sub-second room timeout", yaml: "room: {departure_timeout: 500ms}", dev: true, want: "room.departure_timeout 500ms"},

@@ -57,6 +57,7 @@ func counters() []counter {
 		newCounter("plis_received_total", "PLI/FIR received from subscribers.", func(s Sources) uint64 { return s.Media.PLIsIn.Load() }),
 		newCounter("plis_sent_total", "PLIs sent to publishers.", func(s Sources) uint64 { return s.Media.PLIsOut.Load() }),
 		newCounter("forward_dropped_total", "Packets a down-track failed to write.", func(s Sources) uint64 { return s.Media.ForwardDropped.Load() }),
+		newCounter("audio_preroll_packets_total", "Withheld audio packets sent when top-K selection let a track through.", func(s Sources) uint64 { return s.Media.PrerollPackets.Load() }),
 		newCounter("signal_bad_frames_total", "Undecodable signaling frames dropped.", func(s Sources) uint64 { return s.Signaling.BadFrames() }),
 		newCounter("signal_joins_total", "Successful joins.", func(s Sources) uint64 { return s.Signaling.Joins() }),
 		newCounter("signal_resumes_total", "Resumed signaling sessions.", func(s Sources) uint64 { return s.Signaling.Resumes() }),

@@ -19,6 +19,11 @@ type Config struct {
 	PingInterval     time.Duration
 	PingTimeout      time.Duration
 	ServerInfo       *livekit.ServerInfo
+	// AudioTopK, when above 0, sends each subscriber only the AudioTopK
+	// loudest microphones in rooms of more than AudioTopKThreshold
+	// participants (every room when the threshold is 0).
+	AudioTopK          int
+	AudioTopKThreshold int
 }
 
 // Manager owns all rooms of this node.

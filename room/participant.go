@@ -65,6 +65,10 @@ type Participant struct {
 	dcLossy       *webrtc.DataChannel
 	closed        bool
 	lostTimer     *time.Timer // runs while the signal connection is gone
+
+	// listener gates the microphones this participant is sent by the
+	// room's top-K selection; unused when top-K is off.
+	listener sfu.AudioListener
 }
 
 func newParticipant(r *Room, p JoinParams, sink SignalSink) (*Participant, error) {

@@ -16,6 +16,7 @@ type PublishedTrack struct {
 	owner       *Participant
 	receiver    *sfu.Receiver       // the first layer to arrive; its end ends the track
 	rtpReceiver *webrtc.RTPReceiver // shared by all layers of the track
+	ranked      bool                // a microphone in top-K selection; set before it is shared
 
 	mu     sync.Mutex
 	info   *livekit.TrackInfo

@@ -128,6 +128,9 @@ func (p *Participant) onMediaTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPR
 	if q, ok := qualityOfRID(remote.RID(), ti.Layers); ok {
 		pt.layers[q] = pt.receiver
 	}
+	if p.room.ranked(remote, ti) {
+		p.attachAudio(pt)
+	}
 	p.published[ti.Sid] = pt
 	p.info.Version++
 	p.mu.Unlock()
@@ -180,6 +183,7 @@ func (p *Participant) unpublish(sid string) {
 	for _, r := range pt.receivers() {
 		r.Close()
 	}
+	p.detachAudio(pt)
 	p.room.onTrackUnpublished(pt)
 	if !closed {
 		p.send(&livekit.SignalResponse{Message: &livekit.SignalResponse_TrackUnpublished{

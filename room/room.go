@@ -11,6 +11,8 @@ import (
 	"github.com/livekit/protocol/livekit"
 	"github.com/livekit/protocol/utils/guid"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/bayan-dev/bayan/sfu"
 )
 
 // Room is a set of participants who can see and hear each other.
@@ -26,6 +28,7 @@ type Room struct {
 	emptyTimer   *time.Timer
 	hadJoin      bool
 	speakers     *speakerDetector
+	audio        *sfu.AudioSelector // top-K audio; nil when off
 }
 
 func newRoom(m *Manager, name string, opts *livekit.CreateRoomRequest) *Room {
@@ -59,6 +62,7 @@ func newRoom(m *Manager, name string, opts *livekit.CreateRoomRequest) *Room {
 	}
 	r.scheduleCloseLocked(time.Duration(r.info.EmptyTimeout) * time.Second)
 	r.speakers = newSpeakerDetector(r)
+	r.audio = newAudioSelector(m.cfg)
 	return r
 }
 
@@ -152,6 +156,7 @@ func (r *Room) Join(params JoinParams, sink SignalSink) (*Participant, error) {
 		}
 	}
 	r.participants[params.Identity] = p
+	r.updateAudioSelectionLocked()
 	first := !r.hadJoin
 	r.hadJoin = true
 	roomInfo := r.infoLocked()
@@ -230,6 +235,7 @@ func (r *Room) removeParticipant(p *Participant, reason livekit.DisconnectReason
 		return
 	}
 	delete(r.participants, p.identity)
+	r.updateAudioSelectionLocked()
 	empty := len(r.participants) == 0
 	if empty && !r.closed {
 		r.scheduleCloseLocked(time.Duration(r.info.DepartureTimeout) * time.Second)
@@ -275,6 +281,9 @@ func (r *Room) close(reason livekit.DisconnectReason) {
 	hadJoin := r.hadJoin
 	r.mu.Unlock()
 	r.speakers.close()
+	if r.audio != nil {
+		r.audio.Close()
+	}
 	for _, p := range ps {
 		p.close(reason, true)
 		r.mgr.event(&livekit.WebhookEvent{Event: "participant_left", Room: r.Info(), Participant: p.Info()})

@@ -35,6 +35,7 @@ func (p *Participant) subscribe(pt *PublishedTrack) error {
 		p.mu.Unlock()
 		return fmt.Errorf("room: add down-track: %w", err)
 	}
+	p.gateAudio(pt, down)
 	s := &subscription{track: pt, down: down, sender: sender}
 	p.subs[sid] = s
 	// Paused before it joins the fan-out if the track is muted; the

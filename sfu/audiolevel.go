@@ -14,13 +14,10 @@ type audioLevels struct {
 	packets   atomic.Uint64
 }
 
-// add records the level carried by one packet's extension payload.
-func (a *audioLevels) add(ext []byte) {
-	if len(ext) < 1 {
-		return
-	}
-	dBov := ext[0] & 0x7f // 0 is the loudest, 127 silence
-	a.amplitude.Add(amplitudeMillionths[dBov])
+// add records the linear amplitude of one packet, in millionths (an entry
+// of amplitudeMillionths).
+func (a *audioLevels) add(amplitude uint64) {
+	a.amplitude.Add(amplitude)
 	a.packets.Add(1)
 }
 

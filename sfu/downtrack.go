@@ -50,6 +50,14 @@ type DownTrack struct {
 	rtxSSRC      uint32 // 0 unless RTX was negotiated
 	rtxPT        uint8
 	rtxSeq       uint16
+	lastIn       uint16 // incoming sequence number of the newest packet sent
+	sentAny      bool   // lastIn is valid
+
+	// listener gates an audio track by its room's top-K selection; nil
+	// forwards everything. gated records that a packet was withheld, so
+	// the next one let through starts a new epoch with a pre-roll.
+	listener atomic.Pointer[AudioListener]
+	gated    atomic.Bool
 
 	bound  atomic.Bool
 	paused atomic.Bool
@@ -228,6 +236,11 @@ func (d *DownTrack) SetPaused(paused bool) {
 	}
 }
 
+// SetAudioListener makes the down-track forward only what the selector
+// its receiver is attached to lets l hear (see AudioListener); nil removes
+// the gate.
+func (d *DownTrack) SetAudioListener(l *AudioListener) { d.listener.Store(l) }
+
 // Paused reports whether forwarding is paused.
 func (d *DownTrack) Paused() bool { return d.paused.Load() }
 
@@ -252,6 +265,12 @@ func (d *DownTrack) PacketsSent() uint64 { return d.packetsOut.Load() }
 // receiver's read loop.
 func (d *DownTrack) writeRTP(from *Receiver, in *rtp.Header, payload []byte, nowNanos int64) {
 	if !d.bound.Load() || d.paused.Load() {
+		return
+	}
+	if l := d.listener.Load(); l != nil && !l.allows(from.slot.Load()) {
+		if !d.gated.Load() {
+			d.gated.Store(true)
+		}
 		return
 	}
 	d.mu.Lock()
@@ -280,10 +299,19 @@ func (d *DownTrack) writeRTP(from *Receiver, in *rtp.Header, payload []byte, now
 		}
 		d.needKeyframe = false
 	}
+	if d.gated.Load() && d.gated.Swap(false) {
+		// Let through again: continue the outgoing stream after what was
+		// last sent, starting with the packets that got it selected.
+		d.rw.Switch()
+		d.replay(from, in, nowNanos)
+	}
 	seq, ts, ok := d.rw.Rewrite(in.SequenceNumber, in.Timestamp, nowNanos)
 	if !ok {
 		d.mu.Unlock()
 		return
+	}
+	if !d.sentAny || int16(in.SequenceNumber-d.lastIn) > 0 {
+		d.lastIn, d.sentAny = in.SequenceNumber, true
 	}
 	d.fillHeader(&d.hdr, in, seq, ts)
 	_, err := d.writer.WriteRTP(&d.hdr, payload)

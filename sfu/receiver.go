@@ -51,9 +51,12 @@ type Receiver struct {
 	lastPLI atomic.Int64
 	packets atomic.Uint64 // packets received on this stream
 	levels  audioLevels
-	closed  chan struct{}
-	done    chan struct{}
-	once    sync.Once
+	// slot is the receiver's place in its room's AudioSelector; nil when
+	// it is not ranked (video, or top-K forwarding off).
+	slot   atomic.Pointer[audioSlot]
+	closed chan struct{}
+	done   chan struct{}
+	once   sync.Once
 }
 
 // ReceiverParams describes the stream a Receiver forwards.
@@ -176,7 +179,13 @@ func (r *Receiver) forward(hdr *rtp.Header, pkt []byte, arrival time.Time) {
 	}
 	r.packets.Add(1)
 	if r.levels.extID != 0 && hdr.Extension {
-		r.levels.add(hdr.GetExtension(r.levels.extID))
+		if ext := hdr.GetExtension(r.levels.extID); len(ext) > 0 {
+			amp := amplitudeMillionths[ext[0]&0x7f] // 0 is the loudest, 127 silence
+			r.levels.add(amp)
+			if slot := r.slot.Load(); slot != nil {
+				slot.levels.add(amp)
+			}
+		}
 	}
 	r.stats.PacketsIn.Add(1)
 	r.stats.BytesIn.Add(uint64(len(pkt)))

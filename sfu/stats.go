@@ -23,6 +23,7 @@ type Stats struct {
 	PLIsIn               atomic.Uint64 // PLI/FIR received from subscribers
 	PLIsOut              atomic.Uint64 // PLIs sent to publishers (after throttling)
 	ForwardDropped       atomic.Uint64 // packets a down-track could not write
+	PrerollPackets       atomic.Uint64 // withheld audio packets sent when top-K selection let a track through
 
 	delayCount [len(DelayBuckets) + 1]atomic.Uint64
 	delaySumNs atomic.Uint64

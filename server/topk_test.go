@@ -1,0 +1,246 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	lksdk "github.com/livekit/server-sdk-go/v2"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/bayan-dev/bayan/internal/testnet"
+	"github.com/bayan-dev/bayan/internal/testserver"
+	"github.com/bayan-dev/bayan/server"
+)
+
+// arrivalLog records when each subscribed audio track delivered a packet,
+// keyed by the publisher's identity.
+type arrivalLog struct {
+	mu sync.Mutex
+	at map[string][]time.Time
+}
+
+func (l *arrivalLog) onTrack(track *webrtc.TrackRemote, rp *lksdk.RemoteParticipant) {
+	who := rp.Identity()
+	go func() {
+		for {
+			if _, _, err := track.ReadRTP(); err != nil {
+				return
+			}
+			now := time.Now()
+			l.mu.Lock()
+			if l.at == nil {
+				l.at = map[string][]time.Time{}
+			}
+			l.at[who] = append(l.at[who], now)
+			l.mu.Unlock()
+		}
+	}()
+}
+
+// between returns, per publisher, the arrivals in [from, to).
+func (l *arrivalLog) between(from, to time.Time) map[string][]time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := map[string][]time.Time{}
+	for who, ts := range l.at {
+		for _, t := range ts {
+			if !t.Before(from) && t.Before(to) {
+				out[who] = append(out[who], t)
+			}
+		}
+	}
+	return out
+}
+
+// maxConcurrent returns how many tracks at most flowed at the same time:
+// a track flows from its first packet to its last, until a gap longer than
+// gap; overlaps shorter than slack (the client's read goroutines are
+// scheduled in any order) do not count.
+func maxConcurrent(arrivals map[string][]time.Time, gap, slack time.Duration) (int, time.Time) {
+	type edge struct {
+		at    time.Time
+		delta int
+	}
+	var edges []edge
+	for _, ts := range arrivals {
+		slices.SortFunc(ts, func(a, b time.Time) int { return a.Compare(b) })
+		start := ts[0]
+		for i := 1; i <= len(ts); i++ {
+			if i < len(ts) && ts[i].Sub(ts[i-1]) <= gap {
+				continue
+			}
+			if end := ts[i-1]; end.Sub(start) > slack {
+				edges = append(edges, edge{start.Add(slack), 1}, edge{end, -1})
+			}
+			if i < len(ts) {
+				start = ts[i]
+			}
+		}
+	}
+	slices.SortFunc(edges, func(a, b edge) int {
+		if c := a.at.Compare(b.at); c != 0 {
+			return c
+		}
+		return a.delta - b.delta // an end before a start at the same instant
+	})
+	most, cur := 0, 0
+	var when time.Time
+	for _, e := range edges {
+		cur += e.delta
+		if cur > most {
+			most, when = cur, e.at
+		}
+	}
+	return most, when
+}
+
+// 60 audio publishers with top-3 forwarding: each subscriber receives audio
+// from at most 3 tracks at once, and the loudest speaker is always among
+// them, also after the loudest changes.
+func TestTopKAudio(t *testing.T) {
+	testnet.Require(t)
+	if testing.Short() {
+		t.Skip("62 participants")
+	}
+	const publishers, k = 60, 3
+	srv := testserver.Start(t, func(c *server.Config) {
+		c.Room.AudioTopK = k
+		c.Room.AudioTopKThreshold = 50
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	// Two listeners subscribe to everything.
+	logs := make([]*arrivalLog, 2)
+	for i := range logs {
+		logs[i] = &arrivalLog{}
+		cb := lksdk.NewRoomCallback()
+		l := logs[i]
+		cb.OnTrackSubscribed = func(track *webrtc.TrackRemote, _ *lksdk.RemoteTrackPublication, rp *lksdk.RemoteParticipant) {
+			l.onTrack(track, rp)
+		}
+		r, err := lksdk.ConnectToRoomWithToken(srv.URL(), testserver.Token(t, "big", fmt.Sprintf("listener-%d", i), nil), cb)
+		if err != nil {
+			t.Fatalf("listener %d: %v", i, err)
+		}
+		defer r.Disconnect()
+	}
+
+	// Publishers subscribe to nothing (their own cost is not under test).
+	// Every eighth one talks quietly in the background; the rest is silent
+	// until made the loudest.
+	levels := make([]atomic.Uint32, publishers)
+	name := func(i int) string { return fmt.Sprintf("pub-%02d", i) }
+	var wg sync.WaitGroup
+	errs := make(chan error, publishers)
+	slots := make(chan struct{}, 6) // connect a few at a time
+	for i := range publishers {
+		if i%8 == 4 {
+			levels[i].Store(30) // -30 dBov
+		} else {
+			levels[i].Store(127)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			slots <- struct{}{}
+			defer func() { <-slots }()
+			r, err := lksdk.ConnectToRoomWithToken(srv.URL(), testserver.Token(t, "big", name(i), nil),
+				lksdk.NewRoomCallback(), lksdk.WithAutoSubscribe(false))
+			if err != nil {
+				errs <- fmt.Errorf("%s: %w", name(i), err)
+				return
+			}
+			t.Cleanup(r.Disconnect)
+			publishLevel(ctx, t, r, &levels[i])
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	t.Logf("%d publishers connected", publishers)
+	// pion reports a remote track on its first packet, and the silent
+	// ones send none in a room this big: count subscriptions on the server.
+	room := srv.Rooms().Room("big")
+	for i := range logs {
+		p := room.Participant(fmt.Sprintf("listener-%d", i))
+		waitFor(t, fmt.Sprintf("listener %d to subscribe to %d tracks", i, publishers), 60*time.Second,
+			func() bool { return p.SubscriptionCount() == publishers })
+	}
+
+	// The loudest moves from publisher to publisher; each phase is
+	// measured from settle after its start to its end.
+	const phase, settle = 3 * time.Second, 500 * time.Millisecond
+	loudest := []int{0, 31, 47}
+	type window struct {
+		who             string
+		began, from, to time.Time
+	}
+	var windows []window
+	time.Sleep(time.Second) // the background talkers settle in
+	start := time.Now()
+	for i, p := range loudest {
+		if i > 0 {
+			levels[loudest[i-1]].Store(127)
+		}
+		levels[p].Store(5) // -5 dBov
+		from := time.Now()
+		time.Sleep(phase)
+		windows = append(windows, window{name(p), from, from.Add(settle), time.Now()})
+	}
+	end := time.Now()
+
+	for i, l := range logs {
+		all := l.between(start, end)
+		if most, when := maxConcurrent(all, 100*time.Millisecond, 40*time.Millisecond); most > k {
+			t.Errorf("listener %d received %d tracks at once at +%v", i, most, when.Sub(start).Round(time.Millisecond))
+		}
+		for who := range all {
+			var n int
+			if _, err := fmt.Sscanf(who, "pub-%d", &n); err == nil && levels[n].Load() == 127 && !slices.Contains(loudest, n) {
+				t.Errorf("listener %d received %s, which never spoke", i, who)
+			}
+		}
+		heard := 0
+		for who := range all {
+			if who != name(loudest[0]) && who != name(loudest[1]) && who != name(loudest[2]) {
+				heard++
+			}
+		}
+		if heard == 0 {
+			t.Errorf("listener %d heard none of the background talkers", i)
+		}
+		for _, w := range windows {
+			// The new loudest is let through within a few ticks.
+			if first := l.between(w.began, w.to)[w.who]; len(first) == 0 || first[0].Sub(w.began) > 250*time.Millisecond {
+				t.Errorf("listener %d: %s, the loudest, was not heard within 250 ms of starting to speak", i, w.who)
+			} else {
+				t.Logf("listener %d: %s heard %v after starting to speak", i, w.who, first[0].Sub(w.began).Round(time.Millisecond))
+			}
+			got := l.between(w.from, w.to)[w.who]
+			// Every 200 ms of the phase carries packets of the loudest.
+			for bin := w.from; bin.Add(200 * time.Millisecond).Before(w.to); bin = bin.Add(200 * time.Millisecond) {
+				if !slices.ContainsFunc(got, func(at time.Time) bool {
+					return !at.Before(bin) && at.Before(bin.Add(200*time.Millisecond))
+				}) {
+					t.Errorf("listener %d: nothing from the loudest, %s, in the 200 ms from +%v", i, w.who, bin.Sub(start).Round(time.Millisecond))
+					break
+				}
+			}
+		}
+		t.Logf("listener %d: %d tracks received in %v", i, len(all), end.Sub(start).Round(time.Millisecond))
+	}
+	if n := srv.Rooms().Stats().PrerollPackets.Load(); n == 0 {
+		t.Error("no pre-roll was sent at any hand-over")
+	}
+	if len(room.Participants()) != publishers+2 {
+		t.Fatal("the room does not hold every participant")
+	}
+}
