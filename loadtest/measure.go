@@ -22,6 +22,10 @@ const (
 	pliInterval = time.Second
 )
 
+// audioPause is the longest run of missing audio packets (200 ms at 50
+// packets/s) counted as loss; a longer one is the server pausing the track.
+const audioPause = 10
+
 // trackStats is what one subscriber measured on one track.
 type trackStats struct {
 	sid   string
@@ -145,7 +149,11 @@ func (t *trackStats) onPacket(p *participant, b []byte, now int64) {
 	// first packet is the base. A layer's bitrate is its bytes over the
 	// send time its segments span, which queueing on the way (a stalled
 	// process catching up) does not distort.
-	if !t.segment || h.layer != t.segLayer || h.publisher != t.segPublisher {
+	// An audio track that jumps ahead by more than audioPause packets was
+	// paused by the server (top-K audio forwards only the loudest
+	// microphones), not lost: that too starts a new segment.
+	paused := !t.video && t.segment && int32(h.seq-t.segMax) > audioPause
+	if !t.segment || h.layer != t.segLayer || h.publisher != t.segPublisher || paused {
 		if t.segment {
 			t.accExpected += uint64(t.segMax-t.segBase) + 1
 			t.accReceived += t.segRecv
