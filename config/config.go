@@ -564,6 +564,7 @@ func (c *Config) ServerConfig(log *slog.Logger) server.Config {
 		TCPAddr:      hostPort(c.RTC.TCPPort),
 		NodeIPs:      slices.Clone([]string(c.RTC.NodeIP)),
 		LoopbackOnly: c.Dev,
+		Pprof:        c.Dev,
 		NoBatching:   c.RTC.UnbatchedSends,
 		Room: room.Config{
 			EmptyTimeout:       time.Duration(c.Room.EmptyTimeout),

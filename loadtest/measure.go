@@ -22,9 +22,6 @@ const (
 	pliInterval = time.Second
 )
 
-// audioPause is the longest run of missing audio packets (200 ms at 50
-// packets/s) counted as loss; a longer one is the server pausing the track.
-const audioPause = 10
 
 // trackStats is what one subscriber measured on one track.
 type trackStats struct {
@@ -68,6 +65,8 @@ type trackStats struct {
 	lostAcked      uint64
 	lastPLI        int64
 	foreign        uint64 // packets without a media header
+	rtpSeqSeen     bool
+	rtpSeqMax      uint32 // highest extended RTP sequence number (audio)
 	publisherSeen  uint32
 }
 
@@ -149,11 +148,15 @@ func (t *trackStats) onPacket(p *participant, b []byte, now int64) {
 	// first packet is the base. A layer's bitrate is its bytes over the
 	// send time its segments span, which queueing on the way (a stalled
 	// process catching up) does not distort.
-	// An audio track that jumps ahead by more than audioPause packets was
-	// paused by the server (top-K audio forwards only the loudest
-	// microphones), not lost: that too starts a new segment.
-	paused := !t.video && t.segment && int32(h.seq-t.segMax) > audioPause
-	if !t.segment || h.layer != t.segLayer || h.publisher != t.segPublisher || paused {
+	// Audio loss counts the server's (extended) RTP sequence numbers, not
+	// the publisher's: top-K audio withholds a microphone's packets while it
+	// is not among the loudest, and the server's numbering skips nothing
+	// for them, so only packets lost on the way leave a gap.
+	seq := h.seq
+	if !t.video {
+		seq = t.extendRTPSeq(binary.BigEndian.Uint16(b[2:4]))
+	}
+	if !t.segment || h.layer != t.segLayer || h.publisher != t.segPublisher {
 		if t.segment {
 			t.accExpected += uint64(t.segMax-t.segBase) + 1
 			t.accReceived += t.segRecv
@@ -161,7 +164,7 @@ func (t *trackStats) onPacket(p *participant, b []byte, now int64) {
 		}
 		t.segment = true
 		t.segLayer, t.segPublisher = h.layer, h.publisher
-		t.segBase, t.segMax, t.segRecv = h.seq, h.seq, 1
+		t.segBase, t.segMax, t.segRecv = seq, seq, 1
 		t.segSendFirst, t.segSendLast = h.sendTime, h.sendTime
 		t.segBytes, t.segFirstBytes = 0, 0
 		t.haveTransit = false
@@ -171,10 +174,10 @@ func (t *trackStats) onPacket(p *participant, b []byte, now int64) {
 		t.segSendFirst = min(t.segSendFirst, h.sendTime)
 		t.segSendLast = max(t.segSendLast, h.sendTime)
 		switch {
-		case int32(h.seq-t.segMax) > 0:
-			t.segMax = h.seq
+		case int32(seq-t.segMax) > 0:
+			t.segMax = seq
 			t.segRecv++
-		case int32(h.seq-t.segBase) >= 0:
+		case int32(seq-t.segBase) >= 0:
 			t.segRecv++ // late, retransmitted or duplicate
 		}
 	}
@@ -203,6 +206,26 @@ func (t *trackStats) onPacket(p *participant, b []byte, now int64) {
 	if t.video {
 		t.checkPLI(p, segExpected, now)
 	}
+}
+
+// extendRTPSeq extends a 16-bit RTP sequence number to 32 bits, from the
+// highest seen so far.
+func (t *trackStats) extendRTPSeq(seq uint16) uint32 {
+	if !t.rtpSeqSeen {
+		t.rtpSeqSeen, t.rtpSeqMax = true, uint32(seq)
+		return t.rtpSeqMax
+	}
+	ext := t.rtpSeqMax&^0xffff | uint32(seq)
+	switch d := int16(seq - uint16(t.rtpSeqMax)); {
+	case d > 0 && ext < t.rtpSeqMax:
+		ext += 1 << 16 // wrapped forward
+	case d < 0 && ext > t.rtpSeqMax:
+		ext -= 1 << 16 // late, from before a wrap
+	}
+	if int32(ext-t.rtpSeqMax) > 0 {
+		t.rtpSeqMax = ext
+	}
+	return ext
 }
 
 // checkPLI asks for a keyframe when packets have stayed missing too long.

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/livekit/protocol/livekit"
@@ -39,8 +40,10 @@ type Config struct {
 	LoopbackOnly bool
 	// NoBatching sends each packet with its own sendto (see sfu.BatchConn).
 	NoBatching bool
-	Room       room.Config
-	Webhook    signaling.WebhookConfig
+	// Pprof serves Go's profiles under /debug/pprof/ on the HTTP port.
+	Pprof   bool
+	Room    room.Config
+	Webhook signaling.WebhookConfig
 	// ReconnectGrace is how long a dropped participant may resume.
 	ReconnectGrace time.Duration
 	// RefreshInterval is how often clients get a fresh token.
@@ -105,6 +108,14 @@ func New(cfg Config) (*Server, error) {
 	signaling.NewRoomService(keys, s.rooms, signaling.WithRoomServiceLog(cfg.Log)).Register(mux)
 	mux.Handle("/metrics", metrics.Handler(metrics.Sources{Rooms: s.rooms, Media: s.stats, Signaling: s.sig.Counters()}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
+	if cfg.Pprof {
+		// Profiles for whoever can reach the HTTP port: development and
+		// load tests only.
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
