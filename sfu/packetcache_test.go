@@ -22,7 +22,7 @@ func TestPacketCacheStoreGet(t *testing.T) {
 		t.Fatalf("Get on empty cache = %d, want 0", n)
 	}
 	want := cachePacket(7, 200)
-	c.Store(7, want)
+	c.Store(7, want, 0)
 	orig := bytes.Clone(want)
 	want[10] ^= 0xff // Store must have copied: mutating the caller's buffer changes nothing
 	n := c.Get(7, dst)
@@ -39,7 +39,7 @@ func TestPacketCacheStoreGet(t *testing.T) {
 
 	// Overwriting the slot with a newer packet evicts the old one.
 	newer := cachePacket(7+16, 300)
-	c.Store(7+16, newer)
+	c.Store(7+16, newer, 0)
 	if n := c.Get(7, dst); n != 0 {
 		t.Fatalf("Get(7) after its slot was reused = %d, want 0", n)
 	}
@@ -49,7 +49,7 @@ func TestPacketCacheStoreGet(t *testing.T) {
 
 	// A shorter packet in a slot that held a longer one reports its own length.
 	short := cachePacket(39, 20)
-	c.Store(39, short)
+	c.Store(39, short, 0)
 	if n := c.Get(39, dst); n != 20 || !bytes.Equal(dst[:n], short) {
 		t.Fatalf("Get(39) = %d, want 20 matching bytes", n)
 	}
@@ -74,7 +74,7 @@ func TestPacketCacheWrapAround(t *testing.T) {
 	var seqs []uint16
 	for s := uint16(65530); len(seqs) < 16; s++ {
 		seqs = append(seqs, s)
-		c.Store(s, cachePacket(s, 100+int(s%50)))
+		c.Store(s, cachePacket(s, 100+int(s%50)), 0)
 	}
 	for i, s := range seqs {
 		n := c.Get(s, dst)
@@ -91,7 +91,7 @@ func TestPacketCacheWrapAround(t *testing.T) {
 
 	// The largest cache (32768 slots) still tells 0 and 32768 apart.
 	big := NewPacketCache(1 << 15)
-	big.Store(0, cachePacket(0, 10))
+	big.Store(0, cachePacket(0, 10), 0)
 	if n := big.Get(1<<15, dst); n != 0 {
 		t.Errorf("Get(32768) aliasing slot of 0 = %d, want 0", n)
 	}
@@ -103,7 +103,7 @@ func TestPacketCacheWrapAround(t *testing.T) {
 func TestPacketCacheTooSmallDst(t *testing.T) {
 	c := NewPacketCache(4)
 	p := cachePacket(1, 100)
-	c.Store(1, p)
+	c.Store(1, p, 0)
 	for _, l := range []int{0, 1, 99} {
 		dst := make([]byte, l)
 		if n := c.Get(1, dst); n != 0 {
@@ -123,30 +123,30 @@ func TestPacketCacheOversize(t *testing.T) {
 	c := NewPacketCache(4)
 	dst := make([]byte, 2*MaxPacketSize)
 
-	c.Store(1, cachePacket(1, MaxPacketSize+1))
+	c.Store(1, cachePacket(1, MaxPacketSize+1), 0)
 	if n := c.Get(1, dst); n != 0 {
 		t.Fatalf("oversize packet was stored: Get = %d", n)
 	}
 
 	exact := cachePacket(2, MaxPacketSize)
-	c.Store(2, exact)
+	c.Store(2, exact, 0)
 	if n := c.Get(2, dst); n != MaxPacketSize || !bytes.Equal(dst[:n], exact) {
 		t.Fatalf("Get of a MaxPacketSize packet = %d, want %d", n, MaxPacketSize)
 	}
 
 	// An oversize packet is ignored: it neither replaces nor corrupts what
 	// the slot held before.
-	c.Store(2, cachePacket(99, 4000))
+	c.Store(2, cachePacket(99, 4000), 0)
 	if n := c.Get(2, dst); n != MaxPacketSize || !bytes.Equal(dst[:n], exact) {
 		t.Fatalf("after oversize Store, Get(2) = %d, want the earlier %d bytes", n, MaxPacketSize)
 	}
-	c.Store(6, cachePacket(6, 4000)) // same slot as 2
+	c.Store(6, cachePacket(6, 4000), 0) // same slot as 2
 	if n := c.Get(6, dst); n != 0 {
 		t.Fatalf("oversize Get(6) = %d, want 0", n)
 	}
 
 	// An empty packet is "stored" but indistinguishable from a miss.
-	c.Store(3, nil)
+	c.Store(3, nil, 0)
 	if n := c.Get(3, dst); n != 0 {
 		t.Fatalf("Get of empty packet = %d, want 0", n)
 	}
@@ -158,7 +158,7 @@ func TestPacketCacheNoAllocs(t *testing.T) {
 	dst := make([]byte, MaxPacketSize)
 	var seq uint16
 	allocs := testing.AllocsPerRun(1000, func() {
-		c.Store(seq, p)
+		c.Store(seq, p, 0)
 		c.Get(seq-3, dst)
 		seq++
 	})
@@ -174,7 +174,7 @@ func TestPacketCacheConcurrent(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		for s := 0; s < 5000; s++ {
-			c.Store(uint16(s), cachePacket(uint16(s), 50+s%100))
+			c.Store(uint16(s), cachePacket(uint16(s), 50+s%100), 0)
 		}
 	}()
 	for g := 0; g < 2; g++ {

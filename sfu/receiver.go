@@ -15,6 +15,10 @@ import (
 // for the same track, however many subscribers ask.
 const keyframeInterval = 500 * time.Millisecond
 
+// cacheKeep is how long a received packet stays available for
+// retransmission, at least.
+const cacheKeep = time.Second
+
 // RTPSource is what a Receiver reads packets from: a *webrtc.TrackRemote in
 // production, anything that yields decrypted RTP packets in tests.
 type RTPSource interface {
@@ -102,12 +106,13 @@ func AudioLevelExtensionID(recv *webrtc.RTPReceiver) uint8 {
 
 // NewReceiverFromSource returns a Receiver reading from any RTPSource.
 func NewReceiverFromSource(src RTPSource, p ReceiverParams) *Receiver {
-	// The cache only has to outlive a NACK round trip: 512 packets are over
-	// 3 s of 720p video at 1.7 Mbps, and 128 are 2.5 s of audio. Every slot
-	// is a full-size packet, so this is most of a publisher's memory.
-	size := 512
+	// The cache only has to outlive a NACK round trip (and give top-K audio
+	// its 100 ms of pre-roll): a second of packets, in full-size slots,
+	// grown to fit the stream's rate. That is 32 slots for a low simulcast
+	// layer and up to 512 (over 3 s of 720p at 1.7 Mbit/s) for a high one.
+	cache := NewGrowingPacketCache(32, 512, cacheKeep)
 	if p.Kind == webrtc.RTPCodecTypeAudio {
-		size = 128
+		cache = NewGrowingPacketCache(16, 128, cacheKeep)
 	}
 	if p.Stats == nil {
 		p.Stats = &Stats{}
@@ -117,7 +122,7 @@ func NewReceiverFromSource(src RTPSource, p ReceiverParams) *Receiver {
 		codec:     p.Codec,
 		ssrc:      p.SSRC,
 		source:    src,
-		cache:     NewPacketCache(size),
+		cache:     cache,
 		stats:     p.Stats,
 		writeRTCP: p.WriteRTCP,
 		batch:     p.Batch,
@@ -189,8 +194,8 @@ func (r *Receiver) forward(hdr *rtp.Header, pkt []byte, arrival time.Time) {
 	}
 	r.stats.PacketsIn.Add(1)
 	r.stats.BytesIn.Add(uint64(len(pkt)))
-	r.cache.Store(hdr.SequenceNumber, pkt)
 	now := arrival.UnixNano()
+	r.cache.Store(hdr.SequenceNumber, pkt, now)
 	dts := *r.downTracks.Load()
 	if len(dts) == 0 {
 		return
