@@ -22,7 +22,6 @@ const (
 	pliInterval = time.Second
 )
 
-
 // trackStats is what one subscriber measured on one track.
 type trackStats struct {
 	sid   string
