@@ -51,6 +51,12 @@ type Config struct {
 	// PionSubscribers receives media with full pion peer connections
 	// instead of the lean subscriber (see leansub.go), to compare the two.
 	PionSubscribers bool
+
+	// withholdCandidates (tests) keeps pion connections from trickling
+	// their candidates: the server then learns each client's address from
+	// its connectivity checks alone, so that a relay in between sees all
+	// the traffic.
+	withholdCandidates bool
 }
 
 // ParseShard reads "i/n".

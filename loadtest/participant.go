@@ -224,7 +224,7 @@ func (p *participant) wire(pc *webrtc.PeerConnection, target livekit.SignalTarge
 		once = &p.upOnce[1]
 	}
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
-		if c == nil {
+		if c == nil || p.env.cfg.withholdCandidates {
 			return
 		}
 		b, err := json.Marshal(c.ToJSON())
@@ -243,6 +243,22 @@ func (p *participant) wire(pc *webrtc.PeerConnection, target livekit.SignalTarge
 			p.fail(fmt.Errorf("%s connection failed", strings.ToLower(target.String())))
 		}
 	})
+}
+
+// outgoingSDP is a local description as sent to the server: without its
+// candidates when they are withheld (see Config.withholdCandidates).
+func (p *participant) outgoingSDP(sdp string) string {
+	if !p.env.cfg.withholdCandidates {
+		return sdp
+	}
+	lines := strings.SplitAfter(sdp, "\n")
+	kept := lines[:0]
+	for _, l := range lines {
+		if !strings.HasPrefix(l, "a=candidate:") {
+			kept = append(kept, l)
+		}
+	}
+	return strings.Join(kept, "")
 }
 
 // send writes a signal request; errors only matter to the join.
@@ -282,7 +298,7 @@ func (p *participant) publish(ctx context.Context) error {
 		return fmt.Errorf("publisher offer: %w", err)
 	}
 	if err := p.send(&livekit.SignalRequest{Message: &livekit.SignalRequest_Offer{
-		Offer: &livekit.SessionDescription{Type: "offer", Sdp: offer.SDP},
+		Offer: &livekit.SessionDescription{Type: "offer", Sdp: p.outgoingSDP(offer.SDP)},
 	}}); err != nil {
 		return fmt.Errorf("send offer: %w", err)
 	}
@@ -393,7 +409,7 @@ func (p *participant) handleOffer(sd *livekit.SessionDescription) {
 		return
 	}
 	_ = p.send(&livekit.SignalRequest{Message: &livekit.SignalRequest_Answer{
-		Answer: &livekit.SessionDescription{Type: "answer", Sdp: answer.SDP, Id: sd.GetId()},
+		Answer: &livekit.SessionDescription{Type: "answer", Sdp: p.outgoingSDP(answer.SDP), Id: sd.GetId()},
 	}})
 }
 
