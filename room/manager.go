@@ -24,6 +24,9 @@ type Config struct {
 	// participants (every room when the threshold is 0).
 	AudioTopK          int
 	AudioTopKThreshold int
+	// QualityInterval is how often connection quality is measured and
+	// changes are sent (ConnectionQualityUpdate); 0 means 5 s.
+	QualityInterval time.Duration
 }
 
 // Manager owns all rooms of this node.

@@ -28,6 +28,7 @@ type Room struct {
 	emptyTimer   *time.Timer
 	hadJoin      bool
 	speakers     *speakerDetector
+	quality      *qualityMonitor
 	audio        *sfu.AudioSelector // top-K audio; nil when off
 }
 
@@ -62,6 +63,7 @@ func newRoom(m *Manager, name string, opts *livekit.CreateRoomRequest) *Room {
 	}
 	r.scheduleCloseLocked(time.Duration(r.info.EmptyTimeout) * time.Second)
 	r.speakers = newSpeakerDetector(r)
+	r.quality = newQualityMonitor(r, m.cfg.QualityInterval)
 	r.audio = newAudioSelector(m.cfg)
 	return r
 }
@@ -281,6 +283,7 @@ func (r *Room) close(reason livekit.DisconnectReason) {
 	hadJoin := r.hadJoin
 	r.mu.Unlock()
 	r.speakers.close()
+	r.quality.close()
 	if r.audio != nil {
 		r.audio.Close()
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
@@ -52,6 +53,12 @@ type DownTrack struct {
 	rtxSeq       uint16
 	lastIn       uint16 // incoming sequence number of the newest packet sent
 	sentAny      bool   // lastIn is valid
+	// cursor follows the outgoing sequence for loss accounting (see
+	// sendCursor); outStarted says cursor.highest is valid.
+	cursor     sendCursor
+	outStarted bool
+
+	remote remoteStats // the subscriber's receiver reports
 
 	// listener gates an audio track by its room's top-K selection; nil
 	// forwards everything. gated records that a packet was withheld, so
@@ -85,6 +92,7 @@ func NewDownTrack(r *Receiver, id, streamID string, stats *Stats) *DownTrack {
 		stats:        stats,
 		rw:           NewRewriter(r.codec.ClockRate),
 		needKeyframe: r.kind == webrtc.RTPCodecTypeVideo,
+		remote:       remoteStats{clockRate: int64(r.codec.ClockRate)},
 	}
 }
 
@@ -315,10 +323,25 @@ func (d *DownTrack) writeRTP(from *Receiver, in *rtp.Header, payload []byte, now
 	}
 	d.fillHeader(&d.hdr, in, seq, ts)
 	_, err := d.writer.WriteRTP(&d.hdr, payload)
+	d.advanceCursor(seq, err == nil)
 	d.mu.Unlock()
 	d.account(len(payload), err)
 	if left != nil {
 		left.RemoveDownTrack(d)
+	}
+}
+
+// advanceCursor records that outgoing sequence number seq was used, and
+// whether its packet went out; callers hold d.mu.
+func (d *DownTrack) advanceCursor(seq uint16, sent bool) {
+	if !d.outStarted {
+		d.outStarted = true
+		d.cursor.highest = int64(seq)
+	} else if delta := int64(int16(seq - uint16(d.cursor.highest))); delta > 0 {
+		d.cursor.highest += delta
+	}
+	if sent {
+		d.cursor.sent++
 	}
 }
 
@@ -409,9 +432,33 @@ func (d *DownTrack) HandleRTCP(pkts []rtcp.Packet) {
 		case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 			d.stats.PLIsIn.Add(1)
 			d.keyframeSource().RequestKeyFrame()
+		case *rtcp.ReceiverReport:
+			d.observeReports(p.Reports)
+		case *rtcp.SenderReport:
+			// A subscriber that also publishes (one peer connection) puts
+			// its reception reports in its sender reports.
+			d.observeReports(p.Reports)
 		}
 	}
 }
+
+// observeReports keeps the reception reports about this down-track's SSRC.
+func (d *DownTrack) observeReports(reports []rtcp.ReceptionReport) {
+	for _, rr := range reports {
+		d.mu.Lock()
+		mine, cur := rr.SSRC == d.ssrc && d.ssrc != 0, d.cursor
+		d.mu.Unlock()
+		if mine {
+			d.remote.observe(rr, cur, time.Now())
+		}
+	}
+}
+
+// TakeDeliveryStats returns what the subscriber reported about this track
+// since the last call: loss between this server and the subscriber,
+// jitter and round-trip time (see DeliveryStats). A connection quality
+// monitor calls it periodically.
+func (d *DownTrack) TakeDeliveryStats() DeliveryStats { return d.remote.take() }
 
 // ServeRTCP reads the subscriber's RTCP for this track from sender until it
 // is closed. Run it in its own goroutine.

@@ -55,6 +55,7 @@ type Receiver struct {
 	lastPLI atomic.Int64
 	packets atomic.Uint64 // packets received on this stream
 	levels  audioLevels
+	rx      receptionStats // loss and jitter, for connection quality
 	// slot is the receiver's place in its room's AudioSelector; nil when
 	// it is not ranked (video, or top-K forwarding off).
 	slot   atomic.Pointer[audioSlot]
@@ -129,6 +130,7 @@ func NewReceiverFromSource(src RTPSource, p ReceiverParams) *Receiver {
 		closed:    make(chan struct{}),
 		done:      make(chan struct{}),
 	}
+	r.rx.clockRate = int64(p.Codec.ClockRate)
 	if p.Kind == webrtc.RTPCodecTypeAudio {
 		r.levels.extID = p.AudioLevelExtID
 	}
@@ -171,6 +173,9 @@ func (r *Receiver) forward(hdr *rtp.Header, pkt []byte, arrival time.Time) {
 	if err != nil || hlen > len(pkt) {
 		return
 	}
+	now := arrival.UnixNano()
+	// Padding-only probes count too: they take sequence numbers.
+	r.rx.observe(hdr.SequenceNumber, hdr.Timestamp, now)
 	payload := pkt[hlen:]
 	if hdr.Padding {
 		pad := int(pkt[len(pkt)-1])
@@ -194,7 +199,6 @@ func (r *Receiver) forward(hdr *rtp.Header, pkt []byte, arrival time.Time) {
 	}
 	r.stats.PacketsIn.Add(1)
 	r.stats.BytesIn.Add(uint64(len(pkt)))
-	now := arrival.UnixNano()
 	r.cache.Store(hdr.SequenceNumber, pkt, now)
 	dts := *r.downTracks.Load()
 	if len(dts) == 0 {
@@ -268,3 +272,9 @@ func (r *Receiver) PacketCount() uint64 { return r.packets.Load() }
 // of the audio since the last call and the number of packets it covers; a
 // speaker detector calls it periodically.
 func (r *Receiver) TakeAudioLevel() (level float64, packets uint64) { return r.levels.take() }
+
+// TakeReceptionStats returns the loss and jitter of the stream since the
+// last call (since it started for the first); a connection quality monitor
+// calls it periodically. Loss here is loss between the publisher and this
+// server, after retransmissions that arrived in time.
+func (r *Receiver) TakeReceptionStats() ReceptionStats { return r.rx.take() }
