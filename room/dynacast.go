@@ -4,12 +4,19 @@ import (
 	"strings"
 
 	"github.com/livekit/protocol/livekit"
+
+	"github.com/bayan-dev/bayan/sfu"
 )
 
 // updateDynacast tells the publisher of a simulcast track which of its
 // layers somebody watches, so that it stops encoding the others (LiveKit's
-// dynacast). It is sent only when the answer changes.
+// dynacast). It is sent only when the answer changes. A subscriber watches
+// the layer it is forwarded or switching to, and also the one it asked for
+// when that one stopped arriving: the publisher must keep trying to send it
+// so that the subscriber can move back.
 func (r *Room) updateDynacast(pt *PublishedTrack) {
+	pt.dynacastMu.Lock()
+	defer pt.dynacastMu.Unlock()
 	pt.mu.Lock()
 	layers := pt.layers
 	simulcast := pt.info.GetSimulcast()
@@ -20,19 +27,26 @@ func (r *Room) updateDynacast(pt *PublishedTrack) {
 	}
 	sid := pt.SID()
 	var wanted [3]bool
+	mark := func(r *sfu.Receiver) {
+		for q, l := range layers {
+			if l != nil && l == r {
+				wanted[q] = true
+			}
+		}
+	}
 	for _, o := range r.Participants() {
 		o.mu.Lock()
 		s := o.subs[sid]
+		var settings *livekit.UpdateTrackSettings
+		if s != nil {
+			settings = s.settings
+		}
 		o.mu.Unlock()
 		if s == nil || s.down.Paused() {
 			continue
 		}
-		target := s.down.Target()
-		for q, l := range layers {
-			if l != nil && l == target {
-				wanted[q] = true
-			}
-		}
+		mark(s.down.Target())
+		mark(pt.askedLayer(pt.qualityFor(settings)))
 	}
 	pt.mu.Lock()
 	if pt.dynacastSent && pt.dynacast == wanted {

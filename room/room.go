@@ -28,6 +28,7 @@ type Room struct {
 	emptyTimer   *time.Timer
 	hadJoin      bool
 	speakers     *speakerDetector
+	liveness     *layerLiveness
 	audio        *sfu.AudioSelector // top-K audio; nil when off
 }
 
@@ -62,6 +63,7 @@ func newRoom(m *Manager, name string, opts *livekit.CreateRoomRequest) *Room {
 	}
 	r.scheduleCloseLocked(time.Duration(r.info.EmptyTimeout) * time.Second)
 	r.speakers = newSpeakerDetector(r)
+	r.liveness = newLayerLiveness(r)
 	r.audio = newAudioSelector(m.cfg)
 	return r
 }
@@ -281,6 +283,7 @@ func (r *Room) close(reason livekit.DisconnectReason) {
 	hadJoin := r.hadJoin
 	r.mu.Unlock()
 	r.speakers.close()
+	r.liveness.close()
 	if r.audio != nil {
 		r.audio.Close()
 	}
@@ -363,7 +366,7 @@ func (r *Room) onTrackUnpublished(pt *PublishedTrack) {
 }
 
 // onLayersChanged moves every subscriber of pt to the layer that now fits
-// it best.
+// it best: when a layer starts or stops arriving.
 func (r *Room) onLayersChanged(pt *PublishedTrack) {
 	sid := pt.SID()
 	for _, o := range r.Participants() {
