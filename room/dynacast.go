@@ -21,6 +21,12 @@ func (r *Room) updateDynacast(pt *PublishedTrack) {
 	layers := pt.layers
 	simulcast := pt.info.GetSimulcast()
 	mime := pt.info.GetMimeType()
+	var advertised [3]bool
+	for _, l := range pt.info.GetLayers() {
+		if l.GetQuality() <= livekit.VideoQuality_HIGH {
+			advertised[l.GetQuality()] = true
+		}
+	}
 	pt.mu.Unlock()
 	if !simulcast {
 		return
@@ -46,7 +52,13 @@ func (r *Room) updateDynacast(pt *PublishedTrack) {
 			continue
 		}
 		mark(s.down.Target())
-		mark(pt.askedLayer(pt.qualityFor(settings)))
+		if q := min(pt.qualityFor(settings), livekit.VideoQuality_HIGH); advertised[q] {
+			// Asked for even before its first packet, so that a publisher
+			// that has not started it yet is not told to leave it off.
+			wanted[q] = true
+		} else {
+			mark(pt.askedLayer(q))
+		}
 	}
 	pt.mu.Lock()
 	if pt.dynacastSent && pt.dynacast == wanted {
