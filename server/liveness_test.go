@@ -39,7 +39,7 @@ func checkSwitch(t *testing.T, pkts []layerPacket, i int) {
 }
 
 // A publisher that stops sending the high layer its subscriber watches
-// (as a browser under CPU pressure does) is noticed: within 1.5 s the
+// (as a browser under CPU pressure does) is noticed: within 2 s the
 // subscriber gets the medium layer, seamlessly from a keyframe, and when
 // the high layer comes back, so does the subscriber.
 func TestSDKSimulcastDeadLayerFallsBack(t *testing.T) {
@@ -83,8 +83,11 @@ func TestSDKSimulcastDeadLayerFallsBack(t *testing.T) {
 	checkSwitch(t, pkts, i)
 	fellBack := pkts[i].at.Sub(stoppedAt)
 	t.Logf("high layer stopped: medium reached bob after %v", fellBack)
-	if fellBack > 1500*time.Millisecond {
-		t.Fatalf("bob got the medium layer %v after the high layer stopped, want at most 1.5s", fellBack)
+	// Noticing takes under 1 s; then the publisher resumes the medium
+	// layer (dynacast had it off) and the switch waits for its next
+	// keyframe, which this publisher sends every 0.5 s whatever PLIs say.
+	if fellBack > 2*time.Second {
+		t.Fatalf("bob got the medium layer %v after the high layer stopped, want at most 2s", fellBack)
 	}
 	waitFor(t, "bob to stay on the medium layer", 5*time.Second, func() bool {
 		q, ok := bLog.tailLayer(20)
