@@ -4,34 +4,60 @@ import (
 	"strings"
 
 	"github.com/livekit/protocol/livekit"
+
+	"github.com/bayan-dev/bayan/sfu"
 )
 
 // updateDynacast tells the publisher of a simulcast track which of its
 // layers somebody watches, so that it stops encoding the others (LiveKit's
-// dynacast). It is sent only when the answer changes.
+// dynacast). It is sent only when the answer changes. A subscriber watches
+// the layer it is forwarded or switching to, and also the one it asked for
+// when that one stopped arriving: the publisher must keep trying to send it
+// so that the subscriber can move back.
 func (r *Room) updateDynacast(pt *PublishedTrack) {
+	pt.dynacastMu.Lock()
+	defer pt.dynacastMu.Unlock()
 	pt.mu.Lock()
 	layers := pt.layers
 	simulcast := pt.info.GetSimulcast()
 	mime := pt.info.GetMimeType()
+	var advertised [3]bool
+	for _, l := range pt.info.GetLayers() {
+		if l.GetQuality() <= livekit.VideoQuality_HIGH {
+			advertised[l.GetQuality()] = true
+		}
+	}
 	pt.mu.Unlock()
 	if !simulcast {
 		return
 	}
 	sid := pt.SID()
 	var wanted [3]bool
+	mark := func(r *sfu.Receiver) {
+		for q, l := range layers {
+			if l != nil && l == r {
+				wanted[q] = true
+			}
+		}
+	}
 	for _, o := range r.Participants() {
 		o.mu.Lock()
 		s := o.subs[sid]
+		var settings *livekit.UpdateTrackSettings
+		if s != nil {
+			settings = s.settings
+		}
 		o.mu.Unlock()
 		if s == nil || s.down.Paused() {
 			continue
 		}
-		target := s.down.Target()
-		for q, l := range layers {
-			if l != nil && l == target {
-				wanted[q] = true
-			}
+		mark(s.down.Target())
+		if q := min(pt.qualityFor(settings), livekit.VideoQuality_HIGH); advertised[q] {
+			// Asked for even before its first packet, so that a publisher
+			// that has not started it yet is not told to leave it off.
+			wanted[q] = true
+		} else {
+			mark(pt.askedLayer(q))
 		}
 	}
 	pt.mu.Lock()

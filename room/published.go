@@ -24,6 +24,11 @@ type PublishedTrack struct {
 
 	dynacast     [3]bool // layers the publisher was last told somebody watches
 	dynacastSent bool
+
+	// liveness notices layers the publisher stopped sending; dead is its
+	// latest answer, which layerFor avoids.
+	liveness sfu.LayerMonitor
+	dead     [3]bool
 	// dynacastMu serialises updateDynacast for this track, so that an
 	// answer computed before a change can never be sent after one computed
 	// after it. Taken before any participant's or the track's mu.
@@ -71,24 +76,50 @@ func (t *PublishedTrack) receivers() []*sfu.Receiver {
 
 // layerFor returns the receiver to forward to a subscriber who wants
 // quality q: that layer if it arrives, else the nearest lower one, else the
-// nearest higher one; for a track without simulcast, its only receiver.
+// nearest higher one, passing over layers the publisher stopped sending
+// unless all of them stopped; for a track without simulcast, its only
+// receiver.
 func (t *PublishedTrack) layerFor(q livekit.VideoQuality) *sfu.Receiver {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if r := t.nearestLayerLocked(q, t.dead); r != nil {
+		return r
+	}
+	if r := t.nearestLayerLocked(q, [3]bool{}); r != nil {
+		return r
+	}
+	return t.receiver
+}
+
+// askedLayer returns the receiver a subscriber who wants quality q asks
+// for, whether or not it is arriving: the one to move it back to when it
+// does.
+func (t *PublishedTrack) askedLayer(q livekit.VideoQuality) *sfu.Receiver {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if r := t.nearestLayerLocked(q, [3]bool{}); r != nil {
+		return r
+	}
+	return t.receiver
+}
+
+// nearestLayerLocked returns layer q, else the nearest lower one, else the
+// nearest higher one, among the layers not skipped; nil if there is none.
+func (t *PublishedTrack) nearestLayerLocked(q livekit.VideoQuality, skip [3]bool) *sfu.Receiver {
 	if q > livekit.VideoQuality_HIGH {
 		q = livekit.VideoQuality_HIGH
 	}
 	for i := int(q); i >= 0; i-- {
-		if t.layers[i] != nil {
+		if t.layers[i] != nil && !skip[i] {
 			return t.layers[i]
 		}
 	}
 	for i := int(q) + 1; i < len(t.layers); i++ {
-		if t.layers[i] != nil {
+		if t.layers[i] != nil && !skip[i] {
 			return t.layers[i]
 		}
 	}
-	return t.receiver
+	return nil
 }
 
 // qualityFor turns a subscriber's settings into the quality it wants: the

@@ -29,6 +29,7 @@ type Room struct {
 	hadJoin      bool
 	speakers     *speakerDetector
 	quality      *qualityMonitor
+	liveness     *layerLiveness
 	audio        *sfu.AudioSelector // top-K audio; nil when off
 }
 
@@ -64,6 +65,7 @@ func newRoom(m *Manager, name string, opts *livekit.CreateRoomRequest) *Room {
 	r.scheduleCloseLocked(time.Duration(r.info.EmptyTimeout) * time.Second)
 	r.speakers = newSpeakerDetector(r)
 	r.quality = newQualityMonitor(r, m.cfg.QualityInterval)
+	r.liveness = newLayerLiveness(r)
 	r.audio = newAudioSelector(m.cfg)
 	return r
 }
@@ -284,6 +286,7 @@ func (r *Room) close(reason livekit.DisconnectReason) {
 	r.mu.Unlock()
 	r.speakers.close()
 	r.quality.close()
+	r.liveness.close()
 	if r.audio != nil {
 		r.audio.Close()
 	}
@@ -366,7 +369,7 @@ func (r *Room) onTrackUnpublished(pt *PublishedTrack) {
 }
 
 // onLayersChanged moves every subscriber of pt to the layer that now fits
-// it best.
+// it best: when a layer starts or stops arriving.
 func (r *Room) onLayersChanged(pt *PublishedTrack) {
 	sid := pt.SID()
 	for _, o := range r.Participants() {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,11 +27,12 @@ var layerMagic = map[livekit.VideoQuality][]byte{
 }
 
 // layerPacket is one received packet: its sequence number, the layer whose
-// payload it carries and whether it starts a keyframe.
+// payload it carries, whether it starts a keyframe and when it arrived.
 type layerPacket struct {
 	seq   uint16
 	layer livekit.VideoQuality
 	key   bool
+	at    time.Time
 }
 
 type layerLog struct {
@@ -51,7 +53,7 @@ func (l *layerLog) read(track *webrtc.TrackRemote) {
 			}
 		}
 		l.mu.Lock()
-		l.pkts = append(l.pkts, layerPacket{seq: pkt.SequenceNumber, layer: q, key: sfu.IsKeyframe(webrtc.MimeTypeVP8, pkt.Payload)})
+		l.pkts = append(l.pkts, layerPacket{seq: pkt.SequenceNumber, layer: q, key: sfu.IsKeyframe(webrtc.MimeTypeVP8, pkt.Payload), at: time.Now()})
 		l.mu.Unlock()
 	}
 }
@@ -80,14 +82,28 @@ func (l *layerLog) tailLayer(n int) (livekit.VideoQuality, bool) {
 // layerSamples produces one simulcast layer's frames: a keyframe every
 // half second, each carrying the layer's magic and a counter. The SDK's
 // write loop paces it and skips frames of layers dynacast turned off.
+// While stopped is set it produces nothing, as a browser under CPU
+// pressure stops encoding a layer.
 type layerSamples struct {
-	q livekit.VideoQuality
-	i uint32
+	q       livekit.VideoQuality
+	i       uint32
+	stopped atomic.Bool
 }
 
 func (l *layerSamples) NextSample(ctx context.Context) (media.Sample, error) {
 	if err := ctx.Err(); err != nil {
 		return media.Sample{}, err
+	}
+	// The write loop paces by the durations it is given: the time spent
+	// stopped goes into the next frame's, so that it does not catch up in
+	// a burst.
+	var idle time.Duration
+	for start := time.Now(); l.stopped.Load(); idle = time.Since(start) {
+		select {
+		case <-ctx.Done():
+			return media.Sample{}, ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
 	}
 	hdr := byte(0x11) // inter frame (P bit set)
 	if l.i%15 == 0 {
@@ -97,15 +113,18 @@ func (l *layerSamples) NextSample(ctx context.Context) (media.Sample, error) {
 	data = binary.BigEndian.AppendUint32(data, l.i)
 	data = append(data, bytes.Repeat([]byte{0xAB}, 100*(int(l.q)+1))...)
 	l.i++
-	return media.Sample{Data: data, Duration: 33 * time.Millisecond}, nil
+	return media.Sample{Data: data, Duration: 33*time.Millisecond + idle}, nil
 }
 
 func (l *layerSamples) OnBind() error   { return nil }
 func (l *layerSamples) OnUnbind() error { return nil }
 func (l *layerSamples) Close() error    { return nil }
 
-func publishSimulcast(t *testing.T, r *lksdk.Room) {
+// publishSimulcast publishes a three-layer VP8 track and returns the
+// layers' sample sources by quality.
+func publishSimulcast(t *testing.T, r *lksdk.Room) map[livekit.VideoQuality]*layerSamples {
 	t.Helper()
+	providers := map[livekit.VideoQuality]*layerSamples{}
 	codec := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}
 	sizes := map[livekit.VideoQuality][2]uint32{
 		livekit.VideoQuality_LOW: {320, 180}, livekit.VideoQuality_MEDIUM: {640, 360}, livekit.VideoQuality_HIGH: {1280, 720},
@@ -117,6 +136,7 @@ func publishSimulcast(t *testing.T, r *lksdk.Room) {
 			t.Fatal(err)
 		}
 		provider := &layerSamples{q: q}
+		providers[q] = provider
 		tr.OnBind(func() { _ = tr.StartWrite(provider, nil) })
 		t.Cleanup(func() { _ = tr.Close() })
 		tracks = append(tracks, tr)
@@ -124,6 +144,7 @@ func publishSimulcast(t *testing.T, r *lksdk.Room) {
 	if _, err := r.LocalParticipant.PublishSimulcastTrack(tracks, &lksdk.TrackPublicationOptions{Name: "cam"}); err != nil {
 		t.Fatalf("publish simulcast: %v", err)
 	}
+	return providers
 }
 
 // A simulcast publisher's layers reach each subscriber as it asks: the high

@@ -1,0 +1,85 @@
+package room
+
+import (
+	"time"
+
+	"github.com/livekit/protocol/livekit"
+
+	"github.com/bayan-dev/bayan/sfu"
+)
+
+// Layer liveness: every sfu.LayerCheckInterval the packet counts of each
+// simulcast track's layers are sampled. When a layer the publisher should
+// be sending stops (or starts again), the track's subscribers are moved to
+// the best layer still arriving, or back to the one they asked for.
+
+// layerLiveness runs for the life of a room.
+type layerLiveness struct {
+	room *Room
+	stop chan struct{}
+	done chan struct{}
+}
+
+func newLayerLiveness(r *Room) *layerLiveness {
+	l := &layerLiveness{room: r, stop: make(chan struct{}), done: make(chan struct{})}
+	go l.run()
+	return l
+}
+
+func (l *layerLiveness) close() {
+	close(l.stop)
+	<-l.done
+}
+
+func (l *layerLiveness) run() {
+	defer close(l.done)
+	t := time.NewTicker(sfu.LayerCheckInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.stop:
+			return
+		case now := <-t.C:
+			l.tick(now)
+		}
+	}
+}
+
+// tick samples every simulcast track and re-places the subscribers of
+// those whose dead layers changed.
+func (l *layerLiveness) tick(now time.Time) {
+	for _, p := range l.room.Participants() {
+		for _, pt := range p.PublishedTracks() {
+			dead, changed := pt.observeLayers(now)
+			if !changed {
+				continue
+			}
+			l.room.log.Debug("simulcast layers changed", "track", pt.SID(),
+				"low_dead", dead[livekit.VideoQuality_LOW], "medium_dead", dead[livekit.VideoQuality_MEDIUM], "high_dead", dead[livekit.VideoQuality_HIGH])
+			l.room.onLayersChanged(pt)
+		}
+	}
+}
+
+// observeLayers samples the packet counts of a simulcast track's layers and
+// returns which ones are dead (expected but silent for sfu.LayerTimeout)
+// and whether that changed. Expected are the layers the publisher was last
+// told somebody watches, or all of them before it was told anything. A
+// track without simulcast has no dead layers.
+func (t *PublishedTrack) observeLayers(now time.Time) (dead [3]bool, changed bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.info.GetSimulcast() {
+		return dead, false
+	}
+	var counts [3]uint64
+	var present, expected [3]bool
+	for q, r := range t.layers {
+		if r != nil {
+			counts[q], present[q] = r.PacketCount(), true
+			expected[q] = !t.dynacastSent || t.dynacast[q]
+		}
+	}
+	t.dead, changed = t.liveness.Observe(now, counts, present, expected)
+	return t.dead, changed
+}

@@ -1,0 +1,257 @@
+package bwe
+
+import (
+	"math"
+	"sync"
+	"sync/atomic"
+
+	"github.com/pion/rtcp"
+)
+
+// Config bounds an Estimator; zero fields take the defaults.
+type Config struct {
+	Initial, Min, Max int64 // bits per second
+}
+
+const (
+	defaultInitial = 10_000_000
+	defaultMin     = 100_000
+	defaultMax     = 50_000_000
+
+	groupSpan      = 5_000   // µs: packets sent this close together form a group
+	trendWindow    = 20      // groups in the delay trend
+	trendGain      = 4.0     // as in GCC
+	overuseMs      = 12.5    // modified trend above this (ms) is overuse
+	holdAfterDrop  = 300_000 // µs without increase after a decrease
+	nearCongestion = 3_000_000
+	ackedWindow    = 500_000 // µs of arrivals the acked rate is measured over
+)
+
+// Estimator estimates one connection's downlink capacity. OnSent records
+// each packet sent, OnFeedback digests the receiver's TWCC feedback; Target
+// is the estimate, in bits per second.
+type Estimator struct {
+	cfg    Config
+	target atomic.Int64
+
+	mu   sync.Mutex
+	hist sendHistory
+	acks []ack // reused by OnFeedback
+
+	// delay-gradient detector
+	haveGroup    bool
+	group        arrivalGroup
+	prev         arrivalGroup
+	havePrev     bool
+	accDelay     float64 // ms
+	smoothDelay  float64 // ms
+	trend        [trendWindow][2]float64
+	trendN       int
+	trendNext    int
+	firstArrival int64
+	overusing    bool
+
+	// acked rate: received bytes by arrival time
+	recv    [64]recvSample
+	recvN   int
+	recvPos int
+
+	// rate control
+	rate          float64
+	lastDecrease  int64 // µs, sender clock
+	lastUpdate    int64
+	lastCongested float64
+	lastLoss      float64
+	lastAcked     float64
+}
+
+type arrivalGroup struct {
+	firstSend, lastSend int64
+	lastArrival         int64
+}
+
+type recvSample struct {
+	arrival int64
+	bytes   int64
+}
+
+// New returns an estimator starting at cfg.Initial.
+func New(cfg Config) *Estimator {
+	if cfg.Initial <= 0 {
+		cfg.Initial = defaultInitial
+	}
+	if cfg.Min <= 0 {
+		cfg.Min = defaultMin
+	}
+	if cfg.Max <= 0 {
+		cfg.Max = defaultMax
+	}
+	e := &Estimator{cfg: cfg, rate: float64(cfg.Initial)}
+	e.target.Store(cfg.Initial)
+	return e
+}
+
+// Target returns the estimate in bits per second.
+func (e *Estimator) Target() int64 { return e.target.Load() }
+
+// Stats returns the last feedback's loss fraction and the acked bitrate
+// (bits per second) over the last half second, for logs and tests.
+func (e *Estimator) Stats() (loss, acked float64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.lastLoss, e.lastAcked
+}
+
+// OnSent records a packet of size bytes sent at (µs) with transport-wide
+// sequence number seq.
+func (e *Estimator) OnSent(seq uint16, size int, at int64) {
+	e.mu.Lock()
+	e.hist.add(seq, size, at)
+	e.mu.Unlock()
+}
+
+// OnFeedback digests a TWCC feedback message received at now (µs, the
+// clock of OnSent) and updates the estimate.
+func (e *Estimator) OnFeedback(fb *rtcp.TransportLayerCC, now int64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.acks = expandFeedback(fb, e.acks[:0])
+	var lost, total int
+	for _, a := range e.acks {
+		sent, ok := e.hist.get(a.seq)
+		if !ok {
+			continue // not ours, or older than the history
+		}
+		total++
+		if !a.received {
+			lost++
+			continue
+		}
+		e.addRecv(a.arrival, int64(sent.size))
+		e.onArrival(sent.at, a.arrival)
+	}
+	if total == 0 {
+		return
+	}
+	e.lastLoss = float64(lost) / float64(total)
+	e.lastAcked = e.ackedRate()
+	e.control(now)
+}
+
+// onArrival feeds the delay-gradient detector with one received packet.
+func (e *Estimator) onArrival(sent, arrival int64) {
+	if !e.haveGroup {
+		e.group = arrivalGroup{firstSend: sent, lastSend: sent, lastArrival: arrival}
+		e.haveGroup = true
+		e.firstArrival = arrival
+		return
+	}
+	if sent-e.group.firstSend <= groupSpan && sent >= e.group.firstSend {
+		e.group.lastSend = max(e.group.lastSend, sent)
+		e.group.lastArrival = max(e.group.lastArrival, arrival)
+		return
+	}
+	if sent < e.group.firstSend {
+		return // reordered from an earlier group
+	}
+	// A group is complete: compare it with the previous one.
+	if e.havePrev {
+		d := float64((e.group.lastArrival-e.prev.lastArrival)-(e.group.lastSend-e.prev.lastSend)) / 1000
+		e.accDelay += d
+		e.smoothDelay = 0.9*e.smoothDelay + 0.1*e.accDelay
+		e.trend[e.trendNext] = [2]float64{float64(e.group.lastArrival-e.firstArrival) / 1000, e.smoothDelay}
+		e.trendNext = (e.trendNext + 1) % trendWindow
+		e.trendN = min(e.trendN+1, trendWindow)
+		if e.trendN >= 4 {
+			m := slope(e.trend[:e.trendN]) * trendGain * float64(min(e.trendN, 60))
+			e.overusing = m > overuseMs
+		}
+	}
+	e.prev, e.havePrev = e.group, true
+	e.group = arrivalGroup{firstSend: sent, lastSend: sent, lastArrival: arrival}
+}
+
+// slope is the least-squares slope of y over x.
+func slope(pts [][2]float64) float64 {
+	var sx, sy float64
+	for _, p := range pts {
+		sx += p[0]
+		sy += p[1]
+	}
+	n := float64(len(pts))
+	mx, my := sx/n, sy/n
+	var num, den float64
+	for _, p := range pts {
+		num += (p[0] - mx) * (p[1] - my)
+		den += (p[0] - mx) * (p[0] - mx)
+	}
+	if den == 0 {
+		return 0
+	}
+	return num / den
+}
+
+func (e *Estimator) addRecv(arrival, bytes int64) {
+	e.recv[e.recvPos] = recvSample{arrival: arrival, bytes: bytes}
+	e.recvPos = (e.recvPos + 1) % len(e.recv)
+	e.recvN = min(e.recvN+1, len(e.recv))
+}
+
+// ackedRate is the received bitrate over the newest ackedWindow of
+// arrivals (or as much as the samples cover).
+func (e *Estimator) ackedRate() float64 {
+	if e.recvN < 2 {
+		return 0
+	}
+	newest := e.recv[(e.recvPos-1+len(e.recv))%len(e.recv)].arrival
+	oldest := newest
+	var bytes int64
+	for i := range e.recvN {
+		s := e.recv[(e.recvPos-1-i+2*len(e.recv))%len(e.recv)]
+		if newest-s.arrival > ackedWindow {
+			break
+		}
+		oldest = s.arrival
+		bytes += s.bytes
+	}
+	if span := newest - oldest; span > 10_000 {
+		return float64(bytes) * 8 * 1e6 / float64(span)
+	}
+	return 0
+}
+
+// control is AIMD rate control: heavy loss or a growing queue cut the
+// estimate at once; otherwise it grows, slowly just after a congestion,
+// quickly (x1.5 a second) when none was seen for a while.
+func (e *Estimator) control(now int64) {
+	dt := float64(now-e.lastUpdate) / 1e6
+	if e.lastUpdate == 0 || dt < 0 {
+		dt = 0
+	}
+	dt = math.Min(dt, 1)
+	e.lastUpdate = now
+	acked := e.lastAcked
+	switch {
+	case e.lastLoss > 0.1:
+		e.rate *= 1 - 0.5*e.lastLoss
+		if acked > 0 {
+			e.rate = math.Min(e.rate, acked)
+		}
+		e.lastDecrease, e.lastCongested = now, acked
+	case e.overusing:
+		if acked > 0 {
+			e.rate = math.Min(e.rate, 0.85*acked)
+		} else {
+			e.rate *= 0.85
+		}
+		e.lastDecrease, e.lastCongested = now, acked
+	case now-e.lastDecrease < holdAfterDrop || e.lastLoss > 0.02:
+		// hold
+	case e.lastCongested > 0 && now-e.lastDecrease < nearCongestion && e.rate < 1.3*e.lastCongested:
+		e.rate += math.Max(10_000, 0.05*e.rate) * dt
+	default:
+		e.rate *= math.Pow(1.5, dt)
+	}
+	e.rate = math.Max(float64(e.cfg.Min), math.Min(float64(e.cfg.Max), e.rate))
+	e.target.Store(int64(e.rate))
+}
