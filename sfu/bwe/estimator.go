@@ -19,11 +19,11 @@ const (
 	defaultMax     = 50_000_000
 
 	groupSpan      = 5_000   // µs: packets sent this close together form a group
-	trendWindow    = 20      // groups in the delay trend
+	trendWindow    = 12      // groups in the delay trend
 	trendGain      = 4.0     // as in GCC
 	overuseMs      = 12.5    // modified trend above this (ms) is overuse
 	holdAfterDrop  = 300_000 // µs without increase after a decrease
-	nearCongestion = 3_000_000
+	nearCongestion = 1_000_000 // µs of cautious, additive increase after a congestion
 	ackedWindow    = 500_000 // µs of arrivals the acked rate is measured over
 )
 
@@ -48,6 +48,7 @@ type Estimator struct {
 	trend        [trendWindow][2]float64
 	trendN       int
 	trendNext    int
+	numDeltas    int // group deltas seen, up to 60: GCC's gain on the trend
 	firstArrival int64
 	overusing    bool
 
@@ -158,12 +159,13 @@ func (e *Estimator) onArrival(sent, arrival int64) {
 	if e.havePrev {
 		d := float64((e.group.lastArrival-e.prev.lastArrival)-(e.group.lastSend-e.prev.lastSend)) / 1000
 		e.accDelay += d
-		e.smoothDelay = 0.9*e.smoothDelay + 0.1*e.accDelay
+		e.smoothDelay = 0.6*e.smoothDelay + 0.4*e.accDelay
 		e.trend[e.trendNext] = [2]float64{float64(e.group.lastArrival-e.firstArrival) / 1000, e.smoothDelay}
 		e.trendNext = (e.trendNext + 1) % trendWindow
 		e.trendN = min(e.trendN+1, trendWindow)
+		e.numDeltas = min(e.numDeltas+1, 60)
 		if e.trendN >= 4 {
-			m := slope(e.trend[:e.trendN]) * trendGain * float64(min(e.trendN, 60))
+			m := slope(e.trend[:e.trendN]) * trendGain * float64(e.numDeltas)
 			e.overusing = m > overuseMs
 		}
 	}
@@ -222,7 +224,10 @@ func (e *Estimator) ackedRate() float64 {
 
 // control is AIMD rate control: heavy loss or a growing queue cut the
 // estimate at once; otherwise it grows, slowly just after a congestion,
-// quickly (x1.5 a second) when none was seen for a while.
+// quickly (x1.8 a second) when none was seen for a second. The quick
+// growth is safe because Bayan turns a higher estimate into a higher
+// simulcast layer only as a trial, withdrawn at the first sign of
+// congestion (room's bandwidth allocation).
 func (e *Estimator) control(now int64) {
 	dt := float64(now-e.lastUpdate) / 1e6
 	if e.lastUpdate == 0 || dt < 0 {
@@ -250,7 +255,7 @@ func (e *Estimator) control(now int64) {
 	case e.lastCongested > 0 && now-e.lastDecrease < nearCongestion && e.rate < 1.3*e.lastCongested:
 		e.rate += math.Max(10_000, 0.05*e.rate) * dt
 	default:
-		e.rate *= math.Pow(1.5, dt)
+		e.rate *= math.Pow(1.8, dt)
 	}
 	e.rate = math.Max(float64(e.cfg.Min), math.Min(float64(e.cfg.Max), e.rate))
 	e.target.Store(int64(e.rate))
