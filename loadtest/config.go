@@ -57,6 +57,9 @@ type Config struct {
 	// its connectivity checks alone, so that a relay in between sees all
 	// the traffic.
 	withholdCandidates bool
+	// started (tests) is called with the participants once they exist,
+	// before any joins.
+	started func([]*participant)
 }
 
 // ParseShard reads "i/n".

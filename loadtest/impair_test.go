@@ -78,3 +78,96 @@ func TestNACKRecoversDownlinkLoss(t *testing.T) {
 		t.Errorf("%.1f %% of the lost video packets recovered, want at least 95 %%", 100*recovered)
 	}
 }
+
+// A student whose downlink is capped at 300 kbps (one teacher sending 150,
+// 500 and 1700 kbps layers) falls to the low layer within 2 s and stays
+// there losing under 2 % of its video; once the cap is lifted it is back on
+// the high layer within 10 s. The server learns the link only from the
+// student's transport-wide congestion control feedback.
+func TestDownlinkCapMovesSubscriberToLowLayer(t *testing.T) {
+	srv, relay := impairedServer(t, testnet.Impairment{})
+	cfg := testConfig(srv, ScenarioClass)
+	cfg.Students = 1
+	cfg.Layers, _ = ParseLayerMix("high=1")
+	cfg.PionSubscribers = true
+	cfg.withholdCandidates = true
+	cfg.Duration, cfg.Ramp = 40*time.Second, 0
+	partsCh := make(chan []*participant, 1)
+	cfg.started = func(ps []*participant) { partsCh <- ps }
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := run(ctx, &cfg)
+		done <- err
+	}()
+	parts := <-partsCh
+	student := parts[1]
+	video := func() *trackStats {
+		student.mu.Lock()
+		defer student.mu.Unlock()
+		for _, tr := range student.tracks {
+			if tr.video {
+				return tr
+			}
+		}
+		return nil
+	}
+	layer := func() int {
+		if v := video(); v != nil && v.packets.Load() > 0 {
+			return int(v.layerNow.Load())
+		}
+		return -1
+	}
+	waitLayer := func(want int, within time.Duration) time.Duration {
+		t.Helper()
+		start := time.Now()
+		for time.Since(start) < within {
+			if layer() == want {
+				return time.Since(start)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		t.Fatalf("the student did not get layer %s within %v (on %d)", layerNames[want], within, layer())
+		return 0
+	}
+
+	waitLayer(int(layerF), 10*time.Second)
+	time.Sleep(2 * time.Second)
+	relay.SetImpairment(testnet.Impairment{RateBitsPerSecond: 300_000, QueueDelay: 400 * time.Millisecond})
+	took := waitLayer(int(layerQ), 2*time.Second)
+	t.Logf("capped at 300 kbps: on the low layer after %v", took.Round(10*time.Millisecond))
+
+	// The capped phase, after the fall: loss and layers.
+	time.Sleep(time.Second)
+	v := video()
+	e0, r0 := v.expected.Load(), v.received.Load()
+	higher := 0
+	for range 80 { // 8 s
+		if layer() != int(layerQ) {
+			higher++
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	e1, r1 := v.expected.Load(), v.received.Load()
+	lost := float64((e1-e0)-(r1-r0)) / float64(e1-e0)
+	t.Logf("8 s capped: %d video packets expected, %.2f %% lost; %d of 80 samples above the low layer", e1-e0, 100*lost, higher)
+	if lost >= 0.02 {
+		t.Errorf("lost %.2f %% of the video while capped, want under 2 %%", 100*lost)
+	}
+	if higher > 8 {
+		t.Errorf("above the low layer in %d of 80 samples while capped", higher)
+	}
+	// And the video kept coming: about 19 packets/s on the low layer.
+	if e1-e0 < 100 {
+		t.Errorf("only %d video packets in 8 s capped: the video was paused, not on the low layer", e1-e0)
+	}
+
+	relay.SetImpairment(testnet.Impairment{})
+	took = waitLayer(int(layerF), 10*time.Second)
+	t.Logf("cap lifted: back on the high layer after %v", took.Round(10*time.Millisecond))
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+}

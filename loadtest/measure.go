@@ -36,6 +36,8 @@ type trackStats struct {
 	jitterUs atomic.Uint64 // RFC 3550 interarrival jitter, µs
 	first    atomic.Int64  // arrival of the first packet, Unix ns; 0 before
 	last     atomic.Int64
+	// layerNow is the layer of the packet received last, -1 before any.
+	layerNow atomic.Int32
 	// layerBytes counts payload bytes by the layer the media header names.
 	layerBytes [numLayers]atomic.Uint64
 
@@ -163,6 +165,7 @@ func (t *trackStats) onPacket(p *participant, b []byte, now int64) {
 		}
 		t.segment = true
 		t.segLayer, t.segPublisher = h.layer, h.publisher
+		t.layerNow.Store(int32(h.layer))
 		t.segBase, t.segMax, t.segRecv = seq, seq, 1
 		t.segSendFirst, t.segSendLast = h.sendTime, h.sendTime
 		t.segBytes, t.segFirstBytes = 0, 0

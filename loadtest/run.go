@@ -252,6 +252,9 @@ func run(ctx context.Context, cfg *Config) (*Report, []*participant, error) {
 	for i := range specs {
 		parts[i] = newParticipant(env, specs[i])
 	}
+	if cfg.started != nil {
+		cfg.started(parts)
+	}
 	var (
 		wg        sync.WaitGroup
 		fatal     error

@@ -33,6 +33,8 @@ type PublishedTrack struct {
 	// answer computed before a change can never be sent after one computed
 	// after it. Taken before any participant's or the track's mu.
 	dynacastMu sync.Mutex
+
+	meter layerMeter // the layers' measured bitrates (bandwidth allocation)
 }
 
 // qualityOfRID maps the RIDs LiveKit clients give simulcast layers to a

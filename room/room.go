@@ -30,6 +30,7 @@ type Room struct {
 	speakers     *speakerDetector
 	quality      *qualityMonitor
 	liveness     *layerLiveness
+	alloc        *bandwidthAllocator
 	audio        *sfu.AudioSelector // top-K audio; nil when off
 }
 
@@ -66,6 +67,7 @@ func newRoom(m *Manager, name string, opts *livekit.CreateRoomRequest) *Room {
 	r.speakers = newSpeakerDetector(r)
 	r.quality = newQualityMonitor(r, m.cfg.QualityInterval)
 	r.liveness = newLayerLiveness(r)
+	r.alloc = newBandwidthAllocator(r)
 	r.audio = newAudioSelector(m.cfg)
 	return r
 }
@@ -287,6 +289,7 @@ func (r *Room) close(reason livekit.DisconnectReason) {
 	r.speakers.close()
 	r.quality.close()
 	r.liveness.close()
+	r.alloc.close()
 	if r.audio != nil {
 		r.audio.Close()
 	}

@@ -2,6 +2,7 @@ package room
 
 import (
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/livekit/protocol/livekit"
@@ -31,8 +32,10 @@ type speakerState struct {
 type speakerDetector struct {
 	room  *Room
 	state map[string]*speakerState // by participant sid
-	// lastOrder is the active speakers last announced, loudest first.
+	// lastOrder is the active speakers last announced, loudest first;
+	// announced is the same, for other goroutines to read.
 	lastOrder []string
+	announced atomic.Pointer[[]string]
 	stop      chan struct{}
 	done      chan struct{}
 }
@@ -140,6 +143,7 @@ func (d *speakerDetector) orderChanged(active []*livekit.SpeakerInfo) bool {
 		return false
 	}
 	d.lastOrder = order
+	d.announced.Store(&order)
 	return true
 }
 

@@ -36,7 +36,9 @@ func (p *Participant) subscribe(pt *PublishedTrack) error {
 		return fmt.Errorf("room: add down-track: %w", err)
 	}
 	p.gateAudio(pt, down)
+	down.SetEstimator(p.downTransport().Estimator())
 	s := &subscription{track: pt, down: down, sender: sender}
+	s.budgetCap.Store(int32(livekit.VideoQuality_HIGH))
 	p.subs[sid] = s
 	// Paused before it joins the fan-out if the track is muted; the
 	// publisher hears of the new subscriber below (dynacast), unlocked.

@@ -3,6 +3,7 @@ package room
 import (
 	"github.com/livekit/protocol/livekit"
 	"github.com/pion/webrtc/v4"
+	"sync/atomic"
 
 	"github.com/bayan-dev/bayan/sfu"
 )
@@ -15,12 +16,17 @@ type subscription struct {
 	sender   *webrtc.RTPSender
 	disabled bool // the subscriber asked not to receive it (UpdateTrackSettings)
 	settings *livekit.UpdateTrackSettings
+
+	// Set by the room's bandwidth allocator: the highest layer the
+	// subscriber's downlink has room for, and whether it has room for none.
+	budgetCap    atomic.Int32 // a livekit.VideoQuality; HIGH until told otherwise
+	budgetPaused atomic.Bool
 }
 
 // applyPause pauses the down-track while the publisher has it muted or the
 // subscriber has it disabled.
 func (s *subscription) applyPause() {
-	s.down.SetPaused(s.disabled || s.track.Muted())
+	s.down.SetPaused(s.disabled || s.track.Muted() || s.budgetPaused.Load())
 	s.track.owner.room.updateDynacast(s.track)
 }
 
@@ -28,6 +34,23 @@ func (s *subscription) applyPause() {
 // settings (read under the subscriber's lock) best among those the
 // publisher sends.
 func (s *subscription) applyLayer(settings *livekit.UpdateTrackSettings) {
-	s.down.SwitchTo(s.track.layerFor(s.track.qualityFor(settings)))
+	s.down.SwitchTo(s.track.layerFor(s.quality(settings)))
 	s.track.owner.room.updateDynacast(s.track)
+}
+
+// applyBudget moves the subscription to the layer its settings and its
+// budget allow; when the budget shrank, the layer being left stops at once.
+func (s *subscription) applyBudget(settings *livekit.UpdateTrackSettings, shrank bool) {
+	target := s.track.layerFor(s.quality(settings))
+	if shrank {
+		s.down.SwitchDown(target)
+	} else {
+		s.down.SwitchTo(target)
+	}
+	s.applyPause()
+}
+
+// quality is the quality the subscriber asked for, within its budget.
+func (s *subscription) quality(settings *livekit.UpdateTrackSettings) livekit.VideoQuality {
+	return min(s.track.qualityFor(settings), livekit.VideoQuality(s.budgetCap.Load()))
 }

@@ -8,8 +8,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bayan-dev/bayan/sfu/bwe"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -43,6 +45,7 @@ type DownTrack struct {
 	payloadType  uint8
 	writer       webrtc.TrackLocalWriter
 	needKeyframe bool
+	dropCurrent  bool // forward nothing of current until the target's keyframe
 	hdr          rtp.Header
 	ext          [2]rtp.Extension // room for interceptors' extensions
 	rtxBuf       [MaxPacketSize]byte
@@ -65,6 +68,11 @@ type DownTrack struct {
 	// the next one let through starts a new epoch with a pre-roll.
 	listener atomic.Pointer[AudioListener]
 	gated    atomic.Bool
+
+	// est, when set, is told of every packet sent (by its transport-wide
+	// sequence number, extension twccExt) and of the subscriber's feedback.
+	est     atomic.Pointer[bwe.Estimator]
+	twccExt uint8 // under mu
 
 	bound  atomic.Bool
 	paused atomic.Bool
@@ -127,12 +135,20 @@ func (d *DownTrack) Target() *Receiver {
 
 // SwitchTo makes r (another layer of the same track) the layer to forward.
 // The switch happens on r's next keyframe, which is asked for now.
-func (d *DownTrack) SwitchTo(r *Receiver) {
+func (d *DownTrack) SwitchTo(r *Receiver) { d.switchTo(r, false) }
+
+// SwitchDown is SwitchTo for a layer the link cannot carry any more: the
+// current layer stops at once, and nothing is forwarded until the target's
+// keyframe. A short freeze costs less than packets lost in a full queue.
+func (d *DownTrack) SwitchDown(r *Receiver) { d.switchTo(r, true) }
+
+func (d *DownTrack) switchTo(r *Receiver, dropCurrent bool) {
 	d.mu.Lock()
 	if d.closed.Load() || r == d.target {
 		d.mu.Unlock()
 		return
 	}
+	d.dropCurrent = dropCurrent && r != d.current
 	abandoned := d.target
 	if abandoned == d.current {
 		abandoned = nil // still forwarded until the switch
@@ -165,6 +181,12 @@ func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 			d.payloadType = uint8(c.PayloadType)
 			d.writer = ctx.WriteStream()
 			d.rtxSSRC, d.rtxPT = 0, 0
+			d.twccExt = 0
+			for _, e := range ctx.HeaderExtensions() {
+				if e.URI == sdp.TransportCCURI {
+					d.twccExt = uint8(e.ID)
+				}
+			}
 			if pt, ok := rtxPayloadType(ctx.CodecParameters(), c.PayloadType); ok && ctx.SSRCRetransmission() != 0 {
 				d.rtxSSRC, d.rtxPT = uint32(ctx.SSRCRetransmission()), pt
 			}
@@ -252,6 +274,10 @@ func (d *DownTrack) SetAudioListener(l *AudioListener) { d.listener.Store(l) }
 // Paused reports whether forwarding is paused.
 func (d *DownTrack) Paused() bool { return d.paused.Load() }
 
+// SetEstimator makes the down-track feed est, the bandwidth estimator of
+// the connection it is sent on. Call it before the track is bound.
+func (d *DownTrack) SetEstimator(est *bwe.Estimator) { d.est.Store(est) }
+
 // Close stops the down-track for good and detaches it from its receiver.
 func (d *DownTrack) Close() {
 	if d.closed.Swap(true) {
@@ -283,6 +309,10 @@ func (d *DownTrack) writeRTP(from *Receiver, in *rtp.Header, payload []byte, now
 	}
 	d.mu.Lock()
 	var left *Receiver
+	if from == d.current && d.dropCurrent {
+		d.mu.Unlock()
+		return
+	}
 	if from != d.current {
 		if from != d.target {
 			d.mu.Unlock()
@@ -295,6 +325,7 @@ func (d *DownTrack) writeRTP(from *Receiver, in *rtp.Header, payload []byte, now
 		}
 		// The wanted layer's keyframe: switch here, seamlessly.
 		left, d.current = d.current, from
+		d.dropCurrent = false
 		d.rw.Switch()
 		d.needKeyframe = false
 	}
@@ -324,6 +355,12 @@ func (d *DownTrack) writeRTP(from *Receiver, in *rtp.Header, payload []byte, now
 	d.fillHeader(&d.hdr, in, seq, ts)
 	_, err := d.writer.WriteRTP(&d.hdr, payload)
 	d.advanceCursor(seq, err == nil)
+	if est := d.est.Load(); est != nil && d.twccExt != 0 && err == nil {
+		// pion's TWCC interceptor has just numbered the packet in d.hdr.
+		if ext := d.hdr.GetExtension(d.twccExt); len(ext) == 2 {
+			est.OnSent(uint16(ext[0])<<8|uint16(ext[1]), d.hdr.MarshalSize()+len(payload), nowNanos/1000)
+		}
+	}
 	d.mu.Unlock()
 	d.account(len(payload), err)
 	if left != nil {
@@ -428,6 +465,10 @@ func (d *DownTrack) HandleRTCP(pkts []rtcp.Packet) {
 					d.stats.NACKsIn.Add(1)
 					d.retransmit(seq)
 				}
+			}
+		case *rtcp.TransportLayerCC:
+			if est := d.est.Load(); est != nil {
+				est.OnFeedback(p, time.Now().UnixMicro())
 			}
 		case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 			d.stats.PLIsIn.Add(1)

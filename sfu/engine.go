@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"net"
 
+	"github.com/bayan-dev/bayan/sfu/bwe"
+
 	"github.com/pion/dtls/v3"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
@@ -34,14 +36,17 @@ type EngineConfig struct {
 	// NoBatching sends every packet with its own sendto instead of one
 	// sendmmsg per fan-out (for comparison).
 	NoBatching bool
+	// Bandwidth bounds every subscriber's downlink estimate.
+	Bandwidth bwe.Config
 }
 
 // Engine owns the shared sockets and the webrtc.API every peer connection of
 // the server is created from.
 type Engine struct {
-	API     *webrtc.API
-	udpConn *BatchConn
-	tcpLn   net.Listener
+	API       *webrtc.API
+	udpConn   *BatchConn
+	bweConfig bwe.Config
+	tcpLn     net.Listener
 }
 
 // NewEngine opens the ICE sockets and configures codecs, header extensions
@@ -63,7 +68,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	if cfg.NoBatching {
 		udpConn = &BatchConn{UDPConn: sock}
 	}
-	e := &Engine{udpConn: udpConn}
+	e := &Engine{udpConn: udpConn, bweConfig: cfg.Bandwidth}
 
 	se := webrtc.SettingEngine{LoggerFactory: lf}
 	se.SetICEUDPMux(webrtc.NewICEUDPMux(lf.NewLogger("udpmux"), udpConn))

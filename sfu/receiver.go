@@ -54,6 +54,7 @@ type Receiver struct {
 
 	lastPLI atomic.Int64
 	packets atomic.Uint64 // packets received on this stream
+	bytes   atomic.Uint64 // bytes of those packets
 	levels  audioLevels
 	rx      receptionStats // loss and jitter, for connection quality
 	// slot is the receiver's place in its room's AudioSelector; nil when
@@ -188,6 +189,7 @@ func (r *Receiver) forward(hdr *rtp.Header, pkt []byte, arrival time.Time) {
 		}
 	}
 	r.packets.Add(1)
+	r.bytes.Add(uint64(len(pkt)))
 	if r.levels.extID != 0 && hdr.Extension {
 		if ext := hdr.GetExtension(r.levels.extID); len(ext) > 0 {
 			amp := amplitudeMillionths[ext[0]&0x7f] // 0 is the loudest, 127 silence
@@ -264,6 +266,9 @@ func (r *Receiver) RequestKeyFrame() bool {
 func (r *Receiver) Close() {
 	r.once.Do(func() { close(r.closed) })
 }
+
+// ByteCount returns how many bytes of RTP the stream has delivered.
+func (r *Receiver) ByteCount() uint64 { return r.bytes.Load() }
 
 // PacketCount returns how many packets the stream has delivered.
 func (r *Receiver) PacketCount() uint64 { return r.packets.Load() }

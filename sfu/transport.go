@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/bayan-dev/bayan/sfu/bwe"
+
 	"github.com/pion/webrtc/v4"
 )
 
@@ -16,7 +18,8 @@ var ErrTransportClosed = errors.New("sfu: transport closed")
 // offers it keeps at most one offer in flight, folding further requests
 // into one renegotiation after the answer.
 type Transport struct {
-	pc *webrtc.PeerConnection
+	pc  *webrtc.PeerConnection
+	bwe *bwe.Estimator // what the peer's downlink carries, from its TWCC feedback
 
 	mu          sync.Mutex
 	pending     []webrtc.ICECandidateInit
@@ -33,8 +36,12 @@ func (e *Engine) NewTransport() (*Transport, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sfu: new peer connection: %w", err)
 	}
-	return &Transport{pc: pc}, nil
+	return &Transport{pc: pc, bwe: bwe.New(e.bweConfig)}, nil
 }
+
+// Estimator returns the bandwidth estimate of the peer's downlink, which
+// the down-tracks sent on this connection feed.
+func (t *Transport) Estimator() *bwe.Estimator { return t.bwe }
 
 // PeerConnection returns the underlying peer connection.
 func (t *Transport) PeerConnection() *webrtc.PeerConnection { return t.pc }

@@ -18,13 +18,13 @@ const (
 	defaultMin     = 100_000
 	defaultMax     = 50_000_000
 
-	groupSpan      = 5_000   // µs: packets sent this close together form a group
-	trendWindow    = 12      // groups in the delay trend
-	trendGain      = 4.0     // as in GCC
-	overuseMs      = 12.5    // modified trend above this (ms) is overuse
-	holdAfterDrop  = 300_000 // µs without increase after a decrease
+	groupSpan      = 5_000     // µs: packets sent this close together form a group
+	trendWindow    = 12        // groups in the delay trend
+	trendGain      = 4.0       // as in GCC
+	overuseMs      = 12.5      // modified trend above this (ms) is overuse
+	holdAfterDrop  = 300_000   // µs without increase after a decrease
 	nearCongestion = 1_000_000 // µs of cautious, additive increase after a congestion
-	ackedWindow    = 500_000 // µs of arrivals the acked rate is measured over
+	ackedWindow    = 500_000   // µs of arrivals the acked rate is measured over
 )
 
 // Estimator estimates one connection's downlink capacity. OnSent records
@@ -50,7 +50,8 @@ type Estimator struct {
 	trendNext    int
 	numDeltas    int // group deltas seen, up to 60: GCC's gain on the trend
 	firstArrival int64
-	overusing    bool
+	overusing    bool // the newest feedback's groups show a growing queue
+	congested    bool // what control acts on
 
 	// acked rate: received bytes by arrival time
 	recv    [64]recvSample
@@ -117,6 +118,9 @@ func (e *Estimator) OnFeedback(fb *rtcp.TransportLayerCC, now int64) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.acks = expandFeedback(fb, e.acks[:0])
+	// Overuse is judged afresh from each feedback's packets: a trend left
+	// from before a pause in sending says nothing about the queue now.
+	e.overusing = false
 	var lost, total int
 	for _, a := range e.acks {
 		sent, ok := e.hist.get(a.seq)
@@ -136,6 +140,7 @@ func (e *Estimator) OnFeedback(fb *rtcp.TransportLayerCC, now int64) {
 	}
 	e.lastLoss = float64(lost) / float64(total)
 	e.lastAcked = e.ackedRate()
+	e.congested = e.overusing
 	e.control(now)
 }
 
@@ -199,9 +204,16 @@ func (e *Estimator) addRecv(arrival, bytes int64) {
 	e.recvN = min(e.recvN+1, len(e.recv))
 }
 
-// ackedRate is the received bitrate over the newest ackedWindow of
-// arrivals (or as much as the samples cover).
+// ackedRate is the received bitrate: the higher of its rates over the
+// newest ackedWindow of arrivals and over the newest fifth of a second. The
+// short window matters after a pause in sending: the burst that follows
+// (a keyframe) arrives at the link's rate, which the long window, half of
+// it silence, would halve.
 func (e *Estimator) ackedRate() float64 {
+	return max(e.ackedOver(ackedWindow), e.ackedOver(ackedWindow/2.5))
+}
+
+func (e *Estimator) ackedOver(window int64) float64 {
 	if e.recvN < 2 {
 		return 0
 	}
@@ -210,7 +222,7 @@ func (e *Estimator) ackedRate() float64 {
 	var bytes int64
 	for i := range e.recvN {
 		s := e.recv[(e.recvPos-1-i+2*len(e.recv))%len(e.recv)]
-		if newest-s.arrival > ackedWindow {
+		if newest-s.arrival > window {
 			break
 		}
 		oldest = s.arrival
@@ -237,13 +249,16 @@ func (e *Estimator) control(now int64) {
 	e.lastUpdate = now
 	acked := e.lastAcked
 	switch {
+	case (e.lastLoss > 0.1 || e.congested) && now-e.lastDecrease < holdAfterDrop:
+		// Decreased a moment ago: what this feedback reports was
+		// already in flight then.
 	case e.lastLoss > 0.1:
 		e.rate *= 1 - 0.5*e.lastLoss
 		if acked > 0 {
-			e.rate = math.Min(e.rate, acked)
+			e.rate = math.Max(math.Min(e.rate, acked), 0.5*acked)
 		}
 		e.lastDecrease, e.lastCongested = now, acked
-	case e.overusing:
+	case e.congested:
 		if acked > 0 {
 			e.rate = math.Min(e.rate, 0.85*acked)
 		} else {
