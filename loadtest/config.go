@@ -57,6 +57,9 @@ type Config struct {
 	// its connectivity checks alone, so that a relay in between sees all
 	// the traffic.
 	withholdCandidates bool
+	// fps (tests), when set, gives the frame rate participant i asks for
+	// in its track settings; 0 asks for no particular rate.
+	fps func(i int) uint32
 }
 
 // ParseShard reads "i/n".
