@@ -22,6 +22,8 @@ import (
 //
 //	BenchmarkForward       no-op writer: Bayan's own cost (parse, cache,
 //	                       rewrite, header) per packet and down-track
+//	BenchmarkForwardVP8Munged  the same with a full VP8 descriptor whose
+//	                       PictureID and TL0PICIDX each down-track rewrites
 //	BenchmarkForwardSRTP   each down-track encrypts with its own AES-128-GCM
 //	                       SRTP context and sends with sendto on loopback
 //	BenchmarkForwardSRTPBatched  the same through a BatchConn: one sendmmsg
