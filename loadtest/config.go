@@ -60,6 +60,9 @@ type Config struct {
 	// started (tests) is called with the participants once they exist,
 	// before any joins.
 	started func([]*participant)
+	// fps (tests), when set, gives the frame rate participant i asks for
+	// in its track settings; 0 asks for no particular rate.
+	fps func(i int) uint32
 }
 
 // ParseShard reads "i/n".

@@ -543,6 +543,9 @@ func (p *participant) requestQuality(sids ...string) {
 		return
 	}
 	req := &livekit.UpdateTrackSettings{TrackSids: fresh, Quality: p.spec.quality}
+	if fps := p.env.cfg.fps; fps != nil {
+		req.Fps = fps(p.spec.index)
+	}
 	for _, l := range simulcastLayers {
 		if l.quality == p.spec.quality {
 			req.Width, req.Height = l.width, l.height

@@ -32,8 +32,9 @@ func (s *subscription) applyPause() {
 
 // applyLayer forwards the simulcast layer that fits the subscriber's
 // settings (read under the subscriber's lock) best among those the
-// publisher sends.
+// publisher sends, thinned to the frame rate it asks for.
 func (s *subscription) applyLayer(settings *livekit.UpdateTrackSettings) {
+	s.down.SetMaxTemporalLayer(temporalLayerForFPS(settings.GetFps()))
 	s.down.SwitchTo(s.track.layerFor(s.quality(settings)))
 	s.track.owner.room.updateDynacast(s.track)
 }

@@ -22,6 +22,8 @@ import (
 //
 //	BenchmarkForward       no-op writer: Bayan's own cost (parse, cache,
 //	                       rewrite, header) per packet and down-track
+//	BenchmarkForwardVP8Munged  the same with a full VP8 descriptor whose
+//	                       PictureID and TL0PICIDX each down-track rewrites
 //	BenchmarkForwardSRTP   each down-track encrypts with its own AES-128-GCM
 //	                       SRTP context and sends with sendto on loopback
 //	BenchmarkForwardSRTPBatched  the same through a BatchConn: one sendmmsg
@@ -62,6 +64,12 @@ const vp8PHeaderByte = 13
 // runForward feeds b.N packets with advancing sequence numbers and
 // timestamps through r.forward and reports ns/downtrack.
 func runForward(b *testing.B, r *Receiver, pkt []byte, n int) {
+	runForwardWith(b, r, pkt, n, vp8PHeaderByte, func(int) {})
+}
+
+// runForwardWith is runForward for packets whose VP8 payload header is at
+// pHeader, calling prep(i) to adjust packet i (0: the warm-up keyframe).
+func runForwardWith(b *testing.B, r *Receiver, pkt []byte, n, pHeader int, prep func(i int)) {
 	var hdr rtp.Header
 	setSeq := func(i int) {
 		seq, ts := uint16(i), uint32(i)*3000
@@ -70,9 +78,10 @@ func runForward(b *testing.B, r *Receiver, pkt []byte, n int) {
 	}
 	// Warm up: a keyframe starts every down-track.
 	setSeq(0)
-	pkt[vp8PHeaderByte] = 0x00
+	prep(0)
+	pkt[pHeader] = 0x00
 	r.forward(&hdr, pkt, time.Now())
-	pkt[vp8PHeaderByte] = 0x01 // from now on inter frames
+	pkt[pHeader] = 0x01 // from now on inter frames
 	out0 := r.stats.PacketsOut.Load()
 
 	// forward runs synchronously down to the writer (and its sendto): on a
@@ -87,6 +96,7 @@ func runForward(b *testing.B, r *Receiver, pkt []byte, n int) {
 	start := time.Now()
 	for i := 1; i <= b.N; i++ {
 		setSeq(i)
+		prep(i)
 		r.forward(&hdr, pkt, time.Now())
 	}
 	elapsed := time.Since(start)
@@ -106,6 +116,42 @@ func BenchmarkForward(b *testing.B) {
 		b.Run(fmt.Sprintf("downtracks=%d", n), func(b *testing.B) {
 			r, pkt := benchReceiver(b, n, func(int) webrtc.TrackLocalWriter { return nopWriter{} })
 			runForward(b, r, pkt, n)
+		})
+	}
+}
+
+// BenchmarkForwardVP8Munged is BenchmarkForward with the load tester's
+// 6-byte VP8 descriptor (15-bit PictureID, TL0PICIDX, TID 0), one frame a
+// packet, on down-tracks whose ids are shifted as after a simulcast switch:
+// every packet is copied into the down-track's buffer and rewritten.
+func BenchmarkForwardVP8Munged(b *testing.B) {
+	for _, n := range benchFanouts {
+		b.Run(fmt.Sprintf("downtracks=%d", n), func(b *testing.B) {
+			r, _ := benchReceiver(b, n, func(int) webrtc.TrackLocalWriter { return nopWriter{} })
+			payload := vp8Delta(benchPayloadSize)
+			copy(payload, []byte{0x90, 0xe0, 0x80, 0x00, 0x00, 0x00})
+			payload[6] = 0x01 // the VP8 payload header
+			pkt, err := (&rtp.Packet{
+				Header:  rtp.Header{Version: 2, PayloadType: 96, SSRC: testPubSSRC, Marker: true},
+				Payload: payload,
+			}).Marshal()
+			if err != nil {
+				b.Fatal(err)
+			}
+			setIDs := func(pic uint16) {
+				pkt[14], pkt[15], pkt[16] = 0x80|byte(pic>>8)&0x7f, byte(pic), byte(pic)
+			}
+			// A first epoch, then a new one whose keyframe has ids far
+			// from those sent: from then on every id is shifted.
+			var hdr rtp.Header
+			setIDs(9000)
+			pkt[18] = 0x00
+			r.forward(&hdr, pkt, time.Now())
+			for _, dt := range *r.downTracks.Load() {
+				dt.SetPaused(true)
+				dt.SetPaused(false)
+			}
+			runForwardWith(b, r, pkt, n, 18, func(i int) { setIDs(uint16(100 + i)) })
 		})
 	}
 }

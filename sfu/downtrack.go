@@ -63,6 +63,13 @@ type DownTrack struct {
 
 	remote remoteStats // the subscriber's receiver reports
 
+	// vp8 keeps PictureIDs continuous and thins temporal layers; nil for
+	// other codecs. A payload it changes is built in out, never in the
+	// receiver's buffer, which every down-track of the fan-out reads.
+	vp8     *VP8Munger
+	vp8Desc vp8Descriptor
+	out     [MaxPacketSize]byte
+
 	// listener gates an audio track by its room's top-K selection; nil
 	// forwards everything. gated records that a packet was withheld, so
 	// the next one let through starts a new epoch with a pre-roll.
@@ -89,7 +96,7 @@ func NewDownTrack(r *Receiver, id, streamID string, stats *Stats) *DownTrack {
 	if stats == nil {
 		stats = r.stats
 	}
-	return &DownTrack{
+	d := &DownTrack{
 		id:           id,
 		streamID:     streamID,
 		receiver:     r,
@@ -102,6 +109,10 @@ func NewDownTrack(r *Receiver, id, streamID string, stats *Stats) *DownTrack {
 		needKeyframe: r.kind == webrtc.RTPCodecTypeVideo,
 		remote:       remoteStats{clockRate: int64(r.codec.ClockRate)},
 	}
+	if d.isVideo && strings.EqualFold(d.mime, webrtc.MimeTypeVP8) {
+		d.vp8 = NewVP8Munger()
+	}
+	return d
 }
 
 // ID returns the track id the subscriber sees.
@@ -255,7 +266,7 @@ func (d *DownTrack) SetPaused(paused bool) {
 	if !paused {
 		// Re-arm before clearing the flag: a packet that sees the track
 		// unpaused must also see the new epoch and the keyframe wait.
-		d.rw.Switch()
+		d.newEpoch()
 		d.needKeyframe = d.isVideo
 	}
 	d.paused.Store(paused)
@@ -326,7 +337,7 @@ func (d *DownTrack) writeRTP(from *Receiver, in *rtp.Header, payload []byte, now
 		// The wanted layer's keyframe: switch here, seamlessly.
 		left, d.current = d.current, from
 		d.dropCurrent = false
-		d.rw.Switch()
+		d.newEpoch()
 		d.needKeyframe = false
 	}
 	if d.needKeyframe {
@@ -344,10 +355,25 @@ func (d *DownTrack) writeRTP(from *Receiver, in *rtp.Header, payload []byte, now
 		d.rw.Switch()
 		d.replay(from, in, nowNanos)
 	}
+	var pic uint16
+	var tl0 uint8
+	vp8 := d.vp8 != nil && parseVP8Descriptor(payload, &d.vp8Desc)
+	if vp8 {
+		var ok bool
+		if pic, tl0, ok = d.vp8.Forward(&d.vp8Desc); !ok {
+			// A thinned temporal layer: later packets close the gap.
+			d.rw.Drop(in.SequenceNumber)
+			d.mu.Unlock()
+			return
+		}
+	}
 	seq, ts, ok := d.rw.Rewrite(in.SequenceNumber, in.Timestamp, nowNanos)
 	if !ok {
 		d.mu.Unlock()
 		return
+	}
+	if vp8 {
+		payload = rewriteVP8(d.out[:], payload, &d.vp8Desc, pic, tl0)
 	}
 	if !d.sentAny || int16(in.SequenceNumber-d.lastIn) > 0 {
 		d.lastIn, d.sentAny = in.SequenceNumber, true
@@ -379,6 +405,27 @@ func (d *DownTrack) advanceCursor(seq uint16, sent bool) {
 	}
 	if sent {
 		d.cursor.sent++
+	}
+}
+
+// newEpoch makes the next packet sent continue the outgoing stream after the
+// last one, whatever its source's numbering; callers hold d.mu.
+func (d *DownTrack) newEpoch() {
+	d.rw.Switch()
+	if d.vp8 != nil {
+		d.vp8.Switch()
+	}
+}
+
+// SetMaxTemporalLayer sets the highest VP8 temporal layer forwarded (0 is
+// the base layer); negative forwards all. Frames above it are left out
+// without a gap in sequence numbers or PictureIDs; raising it takes effect
+// at the next frame the subscriber can decode. Other codecs ignore it.
+func (d *DownTrack) SetMaxTemporalLayer(tid int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.vp8 != nil {
+		d.vp8.SetMaxTemporalLayer(tid)
 	}
 }
 
@@ -434,6 +481,14 @@ func (d *DownTrack) retransmit(outSeq uint16) {
 	seq, ts, ok := d.rw.Map(inSeq, d.rtxHdr.Timestamp)
 	if !ok {
 		return
+	}
+	if d.vp8 != nil && parseVP8Descriptor(payload, &d.vp8Desc) {
+		// The ids it first went out with; rtxBuf is ours to rewrite.
+		pic, tl0, ok := d.vp8.Lookup(&d.vp8Desc)
+		if !ok {
+			return
+		}
+		payload = rewriteVP8(payload, payload, &d.vp8Desc, pic, tl0)
 	}
 	var hdr rtp.Header
 	d.fillHeader(&hdr, &d.rtxHdr, seq, ts)

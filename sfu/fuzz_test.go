@@ -343,3 +343,39 @@ func (f writerFunc) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
 	return len(payload), nil
 }
 func (f writerFunc) Write(b []byte) (int, error) { return len(b), nil }
+
+// FuzzVP8Descriptor parses arbitrary payloads: no panic, fields inside the
+// payload, and a rewrite keeps the descriptor's layout and the rest of the
+// payload. The munger takes the same payloads without panicking.
+func FuzzVP8Descriptor(f *testing.F) {
+	f.Add([]byte{0x90, 0xf0, 0x80, 0x01, 0x09, 0x40, 0x00}, uint16(7), uint8(3))
+	f.Add([]byte{0x80, 0x80, 0x80}, uint16(0), uint8(0))
+	f.Add([]byte{0x10, 0x00}, uint16(1), uint8(1))
+	m := NewVP8Munger()
+	m.SetMaxTemporalLayer(1)
+	f.Fuzz(func(t *testing.T, p []byte, pic uint16, tl0 uint8) {
+		var d vp8Descriptor
+		if !parseVP8Descriptor(p, &d) {
+			return
+		}
+		if d.size > len(p) || d.picAt >= d.size || d.tl0At >= d.size {
+			t.Fatalf("fields outside the descriptor: %+v, len %d", d, len(p))
+		}
+		out := rewriteVP8(make([]byte, len(p)), p, &d, pic, tl0)
+		var g vp8Descriptor
+		if !parseVP8Descriptor(out, &g) || g.size != d.size || g.picAt != d.picAt || g.tl0At != d.tl0At || g.tid != d.tid {
+			t.Fatalf("rewrite changed the layout: %+v -> %+v", d, g)
+		}
+		if d.picAt != 0 && g.picID != pic&d.picMask() || d.tl0At != 0 && g.tl0 != tl0 {
+			t.Fatalf("rewrite wrote %d %d, want %d %d", g.picID, g.tl0, pic&d.picMask(), tl0)
+		}
+		if !bytes.Equal(out[d.size:], p[d.size:]) {
+			t.Fatal("rewrite changed the payload after the descriptor")
+		}
+		if pic%7 == 0 {
+			m.Switch()
+		}
+		m.Forward(&d)
+		m.Lookup(&d)
+	})
+}

@@ -7,8 +7,9 @@ import (
 )
 
 // A down-track asked to switch layers keeps forwarding the old layer until
-// the new one delivers a keyframe, switches on it without a sequence gap,
-// then stops taking the old layer's packets.
+// the new one delivers a keyframe, switches on it without a gap in sequence
+// numbers, PictureIDs or TL0PICIDX, then stops taking the old layer's
+// packets.
 func TestDownTrackSwitchesLayerOnKeyframe(t *testing.T) {
 	low := newTestReceiver(vp8Codec, nil)
 	high := newTestReceiver(vp8Codec, nil)
@@ -18,24 +19,17 @@ func TestDownTrackSwitchesLayerOnKeyframe(t *testing.T) {
 	bindDownTrack(t, dt, testDownPT, testDownSSRC, w)
 	lowFeed, highFeed := newFeeder(low), newFeeder(high)
 
-	lowPayload := func(key bool) []byte {
-		p := vp8Delta(50)
-		if key {
-			p = vp8Key(50)
-		}
-		return append(p, []byte("LOW")...)
+	// Each packet is one frame; the layers number their pictures apart.
+	lowPayload := func(i int, key bool) []byte {
+		return append(vp8Frame{pic: 300 + uint16(i), wide: true, tl0: uint8(i), key: key}.payload(0), []byte("LOW")...)
 	}
-	highPayload := func(key bool) []byte {
-		p := vp8Delta(50)
-		if key {
-			p = vp8Key(50)
-		}
-		return append(p, []byte("HIGH")...)
+	highPayload := func(i int, key bool) []byte {
+		return append(vp8Frame{pic: 20000 + uint16(i), wide: true, tl0: 77 + uint8(i), key: key}.payload(0), []byte("HIGH")...)
 	}
 	at := func(i int) time.Duration { return time.Duration(i) * 33 * time.Millisecond }
 
 	for i := 0; i < 5; i++ {
-		lowFeed.feed(t, uint16(1000+i), uint32(i*3000), lowPayload(i == 0), at(i))
+		lowFeed.feed(t, uint16(1000+i), uint32(i*3000), lowPayload(i, i == 0), at(i))
 	}
 	dt.SwitchTo(high)
 	if high.DownTrackCount() != 1 || low.DownTrackCount() != 1 {
@@ -43,13 +37,13 @@ func TestDownTrackSwitchesLayerOnKeyframe(t *testing.T) {
 	}
 	// The high layer's inter frames are not forwarded; low goes on.
 	for i := 5; i < 8; i++ {
-		highFeed.feed(t, uint16(50000+i), uint32(777+i*3000), highPayload(false), at(i))
-		lowFeed.feed(t, uint16(1000+i), uint32(i*3000), lowPayload(false), at(i))
+		highFeed.feed(t, uint16(50000+i), uint32(777+i*3000), highPayload(i, false), at(i))
+		lowFeed.feed(t, uint16(1000+i), uint32(i*3000), lowPayload(i, false), at(i))
 	}
 	// The keyframe on high: from here on only high.
-	highFeed.feed(t, 50008, 777+8*3000, highPayload(true), at(8))
-	lowFeed.feed(t, 1008, 8*3000, lowPayload(false), at(8))
-	highFeed.feed(t, 50009, 777+9*3000, highPayload(false), at(9))
+	highFeed.feed(t, 50008, 777+8*3000, highPayload(8, true), at(8))
+	lowFeed.feed(t, 1008, 8*3000, lowPayload(8, false), at(8))
+	highFeed.feed(t, 50009, 777+9*3000, highPayload(9, false), at(9))
 
 	sent := w.sent()
 	if len(sent) != 10 {
@@ -66,6 +60,11 @@ func TestDownTrackSwitchesLayerOnKeyframe(t *testing.T) {
 		if i > 0 && int32(p.hdr.Timestamp-sent[i-1].hdr.Timestamp) <= 0 {
 			t.Fatalf("packet %d: timestamp %d does not advance from %d", i, p.hdr.Timestamp, sent[i-1].hdr.Timestamp)
 		}
+		// PictureID and TL0PICIDX go on from the low layer's.
+		var d vp8Descriptor
+		if !parseVP8Descriptor(p.payload, &d) || d.picID != 300+uint16(i) || d.tl0 != uint8(i) {
+			t.Fatalf("packet %d: PictureID %d TL0PICIDX %d, want %d %d", i, d.picID, d.tl0, 300+i, i)
+		}
 	}
 	if !IsKeyframe(vp8Codec.MimeType, sent[8].payload) {
 		t.Fatal("the first high packet is not a keyframe")
@@ -75,6 +74,7 @@ func TestDownTrackSwitchesLayerOnKeyframe(t *testing.T) {
 	}
 	// A NACK for a packet of the new layer is answered from its cache.
 	dt.retransmit(sent[9].hdr.SequenceNumber)
+	// It goes out again with the PictureID it was first sent with.
 	if again := w.sent(); len(again) != 11 || !bytes.Equal(again[10].payload, sent[9].payload) {
 		t.Fatal("retransmission after the switch did not come from the new layer")
 	}

@@ -6,6 +6,11 @@ package sfu
 // starts a new epoch whose first packet follows the last one sent, so the
 // subscriber sees neither a gap nor a jump.
 //
+// Within an epoch a down-track may also leave packets out on purpose (Drop,
+// for frames of a temporal layer it thins out); later packets then move up
+// to close the gap, and Map and IncomingSeq still translate the packets sent
+// for retransmissions.
+//
 // A Rewriter is not safe for concurrent use; its DownTrack serialises access.
 type Rewriter struct {
 	clockRate uint32
@@ -13,8 +18,8 @@ type Rewriter struct {
 	started   bool
 	switching bool
 
-	seqOffset uint16
-	tsOffset  uint32
+	seqs     dropLog // in - out of the epoch's sequence numbers
+	tsOffset uint32
 
 	highestIn    uint16 // highest incoming sequence number of this epoch
 	span         uint16 // highestIn minus the epoch's first, saturating at 1<<15-1
@@ -43,7 +48,8 @@ func (r *Rewriter) Rewrite(seq uint16, ts uint32, nowNanos int64) (outSeq uint16
 	case !r.started:
 		r.started = true
 		r.switching = false
-		r.seqOffset, r.tsOffset = 0, 0
+		r.seqs.reset(0)
+		r.tsOffset = 0
 		r.highestIn, r.span = seq, 0
 		first = true
 	case r.switching:
@@ -58,7 +64,7 @@ func (r *Rewriter) Rewrite(seq uint16, ts uint32, nowNanos int64) (outSeq uint16
 		if step == 0 {
 			step = 1
 		}
-		r.seqOffset = seq - (r.lastOutSeq + 1)
+		r.seqs.reset(seq - (r.lastOutSeq + 1))
 		r.tsOffset = ts - (r.lastOutTS + step)
 		r.highestIn, r.span = seq, 0
 		first = true
@@ -69,11 +75,20 @@ func (r *Rewriter) Rewrite(seq uint16, ts uint32, nowNanos int64) (outSeq uint16
 			return 0, 0, false // older than the epoch's first packet
 		}
 	}
-	outSeq = seq - r.seqOffset
+	off := r.seqs.total
+	if int16(seq-r.highestIn) <= 0 {
+		// A late packet keeps the place it had when newer ones went out.
+		var ok bool
+		if off, ok = r.seqs.offset(seq); !ok {
+			return 0, 0, false // dropped on purpose, or too old to place
+		}
+	}
+	outSeq = seq - off
 	outTS = ts - r.tsOffset
 	if d := int16(seq - r.highestIn); d > 0 || first {
 		if d > 0 {
 			r.span = uint16(min(int(r.span)+int(d), 1<<15-1))
+			r.seqs.advance(seq)
 		}
 		r.highestIn = seq
 		r.lastOutSeq = outSeq
@@ -83,14 +98,40 @@ func (r *Rewriter) Rewrite(seq uint16, ts uint32, nowNanos int64) (outSeq uint16
 	return outSeq, outTS, true
 }
 
+// Drop records that the incoming packet seq, of the current epoch, is left
+// out on purpose: the packets after it take its outgoing sequence number and
+// the ones after, so the subscriber sees no gap. A packet older than the
+// newest one seen already has its place reserved; dropping it leaves a gap
+// the subscriber's NACK will not fill. Before an epoch's first packet Drop
+// does nothing: the epoch starts with the next packet rewritten.
+func (r *Rewriter) Drop(seq uint16) {
+	if !r.started || r.switching {
+		return
+	}
+	d := int16(seq - r.highestIn)
+	if d <= 0 {
+		return
+	}
+	r.seqs.drop(seq)
+	r.span = uint16(min(int(r.span)+int(d), 1<<15-1))
+	r.highestIn = seq
+	// The packets skipped before seq, if any, keep their places.
+	r.lastOutSeq = seq - r.seqs.total
+}
+
 // Map returns the outgoing sequence number and timestamp that an incoming
 // packet of the current epoch was, or would be, given, without changing any
-// state; it serves retransmissions. ok is false for packets of earlier epochs.
+// state; it serves retransmissions. ok is false for packets of earlier epochs
+// and for packets dropped on purpose.
 func (r *Rewriter) Map(seq uint16, ts uint32) (outSeq uint16, outTS uint32, ok bool) {
 	if !r.started || !r.sent(seq) {
 		return 0, 0, false
 	}
-	return seq - r.seqOffset, ts - r.tsOffset, true
+	off, ok := r.seqs.offset(seq)
+	if !ok {
+		return 0, 0, false
+	}
+	return seq - off, ts - r.tsOffset, true
 }
 
 // IncomingSeq returns the incoming sequence number that was sent out as
@@ -99,8 +140,8 @@ func (r *Rewriter) IncomingSeq(outSeq uint16) (seq uint16, ok bool) {
 	if !r.started {
 		return 0, false
 	}
-	seq = outSeq + r.seqOffset
-	if !r.sent(seq) {
+	seq, ok = r.seqs.unmap(outSeq)
+	if !ok || !r.sent(seq) {
 		return 0, false
 	}
 	return seq, true

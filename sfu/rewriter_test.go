@@ -296,3 +296,46 @@ func TestRewriterLongEpoch(t *testing.T) {
 		}
 	}
 }
+
+// Packets dropped on purpose inside an epoch leave no gap in the outgoing
+// sequence; retransmissions still find the packets that were sent, a late
+// packet keeps its reserved place, and a switch continues after the last.
+func TestRewriterDropKeepsSequenceContinuous(t *testing.T) {
+	r := NewRewriter(90000)
+	var outs []uint16
+	want := uint16(1000)
+	for i := 0; i < 40; i++ {
+		seq := uint16(1000 + i)
+		if i%4 == 1 || i%4 == 2 {
+			r.Drop(seq)
+			if _, _, ok := r.Map(seq, 0); ok {
+				t.Fatalf("Map(%d) ok for a dropped packet", seq)
+			}
+			continue
+		}
+		if i == 12 {
+			continue // lost for now, arrives late below
+		}
+		s, _ := rewriteOK(t, r, seq, uint32(i*3000), int64(i)*33*ms)
+		if i == 15 {
+			want++ // 12's place is reserved
+		}
+		if s != want {
+			t.Fatalf("packet %d: out seq %d, want %d", i, s, want)
+		}
+		outs = append(outs, s)
+		want++
+	}
+	if s, _ := rewriteOK(t, r, 1012, 12*3000, 41*33*ms); s != 1000+6 {
+		t.Fatalf("late packet 12 went out as %d, want its reserved 1006", s)
+	}
+	for i, s := range outs {
+		if in, ok := r.IncomingSeq(s); !ok || (in-1000)%4 == 1 || (in-1000)%4 == 2 {
+			t.Fatalf("IncomingSeq(%d) = %d, %v (sent #%d)", s, in, ok, i)
+		}
+	}
+	r.Switch()
+	if s, _ := rewriteOK(t, r, 7, 0, 50*33*ms); s != outs[len(outs)-1]+1 {
+		t.Fatalf("after the switch: seq %d, want %d", s, outs[len(outs)-1]+1)
+	}
+}
