@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -84,6 +85,11 @@ type counterLog struct {
 	lastExt int64
 	started bool
 	intact  bool
+	// hex: the counter is written as 8 hexadecimal digits, not 4 binary
+	// bytes: in an H.264 access unit, binary counters such as 1 or 256
+	// contain a start code (00 00 01) at which the payloader splits the
+	// frame.
+	hex bool
 }
 
 func (l *counterLog) add(seq uint16, payload, magic []byte) {
@@ -101,16 +107,30 @@ func (l *counterLog) add(seq uint16, payload, magic []byte) {
 	if ext > l.lastExt {
 		l.lastExt = ext
 	}
+	width := 4
+	if l.hex {
+		width = 8
+	}
 	i := bytes.Index(payload, magic)
-	if i < 0 || len(payload) < i+len(magic)+4+200 {
+	if i < 0 || len(payload) < i+len(magic)+width+200 {
 		l.intact = false
 		return
 	}
-	tail := payload[i+len(magic)+4:]
+	tail := payload[i+len(magic)+width:]
 	if !bytes.Equal(tail[:200], bytes.Repeat([]byte{0xAB}, 200)) {
 		l.intact = false
 	}
-	l.bySeq[ext] = binary.BigEndian.Uint32(payload[i+len(magic):])
+	counter := payload[i+len(magic) : i+len(magic)+width]
+	if !l.hex {
+		l.bySeq[ext] = binary.BigEndian.Uint32(counter)
+		return
+	}
+	n, err := strconv.ParseUint(string(counter), 16, 32)
+	if err != nil {
+		l.intact = false
+		return
+	}
+	l.bySeq[ext] = uint32(n)
 }
 
 func (l *counterLog) sortedSeqs() []int64 {
@@ -362,7 +382,7 @@ func TestSDKH264(t *testing.T) {
 	srv := testserver.Start(t, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	video := &counterLog{intact: true}
+	video := &counterLog{intact: true, hex: true}
 	cb := lksdk.NewRoomCallback()
 	cb.OnTrackSubscribed = func(track *webrtc.TrackRemote, _ *lksdk.RemoteTrackPublication, _ *lksdk.RemoteParticipant) {
 		go readTrack(track, video, videoMagic)
@@ -382,7 +402,9 @@ func TestSDKH264(t *testing.T) {
 	// Each sample is one Annex B access unit: an IDR slice (NAL type 5).
 	idr := []byte{0, 0, 0, 1, 0x65}
 	publishSamples(ctx, t, a, h264, "cam", 33*time.Millisecond, func(i uint32) ([]byte, *lksdk.SampleWriteOptions) {
-		return countedFrame(idr, videoMagic, i), nil
+		data := append(append([]byte(nil), idr...), videoMagic...)
+		data = fmt.Appendf(data, "%08x", i)
+		return append(data, bytes.Repeat([]byte{0xAB}, 200)...), nil
 	})
 	waitFor(t, "H.264 to arrive", 15*time.Second, func() bool {
 		c, _ := video.snapshot()
