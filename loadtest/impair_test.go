@@ -198,3 +198,75 @@ func TestDownlinkCapMovesSubscriberToLowLayer(t *testing.T) {
 		t.Fatalf("run: %v", err)
 	}
 }
+
+// A downlink too slow for even the low layer (80 kbps) pauses the video,
+// and the subscriber is told (StreamStateUpdate PAUSED) while its audio
+// keeps coming; when the link recovers the video resumes (ACTIVE). While
+// paused, the server tries to resume now and then (every 8 to 16 s), which
+// is how it finds out that the link recovered.
+func TestDownlinkTooSlowPausesVideo(t *testing.T) {
+	srv, relay := impairedServer(t, testnet.Impairment{})
+	cfg := testConfig(srv, ScenarioClass)
+	cfg.Students = 1
+	cfg.Layers, _ = ParseLayerMix("low=1")
+	cfg.PionSubscribers = true
+	cfg.withholdCandidates = true
+	cfg.Duration, cfg.Ramp = 30*time.Second, 0
+	partsCh := make(chan []*participant, 1)
+	cfg.started = func(ps []*participant) { partsCh <- ps }
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := run(ctx, &cfg)
+		done <- err
+	}()
+	student := (<-partsCh)[1]
+	tracks := func() (audio, video *trackStats) {
+		student.mu.Lock()
+		defer student.mu.Unlock()
+		for _, tr := range student.tracks {
+			if tr.video {
+				video = tr
+			} else {
+				audio = tr
+			}
+		}
+		return audio, video
+	}
+	waitUntil := func(what string, within time.Duration, cond func() bool) {
+		t.Helper()
+		for start := time.Now(); !cond(); time.Sleep(50 * time.Millisecond) {
+			if time.Since(start) > within {
+				t.Fatalf("timed out after %v waiting for %s", within, what)
+			}
+		}
+	}
+	waitUntil("video", 10*time.Second, func() bool {
+		_, v := tracks()
+		return v != nil && v.packets.Load() > 50
+	})
+	relay.SetImpairment(testnet.Impairment{RateBitsPerSecond: 80_000, QueueDelay: 400 * time.Millisecond})
+	waitUntil("StreamStateUpdate PAUSED", 5*time.Second, student.streamPaused.Load)
+	time.Sleep(time.Second) // what was queued drains
+	audio, video := tracks()
+	a0, v0 := audio.packets.Load(), video.packets.Load()
+	time.Sleep(3 * time.Second)
+	a1, v1 := audio.packets.Load(), video.packets.Load()
+	t.Logf("paused: %d video and %d audio packets in 3 s", v1-v0, a1-a0)
+	// The low layer runs at about 30 packets/s; while paused, at most a
+	// try at resuming (a keyframe, withdrawn when the queue grows) gets out.
+	if v1-v0 > 30 {
+		t.Errorf("%d video packets arrived in 3 s while the video was paused", v1-v0)
+	}
+	if a1-a0 < 75 {
+		t.Errorf("only %d audio packets in 3 s while the video was paused", a1-a0)
+	}
+	relay.SetImpairment(testnet.Impairment{})
+	waitUntil("StreamStateUpdate ACTIVE", 20*time.Second, func() bool { return !student.streamPaused.Load() })
+	waitUntil("video again", 5*time.Second, func() bool { return video.packets.Load() > v1+20 })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+}

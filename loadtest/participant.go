@@ -66,12 +66,17 @@ type participant struct {
 	sigCtx    context.Context
 	sigCancel context.CancelFunc
 
-	joinStart  time.Time
-	joinDur    time.Duration
-	joined     atomic.Bool
-	firstMedia atomic.Int64 // Unix ns
-	delays     histogram    // end-to-end delay of every packet received, µs
-	maxDelay   atomic.Int64 // ns
+	joinStart time.Time
+	joinDur   time.Duration
+	joined    atomic.Bool
+	// streamPaused is the state of the last StreamStateUpdate received
+	// (the server paused a track for lack of bandwidth), streamStates how
+	// many were received.
+	streamPaused atomic.Bool
+	streamStates atomic.Int32
+	firstMedia   atomic.Int64 // Unix ns
+	delays       histogram    // end-to-end delay of every packet received, µs
+	maxDelay     atomic.Int64 // ns
 
 	published chan *livekit.TrackPublishedResponse
 	answered  chan error // the publisher connection's answer was applied
@@ -351,6 +356,11 @@ func (p *participant) readLoop() {
 		case *livekit.SignalResponse_Update:
 			if !p.spec.autoSubscribe {
 				p.subscribeTiles(m.Update.GetParticipants())
+			}
+		case *livekit.SignalResponse_StreamStateUpdate:
+			for _, st := range m.StreamStateUpdate.GetStreamStates() {
+				p.streamPaused.Store(st.GetState() == livekit.StreamState_PAUSED)
+				p.streamStates.Add(1)
 			}
 		case *livekit.SignalResponse_SubscribedQualityUpdate:
 			if p.pb != nil {

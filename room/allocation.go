@@ -10,15 +10,17 @@ import (
 // Bandwidth allocation: every allocInterval each subscriber's video
 // subscriptions are fitted into the estimate of its downlink (sfu/bwe), one
 // budget across all its tracks. Audio is served first; then every video
-// gets its lowest layer, in priority order (screen shares, then the active
-// speakers' cameras, then the rest), and a video whose lowest layer no
-// longer fits is paused and the client told (StreamStateUpdate); what is
-// left raises videos towards the layer their subscriber asked for, in the
-// same order.
+// gets its lowest layer, in priority order (screen shares and the active
+// speakers' cameras, then the tiles the subscriber pinned, i.e. gave a
+// priority in UpdateTrackSettings, highest first, then the rest), and a
+// video whose lowest layer no longer fits is paused and the client told
+// (StreamStateUpdate); what is left raises videos towards the layer their
+// subscriber asked for, in the same order.
 //
 // A raise is a trial: if the estimate falls within trialTime, the layer is
 // withdrawn at once (sfu.DownTrack.SwitchDown) and not tried again for a
-// back-off that doubles, from 4 s up to 8 s, at each failure. That is how a
+// back-off that doubles, from 4 s up to 8 s, at each failure (8 to 16 s for
+// resuming a paused video). That is how a
 // subscriber finds out, without probing packets, that its link carries
 // more again.
 const (
@@ -91,7 +93,8 @@ type videoSub struct {
 	wanted   int // layer index the subscriber asked for
 	rates    [3]float64
 	exists   [3]bool
-	priority int
+	priority int    // class: 0 screen share or active speaker, 1 pinned, 2 the rest
+	pin      uint32 // the subscriber's priority for it, within class 1
 }
 
 func (a *bandwidthAllocator) tick(now time.Time) {
@@ -135,10 +138,12 @@ func (a *bandwidthAllocator) allocate(p *Participant, now time.Time, speaking ma
 		}
 		v := &videoSub{s: s, settings: s.settings, wanted: int(s.track.qualityFor(s.settings)), priority: 2}
 		v.rates, v.exists = s.track.layerRates()
-		if s.track.Info().GetSource() == livekit.TrackSource_SCREEN_SHARE {
+		_, speaks := speaking[s.track.owner.SID()]
+		switch {
+		case s.track.Info().GetSource() == livekit.TrackSource_SCREEN_SHARE || speaks:
 			v.priority = 0
-		} else if _, ok := speaking[s.track.owner.SID()]; ok {
-			v.priority = 1
+		case s.settings.GetPriority() > 0:
+			v.priority, v.pin = 1, s.settings.GetPriority()
 		}
 		videos = append(videos, v)
 	}
@@ -150,6 +155,12 @@ func (a *bandwidthAllocator) allocate(p *Participant, now time.Time, speaking ma
 	slices.SortStableFunc(videos, func(x, y *videoSub) int {
 		if x.priority != y.priority {
 			return x.priority - y.priority
+		}
+		if x.pin != y.pin {
+			if x.pin > y.pin {
+				return -1
+			}
+			return 1
 		}
 		if x.s.track.SID() < y.s.track.SID() {
 			return -1
@@ -169,10 +180,16 @@ func (a *bandwidthAllocator) allocate(p *Participant, now time.Time, speaking ma
 		if st.trial >= 0 {
 			switch {
 			case float64(est) < trialTolerance*float64(st.trialEst):
+				first, most := backoffFirst, backoffMax
+				if st.trialFrom < 0 {
+					// Resuming costs a keyframe, which a link too slow for
+					// it queues for a second or more: try less often.
+					first, most = 2*backoffFirst, 2*backoffMax
+				}
 				if st.backDur[st.trial] == 0 {
-					st.backDur[st.trial] = backoffFirst
+					st.backDur[st.trial] = first
 				} else {
-					st.backDur[st.trial] = min(2*st.backDur[st.trial], backoffMax)
+					st.backDur[st.trial] = min(2*st.backDur[st.trial], most)
 				}
 				st.backoff[st.trial] = now.Add(st.backDur[st.trial])
 				st.trial = -1
@@ -182,11 +199,17 @@ func (a *bandwidthAllocator) allocate(p *Participant, now time.Time, speaking ma
 			}
 		}
 		lowest := lowestLayer(v.exists)
+		if lowest < 0 {
+			alloc[i] = -1
+			continue
+		}
 		need := v.rates[lowest]
 		if st.applied >= 0 {
 			need *= keepFactor // hysteresis: a video on screen stays a little longer
+		} else if now.Before(st.backoff[lowest]) {
+			need = budget + 1 // resuming failed a moment ago: wait out the back-off
 		}
-		if lowest < 0 || budget < need {
+		if budget < need {
 			alloc[i] = -1
 			continue
 		}
@@ -226,7 +249,8 @@ func (a *bandwidthAllocator) apply(p *Participant, v *videoSub, st *allocState, 
 	}
 	s := v.s
 	down := layer < st.applied || layer < 0
-	if layer > st.applied && st.applied >= 0 {
+	if layer > st.applied {
+		// A raise, or a resume from pause, is a trial.
 		st.trial, st.trialFrom, st.trialAt, st.trialEst = layer, st.applied, now, est
 	}
 	st.applied = layer
