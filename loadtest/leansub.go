@@ -173,6 +173,11 @@ func (s *leanSubscriber) answer(offer string) (string, []*trackStats, error) {
 // readLoop reads the socket until it is closed.
 func (s *leanSubscriber) readLoop() {
 	b := mmsg.NewBatch(leanBatch, 1500)
+	// The kernel's arrival stamps, not the time the goroutine got to the
+	// packet: a load tester sharing its CPU reads late, and both the delay
+	// it reports and the congestion feedback the server acts on must not
+	// show that.
+	stamped := b.EnableTimestamps(s.raw) == nil
 	for {
 		n, err := b.Recv(s.raw)
 		if err != nil {
@@ -180,7 +185,13 @@ func (s *leanSubscriber) readLoop() {
 		}
 		now := time.Now()
 		for i := range n {
-			s.handle(b.Packet(i), b.From(i), now)
+			at := now
+			if stamped {
+				if ns := b.Arrival(i); ns != 0 {
+					at = time.Unix(0, ns)
+				}
+			}
+			s.handle(b.Packet(i), b.From(i), at)
 		}
 		s.periodic(now)
 	}
@@ -314,6 +325,14 @@ func (s *leanSubscriber) handleSRTP(pkt []byte, now time.Time) {
 		return
 	}
 	ssrc := binary.BigEndian.Uint32(pkt[8:12])
+	// Every packet that arrives is acknowledged, whatever track it is of:
+	// the server's estimate of this link counts on it. SRTP leaves the
+	// header, and so the transport-wide sequence number, in the clear.
+	if ext := uint8(s.transportCC.Load()); ext != 0 {
+		if tseq, ok := transportSeq(pkt, ext); ok {
+			s.recorder.Record(ssrc, tseq, now.Sub(s.start).Microseconds())
+		}
+	}
 	lt := (*s.trackView.Load())[ssrc]
 	if lt == nil {
 		return
@@ -323,11 +342,6 @@ func (s *leanSubscriber) handleSRTP(pkt []byte, now time.Time) {
 		return
 	}
 	seq := binary.BigEndian.Uint16(plain[2:4])
-	if ext := uint8(s.transportCC.Load()); ext != 0 {
-		if tseq, ok := transportSeq(plain, ext); ok {
-			s.recorder.Record(ssrc, tseq, now.Sub(s.start).Microseconds())
-		}
-	}
 	if lt.started {
 		if gap := seq - lt.lastSeq; gap > 1 && gap <= leanNACKMaxGap {
 			s.sendNACK(ssrc, lt.lastSeq+1, gap-1)

@@ -17,6 +17,9 @@ import (
 // (StreamStateUpdate); what is left raises videos towards the layer their
 // subscriber asked for, in the same order.
 //
+// A video is paused only when its lowest layer has not fitted for
+// pauseGrace: estimates dip for a moment when a client is busy.
+//
 // A raise is a trial: if the estimate falls within trialTime, the layer is
 // withdrawn at once (sfu.DownTrack.SwitchDown) and not tried again for a
 // back-off that doubles, from 4 s up to 8 s, at each failure (8 to 16 s for
@@ -32,6 +35,7 @@ const (
 	rateSmoothing  = 0.3    // weight of the newest interval in a layer's measured rate
 	trialTolerance = 0.9    // the estimate may sag this much during a trial
 	keepFactor     = 0.6    // a layer in use is kept until the budget falls below this share of its rate
+	pauseGrace     = 2 * time.Second
 )
 
 // defaultLayerRates stand in for a layer's bitrate until it is measured:
@@ -48,7 +52,8 @@ type allocState struct {
 	trialEst  int64
 	backoff   [3]time.Time
 	backDur   [3]time.Duration
-	announced bool // paused was announced to the client
+	announced bool      // paused was announced to the client
+	shortAt   time.Time // since when the budget has had no room for it; zero while it has
 }
 
 // bandwidthAllocator runs for the life of a room.
@@ -210,9 +215,22 @@ func (a *bandwidthAllocator) allocate(p *Participant, now time.Time, speaking ma
 			need = budget + 1 // resuming failed a moment ago: wait out the back-off
 		}
 		if budget < need {
+			// Pause only a shortage that lasts: an estimate that dips and
+			// recovers within pauseGrace should not blank the tile.
+			if st.applied >= 0 {
+				if st.shortAt.IsZero() {
+					st.shortAt = now
+				}
+				if now.Sub(st.shortAt) < pauseGrace {
+					alloc[i] = lowest
+					budget -= v.rates[lowest]
+					continue
+				}
+			}
 			alloc[i] = -1
 			continue
 		}
+		st.shortAt = time.Time{}
 		alloc[i] = lowest
 		budget -= v.rates[lowest]
 	}

@@ -384,7 +384,7 @@ func (d *DownTrack) writeRTP(from *Receiver, in *rtp.Header, payload []byte, now
 	if est := d.est.Load(); est != nil && d.twccExt != 0 && err == nil {
 		// pion's TWCC interceptor has just numbered the packet in d.hdr.
 		if ext := d.hdr.GetExtension(d.twccExt); len(ext) == 2 {
-			est.OnSent(uint16(ext[0])<<8|uint16(ext[1]), d.hdr.MarshalSize()+len(payload), nowNanos/1000)
+			est.OnSent(uint16(ext[0])<<8|uint16(ext[1]), d.hdr.MarshalSize()+len(payload), est.Now())
 		}
 	}
 	d.mu.Unlock()
@@ -523,7 +523,7 @@ func (d *DownTrack) HandleRTCP(pkts []rtcp.Packet) {
 			}
 		case *rtcp.TransportLayerCC:
 			if est := d.est.Load(); est != nil {
-				est.OnFeedback(p, time.Now().UnixMicro())
+				est.OnFeedback(p, est.Now())
 			}
 		case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 			d.stats.PLIsIn.Add(1)

@@ -95,5 +95,13 @@ func (b *Batch) Recv(rc syscall.RawConn) (int, error) {
 // next Recv.
 func (b *Batch) Packet(i int) []byte { return b.bufs[i][:b.sys.received(i)] }
 
+// EnableTimestamps makes Recv record when the kernel received each
+// datagram (SO_TIMESTAMPNS on the socket), read with Arrival.
+func (b *Batch) EnableTimestamps(rc syscall.RawConn) error { return b.sys.enableTimestamps(rc) }
+
+// Arrival returns when the kernel received datagram i of the last Recv
+// (Unix ns), or 0 when timestamps are not enabled or missing.
+func (b *Batch) Arrival(i int) int64 { return b.sys.arrival(i) }
+
 // From returns the sender of datagram i of the last Recv.
 func (b *Batch) From(i int) netip.AddrPort { return b.sys.from(i) }

@@ -27,6 +27,7 @@ type sysBatch struct {
 	iovs  []unix.Iovec
 	names []unix.RawSockaddrInet6 // large enough for either family
 	bufs  [][]byte
+	ctrl  [][]byte // control messages (receive timestamps), when enabled
 
 	// The syscall.RawConn callbacks and their arguments and results. The
 	// callbacks are made once: a method value made per call would be
@@ -110,6 +111,9 @@ func (s *sysBatch) recv(rc syscall.RawConn, n int) (int, error) {
 		s.iovs[i].SetLen(cap(s.bufs[i]))
 		s.hdrs[i].hdr.Namelen = unix.SizeofSockaddrInet6
 		s.hdrs[i].hdr.Flags = 0
+		if s.ctrl != nil {
+			s.hdrs[i].hdr.SetControllen(timestampSpace)
+		}
 	}
 	s.hi = n
 	if err := rc.Read(s.recvFn); err != nil {
@@ -134,6 +138,53 @@ func (s *sysBatch) recvOnce(fd uintptr) bool {
 }
 
 func (s *sysBatch) received(i int) int { return int(s.hdrs[i].len) }
+
+// timestampSpace is room for one SCM_TIMESTAMPNS control message.
+var timestampSpace = unix.CmsgSpace(int(unsafe.Sizeof(unix.Timespec{})))
+
+// enableTimestamps asks the kernel to stamp each datagram's arrival
+// (SO_TIMESTAMPNS) and gives every slot room for the stamp.
+func (s *sysBatch) enableTimestamps(rc syscall.RawConn) error {
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1)
+	}); err != nil {
+		return err
+	}
+	if serr != nil {
+		return serr
+	}
+	s.ctrl = make([][]byte, len(s.hdrs))
+	mem := make([]byte, len(s.hdrs)*timestampSpace)
+	for i := range s.hdrs {
+		s.ctrl[i] = mem[i*timestampSpace : (i+1)*timestampSpace]
+		s.hdrs[i].hdr.Control = &s.ctrl[i][0]
+	}
+	return nil
+}
+
+// arrival returns the kernel's arrival stamp of datagram i (Unix ns), or 0.
+func (s *sysBatch) arrival(i int) int64 {
+	if s.ctrl == nil {
+		return 0
+	}
+	h := &s.hdrs[i].hdr
+	n := int(h.Controllen)
+	buf := s.ctrl[i]
+	for off := 0; off+unix.SizeofCmsghdr <= n; {
+		c := (*unix.Cmsghdr)(unsafe.Pointer(&buf[off]))
+		if c.Len < unix.SizeofCmsghdr || off+int(c.Len) > n {
+			return 0
+		}
+		if c.Level == unix.SOL_SOCKET && c.Type == unix.SCM_TIMESTAMPNS &&
+			int(c.Len) >= unix.CmsgLen(int(unsafe.Sizeof(unix.Timespec{}))) {
+			ts := (*unix.Timespec)(unsafe.Pointer(&buf[off+unix.CmsgLen(0)]))
+			return ts.Nano()
+		}
+		off += unix.CmsgSpace(int(c.Len) - unix.CmsgLen(0))
+	}
+	return 0
+}
 
 // isSocketGone tells a closed socket from a refused datagram.
 func isSocketGone(err error) bool {

@@ -20,3 +20,8 @@ func (s *sysBatch) send(syscall.RawConn, int, int) (int, error) { return 0, ErrU
 func (s *sysBatch) recv(syscall.RawConn, int) (int, error)      { return 0, ErrUnsupported }
 
 func isSocketGone(error) bool { return true }
+
+func (s *sysBatch) enableTimestamps(syscall.RawConn) error { return ErrUnsupported }
+func (s *sysBatch) arrival(int) int64                      { return 0 }
+
+func (s *sysBatch) from(int) netip.AddrPort { return netip.AddrPort{} }

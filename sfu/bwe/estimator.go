@@ -4,6 +4,7 @@ import (
 	"math"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/rtcp"
 )
@@ -18,10 +19,15 @@ const (
 	defaultMin     = 100_000
 	defaultMax     = 50_000_000
 
-	groupSpan      = 5_000     // µs: packets sent this close together form a group
-	trendWindow    = 12        // groups in the delay trend
-	trendGain      = 4.0       // as in GCC
-	overuseMs      = 12.5      // modified trend above this (ms) is overuse
+	groupSpan      = 5_000 // µs: packets sent this close together form a group
+	trendWindow    = 12    // groups in the delay trend
+	trendGain      = 4.0   // as in GCC
+	thresholdInit  = 12.5  // ms: the overuse threshold, adapted to the trend's noise
+	thresholdMin   = 6.0
+	thresholdMax   = 600.0
+	thresholdUp    = 0.01      // per ms, while the trend is above the threshold (GCC's k_u)
+	thresholdDown  = 0.00018   // per ms, while below (k_d)
+	overuseTimeMs  = 10.0      // the trend must stay above the threshold this long
 	holdAfterDrop  = 300_000   // µs without increase after a decrease
 	nearCongestion = 1_000_000 // µs of cautious, additive increase after a congestion
 	ackedWindow    = 500_000   // µs of arrivals the acked rate is measured over
@@ -33,6 +39,7 @@ const (
 type Estimator struct {
 	cfg    Config
 	target atomic.Int64
+	epoch  time.Time // Now counts from here, on the monotonic clock
 
 	mu   sync.Mutex
 	hist sendHistory
@@ -51,6 +58,10 @@ type Estimator struct {
 	numDeltas    int // group deltas seen, up to 60: GCC's gain on the trend
 	firstArrival int64
 	overusing    bool // the newest feedback's groups show a growing queue
+	threshold    float64
+	lastTrend    float64
+	overuseFor   float64 // ms the trend has been above the threshold
+	lastGroupMs  float64
 	congested    bool // what control acts on
 
 	// acked rate: received bytes by arrival time
@@ -88,10 +99,16 @@ func New(cfg Config) *Estimator {
 	if cfg.Max <= 0 {
 		cfg.Max = defaultMax
 	}
-	e := &Estimator{cfg: cfg, rate: float64(cfg.Initial)}
+	e := &Estimator{cfg: cfg, rate: float64(cfg.Initial), threshold: thresholdInit, epoch: time.Now()}
 	e.target.Store(cfg.Initial)
 	return e
 }
+
+// Now returns the time to give OnSent and OnFeedback, in µs: the moment a
+// packet is handed to the socket, not when it reached the server, so that
+// the server's own delays (a busy CPU) are not taken for a queue on the
+// link.
+func (e *Estimator) Now() int64 { return time.Since(e.epoch).Microseconds() }
 
 // Target returns the estimate in bits per second.
 func (e *Estimator) Target() int64 { return e.target.Load() }
@@ -170,12 +187,42 @@ func (e *Estimator) onArrival(sent, arrival int64) {
 		e.trendN = min(e.trendN+1, trendWindow)
 		e.numDeltas = min(e.numDeltas+1, 60)
 		if e.trendN >= 4 {
-			m := slope(e.trend[:e.trendN]) * trendGain * float64(e.numDeltas)
-			e.overusing = m > overuseMs
+			at := float64(e.group.lastArrival-e.firstArrival) / 1000
+			e.detect(slope(e.trend[:e.trendN])*trendGain*float64(e.numDeltas), at)
 		}
 	}
 	e.prev, e.havePrev = e.group, true
 	e.group = arrivalGroup{firstSend: sent, lastSend: sent, lastArrival: arrival}
+}
+
+// detect compares the modified trend m (ms) of a group arriving at (ms)
+// with a threshold that follows the trend's own noise, as GCC does: the
+// queue is growing when m stays above it for overuseTimeMs and keeps
+// rising. Jitter on the receiving host (a busy client reading late) raises
+// the threshold instead of cutting the estimate.
+func (e *Estimator) detect(m, at float64) {
+	dt := math.Min(at-e.lastGroupMs, 100)
+	if e.lastGroupMs == 0 || dt < 0 {
+		dt = 0
+	}
+	e.lastGroupMs = at
+	if m > e.threshold {
+		e.overuseFor += dt
+		if e.overuseFor >= overuseTimeMs && m >= e.lastTrend {
+			e.overusing = true
+		}
+	} else {
+		e.overuseFor = 0
+	}
+	e.lastTrend = m
+	if abs := math.Abs(m); abs-e.threshold <= 15 {
+		k := thresholdDown
+		if abs > e.threshold {
+			k = thresholdUp
+		}
+		e.threshold += dt * k * (abs - e.threshold)
+		e.threshold = math.Max(thresholdMin, math.Min(thresholdMax, e.threshold))
+	}
 }
 
 // slope is the least-squares slope of y over x.
