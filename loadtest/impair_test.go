@@ -25,6 +25,66 @@ func impairedServer(t *testing.T, imp testnet.Impairment) (*server.Server, *test
 	return srv, relay
 }
 
+// startRun starts a run of cfg in the background. It returns the
+// participants, as soon as they exist, and stop, which ends the run (early
+// if it is still going) and returns its report.
+func startRun(t *testing.T, cfg *Config) (parts []*participant, stop func() *Report) {
+	t.Helper()
+	partsCh := make(chan []*participant, 1)
+	cfg.started = func(ps []*participant) { partsCh <- ps }
+	ctx, cancel := context.WithCancel(context.Background())
+	type result struct {
+		rep *Report
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		rep, _, err := run(ctx, cfg)
+		done <- result{rep, err}
+	}()
+	t.Cleanup(cancel)
+	select {
+	case parts = <-partsCh:
+	case res := <-done:
+		t.Fatalf("run: %v", res.err)
+	}
+	return parts, func() *Report {
+		t.Helper()
+		cancel()
+		res := <-done
+		if res.err != nil {
+			t.Fatalf("run: %v", res.err)
+		}
+		return res.rep
+	}
+}
+
+// trackOf returns p's first subscribed track of the kind, or nil.
+func trackOf(p *participant, video bool) *trackStats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, tr := range p.tracks {
+		if tr.video == video {
+			return tr
+		}
+	}
+	return nil
+}
+
+// waitUntil polls cond every 50 ms until it holds, failing the test after
+// within; it returns how long that took.
+func waitUntil(t *testing.T, what string, within time.Duration, cond func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for !cond() {
+		if time.Since(start) > within {
+			t.Fatalf("timed out after %v waiting for %s", within, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return time.Since(start)
+}
+
 // With 5 % of the server's datagrams lost on the way to the subscribers,
 // subscribers that NACK as browsers do (pion's NACK generator, several
 // tries) get at least 95 % of the lost video packets back from the
@@ -41,18 +101,7 @@ func TestNACKRecoversDownlinkLoss(t *testing.T) {
 	cfg.PionSubscribers = true
 	cfg.withholdCandidates = true
 	cfg.Duration, cfg.Ramp = 9*time.Second, time.Second
-	partsCh := make(chan []*participant, 1)
-	cfg.started = func(ps []*participant) { partsCh <- ps }
-	type result struct {
-		rep *Report
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		rep, _, err := run(context.Background(), &cfg)
-		done <- result{rep, err}
-	}()
-	parts := <-partsCh
+	parts, stop := startRun(t, &cfg)
 	// Count over a window in the steady part: packets lost in the last
 	// moments of a run have no time left to be repaired.
 	videoCounts := func() (expected, received uint64) {
@@ -74,11 +123,8 @@ func TestNACKRecoversDownlinkLoss(t *testing.T) {
 	time.Sleep(5 * time.Second)
 	e1, r1 := videoCounts()
 	s1, d1 := counters()
-	res := <-done
-	if res.err != nil {
-		t.Fatalf("run: %v", res.err)
-	}
-	rep := res.rep
+	time.Sleep(time.Second)
+	rep := stop()
 	if rep.Participants != 4 || rep.Failed != 0 {
 		t.Fatalf("participants %d joined, %d failed (errors: %v)", rep.Participants, rep.Failed, rep.Errors)
 	}
@@ -119,27 +165,9 @@ func TestDownlinkCapMovesSubscriberToLowLayer(t *testing.T) {
 	cfg.PionSubscribers = true
 	cfg.withholdCandidates = true
 	cfg.Duration, cfg.Ramp = 40*time.Second, 0
-	partsCh := make(chan []*participant, 1)
-	cfg.started = func(ps []*participant) { partsCh <- ps }
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() {
-		_, _, err := run(ctx, &cfg)
-		done <- err
-	}()
-	parts := <-partsCh
+	parts, stop := startRun(t, &cfg)
 	student := parts[1]
-	video := func() *trackStats {
-		student.mu.Lock()
-		defer student.mu.Unlock()
-		for _, tr := range student.tracks {
-			if tr.video {
-				return tr
-			}
-		}
-		return nil
-	}
+	video := func() *trackStats { return trackOf(student, true) }
 	layer := func() int {
 		if v := video(); v != nil && v.packets.Load() > 0 {
 			return int(v.layerNow.Load())
@@ -148,15 +176,7 @@ func TestDownlinkCapMovesSubscriberToLowLayer(t *testing.T) {
 	}
 	waitLayer := func(want int, within time.Duration) time.Duration {
 		t.Helper()
-		start := time.Now()
-		for time.Since(start) < within {
-			if layer() == want {
-				return time.Since(start)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-		t.Fatalf("the student did not get layer %s within %v (on %d)", layerNames[want], within, layer())
-		return 0
+		return waitUntil(t, "the student on layer "+layerNames[want], within, func() bool { return layer() == want })
 	}
 
 	waitLayer(int(layerF), 10*time.Second)
@@ -193,10 +213,7 @@ func TestDownlinkCapMovesSubscriberToLowLayer(t *testing.T) {
 	relay.SetImpairment(testnet.Impairment{})
 	took = waitLayer(int(layerF), 10*time.Second)
 	t.Logf("cap lifted: back on the high layer after %v", took.Round(10*time.Millisecond))
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("run: %v", err)
-	}
+	stop()
 }
 
 // A downlink too slow for even the low layer (80 kbps) pauses the video,
@@ -212,44 +229,16 @@ func TestDownlinkTooSlowPausesVideo(t *testing.T) {
 	cfg.PionSubscribers = true
 	cfg.withholdCandidates = true
 	cfg.Duration, cfg.Ramp = 30*time.Second, 0
-	partsCh := make(chan []*participant, 1)
-	cfg.started = func(ps []*participant) { partsCh <- ps }
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() {
-		_, _, err := run(ctx, &cfg)
-		done <- err
-	}()
-	student := (<-partsCh)[1]
-	tracks := func() (audio, video *trackStats) {
-		student.mu.Lock()
-		defer student.mu.Unlock()
-		for _, tr := range student.tracks {
-			if tr.video {
-				video = tr
-			} else {
-				audio = tr
-			}
-		}
-		return audio, video
-	}
-	waitUntil := func(what string, within time.Duration, cond func() bool) {
-		t.Helper()
-		for start := time.Now(); !cond(); time.Sleep(50 * time.Millisecond) {
-			if time.Since(start) > within {
-				t.Fatalf("timed out after %v waiting for %s", within, what)
-			}
-		}
-	}
-	waitUntil("video", 10*time.Second, func() bool {
-		_, v := tracks()
+	parts, stop := startRun(t, &cfg)
+	student := parts[1]
+	waitUntil(t, "video", 10*time.Second, func() bool {
+		v := trackOf(student, true)
 		return v != nil && v.packets.Load() > 50
 	})
 	relay.SetImpairment(testnet.Impairment{RateBitsPerSecond: 80_000, QueueDelay: 400 * time.Millisecond})
-	waitUntil("StreamStateUpdate PAUSED", 5*time.Second, student.streamPaused.Load)
+	waitUntil(t, "StreamStateUpdate PAUSED", 5*time.Second, student.streamPaused.Load)
 	time.Sleep(time.Second) // what was queued drains
-	audio, video := tracks()
+	audio, video := trackOf(student, false), trackOf(student, true)
 	a0, v0 := audio.packets.Load(), video.packets.Load()
 	time.Sleep(3 * time.Second)
 	a1, v1 := audio.packets.Load(), video.packets.Load()
@@ -263,10 +252,7 @@ func TestDownlinkTooSlowPausesVideo(t *testing.T) {
 		t.Errorf("only %d audio packets in 3 s while the video was paused", a1-a0)
 	}
 	relay.SetImpairment(testnet.Impairment{})
-	waitUntil("StreamStateUpdate ACTIVE", 20*time.Second, func() bool { return !student.streamPaused.Load() })
-	waitUntil("video again", 5*time.Second, func() bool { return video.packets.Load() > v1+20 })
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("run: %v", err)
-	}
+	waitUntil(t, "StreamStateUpdate ACTIVE", 20*time.Second, func() bool { return !student.streamPaused.Load() })
+	waitUntil(t, "video again", 5*time.Second, func() bool { return video.packets.Load() > v1+20 })
+	stop()
 }

@@ -20,6 +20,10 @@ import (
 // A video is paused only when its lowest layer has not fitted for
 // pauseGrace: estimates dip for a moment when a client is busy.
 //
+// When the link shrinks under a layer that had held, the layers above it
+// are not tried for coolDown: a link that just lost capacity rarely gets it
+// back at once, and every failed trial costs a keyframe's worth of queue.
+//
 // A raise is a trial: if the estimate falls within trialTime, the layer is
 // withdrawn at once (sfu.DownTrack.SwitchDown) and not tried again for a
 // back-off that doubles, from 4 s up to 8 s, at each failure (8 to 16 s for
@@ -36,6 +40,7 @@ const (
 	trialTolerance = 0.9    // the estimate may sag this much during a trial
 	keepFactor     = 0.6    // a layer in use is kept until the budget falls below this share of its rate
 	pauseGrace     = 2 * time.Second
+	coolDown       = 10 * time.Second // after the link shrank, before trying higher layers
 )
 
 // defaultLayerRates stand in for a layer's bitrate until it is measured:
@@ -61,35 +66,16 @@ type bandwidthAllocator struct {
 	room  *Room
 	state map[*subscription]*allocState
 	last  time.Time
-	stop  chan struct{}
-	done  chan struct{}
+	loop  *periodic
 }
 
 func newBandwidthAllocator(r *Room) *bandwidthAllocator {
-	a := &bandwidthAllocator{room: r, state: map[*subscription]*allocState{},
-		stop: make(chan struct{}), done: make(chan struct{})}
-	go a.run()
+	a := &bandwidthAllocator{room: r, state: map[*subscription]*allocState{}, last: time.Now()}
+	a.loop = startPeriodic(allocInterval, a.tick)
 	return a
 }
 
-func (a *bandwidthAllocator) close() {
-	close(a.stop)
-	<-a.done
-}
-
-func (a *bandwidthAllocator) run() {
-	defer close(a.done)
-	t := time.NewTicker(allocInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-a.stop:
-			return
-		case now := <-t.C:
-			a.tick(now)
-		}
-	}
-}
+func (a *bandwidthAllocator) close() { a.loop.close() }
 
 // videoSub is a subscription as one tick sees it.
 type videoSub struct {
@@ -270,6 +256,14 @@ func (a *bandwidthAllocator) apply(p *Participant, v *videoSub, st *allocState, 
 	if layer > st.applied {
 		// A raise, or a resume from pause, is a trial.
 		st.trial, st.trialFrom, st.trialAt, st.trialEst = layer, st.applied, now, est
+	} else if st.trial < 0 {
+		// The link shrank under a layer that had held: let it settle
+		// before trying the layers above again.
+		for q := max(layer+1, 0); q < 3; q++ {
+			if until := now.Add(coolDown); st.backoff[q].Before(until) {
+				st.backoff[q] = until
+			}
+		}
 	}
 	st.applied = layer
 	p.mu.Lock()

@@ -16,34 +16,16 @@ import (
 // layerLiveness runs for the life of a room.
 type layerLiveness struct {
 	room *Room
-	stop chan struct{}
-	done chan struct{}
+	loop *periodic
 }
 
 func newLayerLiveness(r *Room) *layerLiveness {
-	l := &layerLiveness{room: r, stop: make(chan struct{}), done: make(chan struct{})}
-	go l.run()
+	l := &layerLiveness{room: r}
+	l.loop = startPeriodic(sfu.LayerCheckInterval, l.tick)
 	return l
 }
 
-func (l *layerLiveness) close() {
-	close(l.stop)
-	<-l.done
-}
-
-func (l *layerLiveness) run() {
-	defer close(l.done)
-	t := time.NewTicker(sfu.LayerCheckInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-l.stop:
-			return
-		case now := <-t.C:
-			l.tick(now)
-		}
-	}
-}
+func (l *layerLiveness) close() { l.loop.close() }
 
 // tick samples every simulcast track and re-places the subscribers of
 // those whose dead layers changed.

@@ -29,38 +29,19 @@ type qualityMonitor struct {
 	room     *Room
 	interval time.Duration
 	state    map[string]*participantQuality // by participant sid
-	stop     chan struct{}
-	done     chan struct{}
+	loop     *periodic
 }
 
 func newQualityMonitor(r *Room, interval time.Duration) *qualityMonitor {
 	if interval <= 0 {
 		interval = defaultQualityInterval
 	}
-	m := &qualityMonitor{room: r, interval: interval, state: map[string]*participantQuality{},
-		stop: make(chan struct{}), done: make(chan struct{})}
-	go m.run()
+	m := &qualityMonitor{room: r, interval: interval, state: map[string]*participantQuality{}}
+	m.loop = startPeriodic(interval, func(time.Time) { m.tick() })
 	return m
 }
 
-func (m *qualityMonitor) close() {
-	close(m.stop)
-	<-m.done
-}
-
-func (m *qualityMonitor) run() {
-	defer close(m.done)
-	t := time.NewTicker(m.interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-m.stop:
-			return
-		case <-t.C:
-			m.tick()
-		}
-	}
-}
+func (m *qualityMonitor) close() { m.loop.close() }
 
 // tick measures everyone and sends the updates.
 func (m *qualityMonitor) tick() {

@@ -36,38 +36,25 @@ type speakerDetector struct {
 	// announced is the same, for other goroutines to read.
 	lastOrder []string
 	announced atomic.Pointer[[]string]
-	stop      chan struct{}
-	done      chan struct{}
+	loop      *periodic
 }
 
 func newSpeakerDetector(r *Room) *speakerDetector {
-	d := &speakerDetector{room: r, state: map[string]*speakerState{}, stop: make(chan struct{}), done: make(chan struct{})}
-	go d.run()
+	d := &speakerDetector{room: r, state: map[string]*speakerState{}}
+	d.loop = startPeriodic(speakerInterval, func(time.Time) { d.announce() })
 	return d
 }
 
-func (d *speakerDetector) close() {
-	close(d.stop)
-	<-d.done
-}
+func (d *speakerDetector) close() { d.loop.close() }
 
-func (d *speakerDetector) run() {
-	defer close(d.done)
-	t := time.NewTicker(speakerInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-d.stop:
-			return
-		case <-t.C:
-			if changed := d.tick(); len(changed) > 0 {
-				msg := &livekit.SignalResponse{Message: &livekit.SignalResponse_SpeakersChanged{
-					SpeakersChanged: &livekit.SpeakersChanged{Speakers: changed},
-				}}
-				for _, p := range d.room.Participants() {
-					p.send(msg)
-				}
-			}
+// announce tells everyone of the speakers whose state changed.
+func (d *speakerDetector) announce() {
+	if changed := d.tick(); len(changed) > 0 {
+		msg := &livekit.SignalResponse{Message: &livekit.SignalResponse_SpeakersChanged{
+			SpeakersChanged: &livekit.SpeakersChanged{Speakers: changed},
+		}}
+		for _, p := range d.room.Participants() {
+			p.send(msg)
 		}
 	}
 }

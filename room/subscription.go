@@ -1,9 +1,10 @@
 package room
 
 import (
+	"sync/atomic"
+
 	"github.com/livekit/protocol/livekit"
 	"github.com/pion/webrtc/v4"
-	"sync/atomic"
 
 	"github.com/bayan-dev/bayan/sfu"
 )

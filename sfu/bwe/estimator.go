@@ -31,6 +31,7 @@ const (
 	holdAfterDrop  = 300_000   // µs without increase after a decrease
 	nearCongestion = 1_000_000 // µs of cautious, additive increase after a congestion
 	ackedWindow    = 500_000   // µs of arrivals the acked rate is measured over
+	lossDecay      = 0.75      // per feedback message (about 100 ms)
 )
 
 // Estimator estimates one connection's downlink capacity. OnSent records
@@ -75,6 +76,7 @@ type Estimator struct {
 	lastUpdate    int64
 	lastCongested float64
 	lastLoss      float64
+	lostW, totalW float64 // packets lost and reported, decaying
 	lastAcked     float64
 }
 
@@ -155,7 +157,12 @@ func (e *Estimator) OnFeedback(fb *rtcp.TransportLayerCC, now int64) {
 	if total == 0 {
 		return
 	}
-	e.lastLoss = float64(lost) / float64(total)
+	// Loss is judged over the last half second or so of feedback, not
+	// one message: a tenth of a second holds too few packets, and random
+	// loss of a few per cent would now and then look like ten.
+	e.lostW = lossDecay*e.lostW + float64(lost)
+	e.totalW = lossDecay*e.totalW + float64(total)
+	e.lastLoss = e.lostW / e.totalW
 	e.lastAcked = e.ackedRate()
 	e.congested = e.overusing
 	e.control(now)
