@@ -164,7 +164,7 @@ func (a *bandwidthAllocator) allocate(p *Participant, now time.Time, speaking ma
 		seen[v.s] = true
 		st := a.state[v.s]
 		if st == nil {
-			st = &allocState{applied: v.wanted, trial: -1}
+			st = &allocState{applied: int(livekit.VideoQuality_HIGH), trial: -1}
 			a.state[v.s] = st
 		}
 		// A trial failed when the estimate fell while it ran.
@@ -248,37 +248,45 @@ func (a *bandwidthAllocator) allocate(p *Participant, now time.Time, speaking ma
 // apply puts a subscription on its allocated layer (or pauses it), and
 // tells the client when a video is paused or resumed for lack of room.
 func (a *bandwidthAllocator) apply(p *Participant, v *videoSub, st *allocState, layer int, now time.Time, est int64) {
-	if layer == st.applied {
+	// The budget's cap: -1 paused, 0..2 the highest layer allowed; a video
+	// that gets all it asked for is not capped at all, so that a wish the
+	// subscriber changes later applies at once.
+	capLayer := layer
+	if layer >= v.wanted {
+		capLayer = int(livekit.VideoQuality_HIGH)
+	}
+	if capLayer == st.applied {
 		return
 	}
 	s := v.s
-	down := layer < st.applied || layer < 0
-	if layer > st.applied {
+	shrank := capLayer < st.applied
+	switch {
+	case !shrank:
 		// A raise, or a resume from pause, is a trial.
-		st.trial, st.trialFrom, st.trialAt, st.trialEst = layer, st.applied, now, est
-	} else if st.trial < 0 {
+		st.trial, st.trialFrom, st.trialAt, st.trialEst = max(layer, 0), st.applied, now, est
+	case st.trial < 0:
 		// The link shrank under a layer that had held: let it settle
 		// before trying the layers above again.
-		for q := max(layer+1, 0); q < 3; q++ {
+		for q := max(capLayer+1, 0); q < 3; q++ {
 			if until := now.Add(coolDown); st.backoff[q].Before(until) {
 				st.backoff[q] = until
 			}
 		}
 	}
-	st.applied = layer
+	st.applied = capLayer
 	p.mu.Lock()
 	if p.subs[s.track.SID()] != s {
 		p.mu.Unlock()
 		return // unsubscribed meanwhile
 	}
-	s.budgetPaused.Store(layer < 0)
-	if layer >= 0 {
-		s.budgetCap.Store(int32(layer))
+	s.budgetPaused.Store(capLayer < 0)
+	if capLayer >= 0 {
+		s.budgetCap.Store(int32(capLayer))
 	}
 	settings := s.settings
 	p.mu.Unlock()
-	s.applyBudget(settings, down)
-	if paused := layer < 0; paused != st.announced {
+	s.applyBudget(settings, shrank)
+	if paused := capLayer < 0; paused != st.announced {
 		st.announced = paused
 		state := livekit.StreamState_ACTIVE
 		if paused {
