@@ -51,6 +51,9 @@ type Config struct {
 	// PionSubscribers receives media with full pion peer connections
 	// instead of the lean subscriber (see leansub.go), to compare the two.
 	PionSubscribers bool
+	// RedAudio publishes microphones as Opus RED (RFC 2198), as LiveKit's
+	// web client does by default.
+	RedAudio bool
 
 	// withholdCandidates (tests) keeps pion connections from trickling
 	// their candidates: the server then learns each client's address from

@@ -5,6 +5,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bayan-dev/bayan/internal/red"
+
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 )
@@ -27,6 +29,7 @@ type trackStats struct {
 	sid   string
 	ssrc  uint32
 	video bool
+	red   bool  // RED payloads: the primary encoding is measured
 	clock int64 // RTP clock rate
 
 	packets  atomic.Uint64
@@ -114,6 +117,14 @@ func (t *trackStats) onPacket(p *participant, b []byte, now int64) {
 	}
 	rtpTS := binary.BigEndian.Uint32(b[4:])
 	payload := b[off:end]
+	if t.red {
+		p, ok := red.Primary(payload)
+		if !ok {
+			t.foreign++
+			return
+		}
+		payload = p
+	}
 
 	t.packets.Add(1)
 	t.bytes.Add(uint64(len(payload)))

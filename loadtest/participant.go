@@ -32,6 +32,8 @@ type participantSpec struct {
 	quality livekit.VideoQuality // requested for every subscribed video
 	// expectMedia says the participant should receive media.
 	expectMedia bool
+	// redAudio publishes the microphone as Opus RED.
+	redAudio bool
 }
 
 func (s *participantSpec) publishes() bool { return s.publishAudio || s.publishVideo }
@@ -518,7 +520,7 @@ func (p *participant) subscribeTiles(infos []*livekit.ParticipantInfo) {
 // apply.
 func (p *participant) onTrack(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 	t := &trackStats{sid: tr.ID(), ssrc: uint32(tr.SSRC()), video: tr.Kind() == webrtc.RTPCodecTypeVideo,
-		clock: int64(tr.Codec().ClockRate)}
+		clock: int64(tr.Codec().ClockRate), red: strings.EqualFold(tr.Codec().MimeType, redCapability.MimeType)}
 	if t.clock == 0 {
 		t.clock = 90000
 	}

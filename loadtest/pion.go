@@ -76,6 +76,10 @@ func newAPI(counters *rtcpCounters, loopbackOnly bool) (*webrtc.API, error) {
 	}, webrtc.RTPCodecTypeAudio); err != nil {
 		return nil, fmt.Errorf("register opus: %w", err)
 	}
+	if err := me.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: redCapability, PayloadType: 63},
+		webrtc.RTPCodecTypeAudio); err != nil {
+		return nil, fmt.Errorf("register red: %w", err)
+	}
 	if err := me.RegisterCodec(webrtc.RTPCodecParameters{
 		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000,
 			RTCPFeedback: []webrtc.RTCPFeedback{{Type: webrtc.TypeRTCPFBCCM, Parameter: "fir"}}},

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bayan-dev/bayan/internal/red"
+
 	"github.com/livekit/protocol/livekit"
 	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
@@ -23,6 +25,8 @@ import (
 var (
 	vp8Capability  = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}
 	opusCapability = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}
+	opusPT         = byte(111) // the Opus payload type inside RED blocks
+	redCapability  = webrtc.RTPCodecCapability{MimeType: "audio/red", ClockRate: 48000, Channels: 2, SDPFmtpLine: "111/111"}
 )
 
 // sendStats counts what one encoding sent. Its bitrate, like a receiver's
@@ -94,6 +98,12 @@ type audioTrack struct {
 	level [1]byte
 	ts0   uint32
 	sent  sendStats
+	// red wraps each payload in RFC 2198 RED with the previous one as
+	// redundancy, as LiveKit's web client does with red: true.
+	red    bool
+	redBuf [512]byte
+	prev   [128]byte
+	prevN  int
 }
 
 // publisher is the sending half of a participant.
@@ -116,7 +126,7 @@ func newPublisher(spec *participantSpec) *publisher {
 	seed := uint64(spec.index)*0x9e3779b97f4a7c15 + uint64(time.Now().UnixNano())
 	if spec.publishAudio {
 		pb.audioCID = spec.identity + "-mic"
-		pb.audio = &audioTrack{enc: newAudioEncoder(pb.index, seed), ts0: uint32(seed >> 7)}
+		pb.audio = &audioTrack{enc: newAudioEncoder(pb.index, seed), ts0: uint32(seed >> 7), red: spec.redAudio}
 	}
 	if spec.publishVideo {
 		pb.videoCID = spec.identity + "-cam"
@@ -163,7 +173,11 @@ func (pb *publisher) addTracks(p *participant, pc *webrtc.PeerConnection) error 
 	sendonly := webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly}
 	stream := p.spec.identity
 	if pb.audio != nil {
-		t, err := webrtc.NewTrackLocalStaticRTP(opusCapability, pb.audioCID, stream)
+		capability := opusCapability
+		if pb.audio.red {
+			capability = redCapability
+		}
+		t, err := webrtc.NewTrackLocalStaticRTP(capability, pb.audioCID, stream)
 		if err != nil {
 			return err
 		}
@@ -347,6 +361,10 @@ func (a *audioTrack) send(start time.Time) {
 	a.pkt.Timestamp = a.ts0 + rtpTime(now.Sub(start), 48000)
 	a.pkt.Marker = false
 	a.pkt.Payload = payload
+	if a.red {
+		a.pkt.Payload = red.Wrap(a.redBuf[:0], opusPT, a.prev[:a.prevN], 960, payload)
+		a.prevN = copy(a.prev[:], payload)
+	}
 	a.pkt.Extensions = a.exts
 	if err := a.track.WriteRTP(&a.pkt); err == nil {
 		a.sent.frame(len(payload), 1, now.UnixNano())

@@ -250,6 +250,7 @@ func run(ctx context.Context, cfg *Config) (*Report, []*participant, error) {
 
 	parts := make([]*participant, len(specs))
 	for i := range specs {
+		specs[i].redAudio = cfg.RedAudio
 		parts[i] = newParticipant(env, specs[i])
 	}
 	if cfg.started != nil {

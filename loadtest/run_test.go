@@ -296,3 +296,45 @@ func TestNoGoroutineLeft(t *testing.T) {
 	}
 	goleak.VerifyNone(t, opts...)
 }
+
+// A teacher publishing Opus RED reaches a student who negotiated RED (pion
+// subscriber: the packets as sent) and one who did not (lean subscriber,
+// Opus only: the server forwards the primary encoding), both intact.
+func TestREDAudioReachesBothKindsOfSubscriber(t *testing.T) {
+	for _, pionSubs := range []bool{true, false} {
+		srv := testserver.Start(t, nil)
+		cfg := testConfig(srv, ScenarioClass)
+		cfg.Students = 2
+		cfg.RedAudio = true
+		cfg.PionSubscribers = pionSubs
+		rep, parts, err := run(context.Background(), &cfg)
+		if err != nil {
+			t.Fatalf("run: %v", err)
+		}
+		if rep.Participants != 3 || rep.Failed != 0 {
+			t.Fatalf("participants %d joined, %d failed (errors %v)", rep.Participants, rep.Failed, rep.Errors)
+		}
+		for _, p := range parts[1:] {
+			var audio *trackResult
+			red := false
+			for _, tr := range p.tracks {
+				if r := tr.result(); !r.video {
+					audio, red = &r, tr.red
+				}
+			}
+			if audio == nil || audio.packets < 100 {
+				t.Fatalf("pion subscribers %v, %s: no audio", pionSubs, p.spec.identity)
+			}
+			if red != pionSubs {
+				t.Errorf("pion subscribers %v, %s: RED negotiated %v", pionSubs, p.spec.identity, red)
+			}
+			if audio.foreignPackets != 0 || audio.lost != 0 || audio.publisher != 0 {
+				t.Errorf("pion subscribers %v, %s: %d packets not Opus from the teacher, %d lost of %d",
+					pionSubs, p.spec.identity, audio.foreignPackets, audio.lost, audio.expected)
+			}
+			if k := audio.layerKbps[layerAudio]; k < 25 || k > 45 {
+				t.Errorf("pion subscribers %v, %s: audio at %.1f kbps, want the primary's ~32 (RED doubles it)", pionSubs, p.spec.identity, k)
+			}
+		}
+	}
+}

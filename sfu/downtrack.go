@@ -45,6 +45,7 @@ type DownTrack struct {
 	payloadType  uint8
 	writer       webrtc.TrackLocalWriter
 	needKeyframe bool
+	redPrimary   bool // RED in, Opus out: forward the primary encoding only
 	dropCurrent  bool // forward nothing of current until the target's keyframe
 	hdr          rtp.Header
 	ext          [2]rtp.Extension // room for interceptors' extensions
@@ -185,9 +186,25 @@ func (d *DownTrack) keyframeSource() *Receiver {
 
 // Bind is called by pion when the subscriber's negotiation completes.
 func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
+	if c, ok := d.bindCodec(ctx, d.mime, true); ok {
+		return c, nil
+	}
+	if isRED(d.mime) {
+		// A subscriber without RED gets the primary encoding, as Opus.
+		if c, ok := d.bindCodec(ctx, webrtc.MimeTypeOpus, false); ok {
+			return c, nil
+		}
+	}
+	return webrtc.RTPCodecParameters{}, fmt.Errorf("%w: %s", ErrCodecNotNegotiated, d.mime)
+}
+
+// bindCodec binds to the first negotiated codec of the given type (with
+// the receiver's fmtp when exact); ok is false when there is none.
+func (d *DownTrack) bindCodec(ctx webrtc.TrackLocalContext, mime string, exact bool) (webrtc.RTPCodecParameters, bool) {
 	for _, c := range ctx.CodecParameters() {
-		if strings.EqualFold(c.MimeType, d.mime) && fmtpMatches(d.receiver.codec, c) {
+		if strings.EqualFold(c.MimeType, mime) && (!exact || fmtpMatches(d.receiver.codec, c)) {
 			d.mu.Lock()
+			d.redPrimary = isRED(d.mime) && !isRED(c.MimeType)
 			d.ssrc = uint32(ctx.SSRC())
 			d.payloadType = uint8(c.PayloadType)
 			d.writer = ctx.WriteStream()
@@ -206,10 +223,10 @@ func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 			if d.isVideo {
 				d.keyframeSource().RequestKeyFrame()
 			}
-			return c, nil
+			return c, true
 		}
 	}
-	return webrtc.RTPCodecParameters{}, fmt.Errorf("%w: %s", ErrCodecNotNegotiated, d.mime)
+	return webrtc.RTPCodecParameters{}, false
 }
 
 // rtxPayloadType finds the negotiated RTX payload type for a codec.
@@ -367,6 +384,15 @@ func (d *DownTrack) writeRTP(from *Receiver, in *rtp.Header, payload []byte, now
 			return
 		}
 	}
+	if d.redPrimary {
+		p, ok := redPrimary(payload)
+		if !ok {
+			d.rw.Drop(in.SequenceNumber) // malformed: later packets close the gap
+			d.mu.Unlock()
+			return
+		}
+		payload = p
+	}
 	seq, ts, ok := d.rw.Rewrite(in.SequenceNumber, in.Timestamp, nowNanos)
 	if !ok {
 		d.mu.Unlock()
@@ -489,6 +515,11 @@ func (d *DownTrack) retransmit(outSeq uint16) {
 			return
 		}
 		payload = rewriteVP8(payload, payload, &d.vp8Desc, pic, tl0)
+	}
+	if d.redPrimary {
+		if payload, ok = redPrimary(payload); !ok {
+			return
+		}
 	}
 	var hdr rtp.Header
 	d.fillHeader(&hdr, &d.rtxHdr, seq, ts)

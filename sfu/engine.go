@@ -137,6 +137,10 @@ func registerCodecs(me *webrtc.MediaEngine) error {
 		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2,
 			SDPFmtpLine: "minptime=10;useinbandfec=1", RTCPFeedback: []webrtc.RTCPFeedback{{Type: webrtc.TypeRTCPFBTransportCC}}},
 			PayloadType: 111},
+		// RED (RFC 2198) carrying Opus, as LiveKit's clients publish with
+		// red: true; subscribers without it get plain Opus (DownTrack).
+		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: MimeTypeRED, ClockRate: 48000, Channels: 2,
+			SDPFmtpLine: "111/111"}, PayloadType: 63},
 	}
 	for _, c := range audio {
 		if err := me.RegisterCodec(c, webrtc.RTPCodecTypeAudio); err != nil {

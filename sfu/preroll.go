@@ -57,6 +57,12 @@ func (d *DownTrack) replay(from *Receiver, in *rtp.Header, nowNanos int64) {
 			}
 			payload = payload[:len(payload)-pad]
 		}
+		if d.redPrimary {
+			var ok bool
+			if payload, ok = redPrimary(payload); !ok {
+				continue
+			}
+		}
 		outSeq, outTS, ok := d.rw.Rewrite(seq, d.rtxHdr.Timestamp, nowNanos)
 		if !ok {
 			continue

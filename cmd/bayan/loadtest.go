@@ -29,6 +29,7 @@ type loadtestOptions struct {
 	out, html                    string
 	cpuprofile                   string
 	pionSubscribers              bool
+	redAudio                     bool
 }
 
 // Default participant counts by scenario, when --participants is not given.
@@ -75,6 +76,7 @@ func (a *app) loadtestCmd() *cobra.Command {
 	fs.StringVar(&o.metricsURL, "metrics-url", "", "server Prometheus metrics (default: the --url host's /metrics; \"\" to skip)")
 	fs.StringVar(&o.out, "out", "", "write the report as JSON to this file")
 	fs.StringVar(&o.html, "html", "", "write the report as an HTML page to this file")
+	fs.BoolVar(&o.redAudio, "red", false, "publish microphones as Opus RED (RFC 2198), as LiveKit's web client does")
 	fs.BoolVar(&o.pionSubscribers, "pion-subscribers", false, "receive with full pion peer connections instead of the lean subscriber (costs the load tester more CPU)")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the load tester to this file (go tool pprof)")
 	return cmd
@@ -95,6 +97,7 @@ func (a *app) runLoadtest(cmd *cobra.Command, scenario string, o *loadtestOption
 		Stage:           o.stage,
 		Simulcast:       o.simulcast,
 		PionSubscribers: o.pionSubscribers,
+		RedAudio:        o.redAudio,
 		Progress:        a.stderr,
 		Params:          map[string]string{},
 	}
