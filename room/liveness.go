@@ -51,7 +51,9 @@ func (l *layerLiveness) tick(now time.Time) {
 func (t *PublishedTrack) observeLayers(now time.Time) (dead [3]bool, changed bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if !t.info.GetSimulcast() {
+	// A shared screen that does not change is sent at a frame a second or
+	// less, which would look like a dead layer: screen shares are left out.
+	if !t.info.GetSimulcast() || t.info.GetSource() == livekit.TrackSource_SCREEN_SHARE {
 		return dead, false
 	}
 	var counts [3]uint64
