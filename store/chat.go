@@ -110,4 +110,3 @@ func (s *Store) DeleteChatMessage(ctx context.Context, classID string, id int64,
 	}
 	return nil // already deleted
 }
-
