@@ -1,0 +1,112 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// DefaultChatHistory is how many recent messages a joining participant
+// gets when RecentChat is asked for no particular number.
+const DefaultChatHistory = 100
+
+// ChatMessage is one message of a class's chat.
+type ChatMessage struct {
+	// ID is assigned by the store; later messages have larger ids.
+	ID         int64
+	ClassID    string
+	Sender     string // identity
+	SenderName string // display name at the time of sending
+	Body       string
+	// CreatedAt is the server's time when the message was stored.
+	CreatedAt time.Time
+}
+
+// AddChatMessage stores m in its class's chat and returns it with its id
+// and the server's timestamp; once it returns, the message is durable.
+// The class must exist (ErrNotFound); sender and body must not be empty
+// (ErrInvalid). Whether the sender may write is the caller's decision.
+func (s *Store) AddChatMessage(ctx context.Context, m ChatMessage) (ChatMessage, error) {
+	what := "add chat message to class " + m.ClassID
+	if m.Sender == "" || m.Body == "" {
+		return ChatMessage{}, fmt.Errorf("store: %s: %w: empty sender or body", what, ErrInvalid)
+	}
+	m.CreatedAt = fromMS(toMS(s.now()))
+	// Inserting through a SELECT on the class makes a missing class
+	// insert nothing, which both dialects report the same way.
+	err := s.db.QueryRowContext(ctx,
+		`INSERT INTO chat_messages (class_id, sender, sender_name, body, created_at)
+		 SELECT id, $2, $3, $4, $5 FROM classes WHERE id = $1
+		 RETURNING id`,
+		m.ClassID, m.Sender, m.SenderName, m.Body, toMS(m.CreatedAt)).Scan(&m.ID)
+	if err != nil {
+		return ChatMessage{}, notFoundOr(err, what)
+	}
+	return m, nil
+}
+
+// RecentChat returns the last limit messages of the class that are not
+// deleted, oldest first (limit <= 0 means DefaultChatHistory). An unknown
+// class has no messages: the result is empty, not an error.
+func (s *Store) RecentChat(ctx context.Context, classID string, limit int) ([]ChatMessage, error) {
+	what := "recent chat of class " + classID
+	if limit <= 0 {
+		limit = DefaultChatHistory
+	}
+	rows, err := s.db.QueryContext(ctx,
+		`SELECT id, class_id, sender, sender_name, body, created_at
+		 FROM chat_messages
+		 WHERE class_id = $1 AND deleted_at IS NULL
+		 ORDER BY id DESC LIMIT $2`, classID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: %s: %w", what, err)
+	}
+	defer rows.Close()
+	var out []ChatMessage
+	for rows.Next() {
+		var m ChatMessage
+		var created int64
+		if err := rows.Scan(&m.ID, &m.ClassID, &m.Sender, &m.SenderName, &m.Body, &created); err != nil {
+			return nil, fmt.Errorf("store: %s: %w", what, err)
+		}
+		m.CreatedAt = fromMS(created)
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: %s: %w", what, err)
+	}
+	slices.Reverse(out) // fetched newest first to apply the limit
+	return out, nil
+}
+
+// DeleteChatMessage hides message id of the class from RecentChat,
+// recording who deleted it and when (the row is kept for moderation
+// records). Deleting a message already deleted succeeds and keeps the
+// first deletion. ErrNotFound when the class has no such message. Only
+// teachers may delete; enforcing that is the caller's job (see
+// Class.Member).
+func (s *Store) DeleteChatMessage(ctx context.Context, classID string, id int64, by string, at time.Time) error {
+	what := fmt.Sprintf("delete chat message %d of class %s", id, classID)
+	res, err := s.db.ExecContext(ctx,
+		`UPDATE chat_messages SET deleted_at = $3, deleted_by = $4
+		 WHERE class_id = $1 AND id = $2 AND deleted_at IS NULL`,
+		classID, id, toMS(at), by)
+	if err != nil {
+		return fmt.Errorf("store: %s: %w", what, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("store: %s: %w", what, err)
+	}
+	if n == 1 {
+		return nil
+	}
+	var one int
+	err = s.db.QueryRowContext(ctx,
+		`SELECT 1 FROM chat_messages WHERE class_id = $1 AND id = $2`, classID, id).Scan(&one)
+	if err != nil {
+		return notFoundOr(err, what)
+	}
+	return nil // already deleted
+}
