@@ -87,26 +87,8 @@ func (s *Store) RecentChat(ctx context.Context, classID string, limit int) ([]Ch
 // teachers may delete; enforcing that is the caller's job (see
 // Class.Member).
 func (s *Store) DeleteChatMessage(ctx context.Context, classID string, id int64, by string, at time.Time) error {
-	what := fmt.Sprintf("delete chat message %d of class %s", id, classID)
-	res, err := s.db.ExecContext(ctx,
+	return s.settleOnce(ctx, fmt.Sprintf("delete chat message %d of class %s", id, classID),
 		`UPDATE chat_messages SET deleted_at = $3, deleted_by = $4
-		 WHERE class_id = $1 AND id = $2 AND deleted_at IS NULL`,
-		classID, id, toMS(at), by)
-	if err != nil {
-		return fmt.Errorf("store: %s: %w", what, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("store: %s: %w", what, err)
-	}
-	if n == 1 {
-		return nil
-	}
-	var one int
-	err = s.db.QueryRowContext(ctx,
-		`SELECT 1 FROM chat_messages WHERE class_id = $1 AND id = $2`, classID, id).Scan(&one)
-	if err != nil {
-		return notFoundOr(err, what)
-	}
-	return nil // already deleted
+		 WHERE class_id = $1 AND id = $2 AND deleted_at IS NULL`, []any{classID, id, toMS(at), by},
+		`SELECT 1 FROM chat_messages WHERE class_id = $1 AND id = $2`, []any{classID, id})
 }

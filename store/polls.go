@@ -197,24 +197,9 @@ func validChoices(p Poll, choices []int) error {
 // succeeds and keeps the first closing time; ErrNotFound when there is no
 // such poll.
 func (s *Store) ClosePoll(ctx context.Context, pollID string, at time.Time) error {
-	what := "close poll " + pollID
-	res, err := s.db.ExecContext(ctx,
-		`UPDATE polls SET closed_at = $2 WHERE id = $1 AND closed_at IS NULL`, pollID, toMS(at))
-	if err != nil {
-		return fmt.Errorf("store: %s: %w", what, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("store: %s: %w", what, err)
-	}
-	if n == 1 {
-		return nil
-	}
-	var one int
-	if err := s.db.QueryRowContext(ctx, `SELECT 1 FROM polls WHERE id = $1`, pollID).Scan(&one); err != nil {
-		return notFoundOr(err, what)
-	}
-	return nil // already closed
+	return s.settleOnce(ctx, "close poll "+pollID,
+		`UPDATE polls SET closed_at = $2 WHERE id = $1 AND closed_at IS NULL`, []any{pollID, toMS(at)},
+		`SELECT 1 FROM polls WHERE id = $1`, []any{pollID})
 }
 
 // PollTally counts the answers to the poll, open or closed; ErrNotFound
