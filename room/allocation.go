@@ -59,6 +59,7 @@ type allocState struct {
 	backDur   [3]time.Duration
 	announced bool      // paused was announced to the client
 	shortAt   time.Time // since when the budget has had no room for it; zero while it has
+	failed    bool      // a trial failed this tick: its back-off, not a cool-down, applies
 }
 
 // bandwidthAllocator runs for the life of a room.
@@ -183,7 +184,7 @@ func (a *bandwidthAllocator) allocate(p *Participant, now time.Time, speaking ma
 					st.backDur[st.trial] = min(2*st.backDur[st.trial], most)
 				}
 				st.backoff[st.trial] = now.Add(st.backDur[st.trial])
-				st.trial = -1
+				st.trial, st.failed = -1, true
 			case now.Sub(st.trialAt) > trialTime:
 				st.backDur[st.trial] = 0 // it held
 				st.trial = -1
@@ -255,6 +256,8 @@ func (a *bandwidthAllocator) apply(p *Participant, v *videoSub, st *allocState, 
 	if layer >= v.wanted {
 		capLayer = int(livekit.VideoQuality_HIGH)
 	}
+	failed := st.failed
+	st.failed = false
 	if capLayer == st.applied {
 		return
 	}
@@ -264,7 +267,7 @@ func (a *bandwidthAllocator) apply(p *Participant, v *videoSub, st *allocState, 
 	case !shrank:
 		// A raise, or a resume from pause, is a trial.
 		st.trial, st.trialFrom, st.trialAt, st.trialEst = max(layer, 0), st.applied, now, est
-	case st.trial < 0:
+	case st.trial < 0 && !failed:
 		// The link shrank under a layer that had held: let it settle
 		// before trying the layers above again.
 		for q := max(capLayer+1, 0); q < 3; q++ {
