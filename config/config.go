@@ -13,6 +13,7 @@ import (
 	"math"
 	"net"
 	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -24,6 +25,7 @@ import (
 	"github.com/bayan-dev/bayan/room"
 	"github.com/bayan-dev/bayan/server"
 	"github.com/bayan-dev/bayan/signaling"
+	"github.com/bayan-dev/bayan/store"
 )
 
 // Development credentials, used by --dev when no keys are configured.
@@ -41,6 +43,7 @@ const (
 	DevBindAddress     = "127.0.0.1"
 	DefaultPort        = 7880
 	DefaultTCPPort     = 7881
+	DefaultData        = "data"
 	DefaultUDPPort     = 7882
 )
 
@@ -60,6 +63,8 @@ const (
 	EnvWebhookURLs      = "BAYAN_WEBHOOK_URLS" // comma-separated
 	EnvWebhookAPIKey    = "BAYAN_WEBHOOK_API_KEY"
 	EnvLogLevel         = "BAYAN_LOG_LEVEL"
+	EnvData             = "BAYAN_DATA"
+	EnvDB               = "BAYAN_DB"
 	EnvReconnectGrace   = "BAYAN_RECONNECT_GRACE"
 	EnvAudioTopK        = "BAYAN_AUDIO_TOP_K"
 	EnvAudioTopKThresh  = "BAYAN_AUDIO_TOP_K_THRESHOLD"
@@ -79,6 +84,11 @@ type Config struct {
 	Webhook WebhookConfig `yaml:"webhook"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"log_level"`
+	// Data is the folder of what must outlive a class (the SQLite store).
+	Data string `yaml:"data"`
+	// DB, when set, is the store's database instead: postgres://... (or a
+	// SQLite file).
+	DB string `yaml:"db"`
 	// ReconnectGrace is how long a participant whose connection dropped
 	// stays in its room waiting to resume.
 	ReconnectGrace Duration `yaml:"reconnect_grace"`
@@ -212,6 +222,7 @@ func Default() *Config {
 		},
 		Audio:          AudioConfig{TopK: DefaultAudioTopK, TopKThreshold: DefaultAudioTopKThreshold},
 		LogLevel:       "info",
+		Data:           DefaultData,
 		ReconnectGrace: Duration(20 * time.Second),
 	}
 }
@@ -225,6 +236,8 @@ type Overrides struct {
 	TCPPort     *int
 	NodeIP      []string
 	LogLevel    *string
+	Data        *string
+	DB          *string
 }
 
 // Options say where Load looks.
@@ -373,6 +386,12 @@ func (c *Config) applyEnv(env func(string) (string, bool)) error {
 	if v, ok := get(EnvLogLevel); ok {
 		c.LogLevel = v
 	}
+	if v, ok := get(EnvData); ok {
+		c.Data = v
+	}
+	if v, ok := get(EnvDB); ok {
+		c.DB = v
+	}
 	return nil
 }
 
@@ -394,6 +413,12 @@ func (c *Config) applyFlags(f Overrides) {
 	}
 	if f.LogLevel != nil {
 		c.LogLevel = *f.LogLevel
+	}
+	if f.Data != nil {
+		c.Data = *f.Data
+	}
+	if f.DB != nil {
+		c.DB = *f.DB
 	}
 }
 
@@ -566,6 +591,7 @@ func (c *Config) ServerConfig(log *slog.Logger) server.Config {
 		LoopbackOnly: c.Dev,
 		Pprof:        c.Dev,
 		NoBatching:   c.RTC.UnbatchedSends,
+		StoreDSN:     c.storeDSN(),
 		Room: room.Config{
 			EmptyTimeout:       time.Duration(c.Room.EmptyTimeout),
 			DepartureTimeout:   time.Duration(c.Room.DepartureTimeout),
@@ -577,4 +603,17 @@ func (c *Config) ServerConfig(log *slog.Logger) server.Config {
 		ReconnectGrace: time.Duration(c.ReconnectGrace),
 		Log:            log,
 	}
+}
+
+// storeDSN is the store's database: DB when set, else the SQLite file in
+// the data folder.
+func (c *Config) storeDSN() string {
+	if c.DB != "" {
+		return c.DB
+	}
+	data := c.Data
+	if data == "" {
+		data = DefaultData
+	}
+	return filepath.Join(data, store.DefaultFile)
 }

@@ -53,6 +53,8 @@ webhook:
   api_key: key1
 log_level: debug
 reconnect_grace: 45s
+data: /var/lib/bayan
+db: postgres://bayan@db.example/bayan
 `
 
 func TestParseFull(t *testing.T) {
@@ -74,9 +76,14 @@ func TestParseFull(t *testing.T) {
 		Webhook:        WebhookConfig{URLs: []string{"http://hooks.example/a", "http://hooks.example/b"}, APIKey: "key1"},
 		LogLevel:       "debug",
 		ReconnectGrace: Duration(45 * time.Second),
+		Data:           "/var/lib/bayan",
+		DB:             "postgres://bayan@db.example/bayan",
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("parsed\n%+v\nwant\n%+v", c, want)
+	}
+	if dsn := c.ServerConfig(nil).StoreDSN; dsn != "postgres://bayan@db.example/bayan" {
+		t.Errorf("store DSN %q, want the db setting", dsn)
 	}
 
 	sc := c.ServerConfig(nil)
@@ -174,6 +181,7 @@ audio: {top_k: 1, top_k_threshold: 1}
 webhook: {urls: [http://file.example], api_key: filekey}
 log_level: warn
 reconnect_grace: 1s
+data: /file/data
 `)
 	env := map[string]string{
 		EnvKeys:             "envkey: " + otherSecret,
@@ -191,6 +199,7 @@ reconnect_grace: 1s
 		EnvReconnectGrace:   "2s",
 		EnvAudioTopK:        "2",
 		EnvAudioTopKThresh:  "0",
+		EnvData:             "/env/data",
 	}
 
 	// Environment over file.
@@ -212,6 +221,7 @@ reconnect_grace: 1s
 		Webhook:        WebhookConfig{URLs: []string{"http://env.example/1", "http://env.example/2"}, APIKey: "envkey"},
 		LogLevel:       "error",
 		ReconnectGrace: Duration(2 * time.Second),
+		Data:           "/env/data",
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("env over file:\n%+v\nwant\n%+v", c, want)
@@ -225,12 +235,13 @@ reconnect_grace: 1s
 		TCPPort:     ptr(3003),
 		NodeIP:      []string{"192.0.2.4"},
 		LogLevel:    ptr("debug"),
+		Data:        ptr("/flag/data"),
 	}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.BindAddress != "10.0.0.3" || c.Port != 3001 || c.RTC.UDPPort != 3002 || c.RTC.TCPPort != 3003 ||
-		!reflect.DeepEqual([]string(c.RTC.NodeIP), []string{"192.0.2.4"}) || c.LogLevel != "debug" {
+		!reflect.DeepEqual([]string(c.RTC.NodeIP), []string{"192.0.2.4"}) || c.LogLevel != "debug" || c.Data != "/flag/data" {
 		t.Fatalf("flags over env: %+v", c)
 	}
 	// What flags do not set keeps the environment's value.
@@ -245,6 +256,9 @@ reconnect_grace: 1s
 	}
 	if c.Port != 1001 || c.Keys["filekey"] != longSecret {
 		t.Fatalf("empty env overrode file: %+v", c)
+	}
+	if dsn := c.ServerConfig(nil).StoreDSN; dsn != filepath.Join("/file/data", "bayan.db") {
+		t.Errorf("store DSN %q, want the SQLite file in the data folder", dsn)
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/bayan-dev/bayan/room"
 	"github.com/bayan-dev/bayan/sfu"
 	"github.com/bayan-dev/bayan/signaling"
+	"github.com/bayan-dev/bayan/store"
 )
 
 // Version is reported to clients in the JoinResponse.
@@ -41,9 +42,12 @@ type Config struct {
 	// NoBatching sends each packet with its own sendto (see sfu.BatchConn).
 	NoBatching bool
 	// Pprof serves Go's profiles under /debug/pprof/ on the HTTP port.
-	Pprof   bool
-	Room    room.Config
-	Webhook signaling.WebhookConfig
+	Pprof bool
+	// StoreDSN is the store's database (store.Open); empty runs without a
+	// store (tests of the media path).
+	StoreDSN string
+	Room     room.Config
+	Webhook  signaling.WebhookConfig
 	// ReconnectGrace is how long a dropped participant may resume.
 	ReconnectGrace time.Duration
 	// RefreshInterval is how often clients get a fresh token.
@@ -62,6 +66,7 @@ type Server struct {
 	http    *http.Server
 	ln      net.Listener
 	serveCh chan error
+	store   *store.Store // nil without Config.StoreDSN
 }
 
 // New opens the node's sockets and starts serving.
@@ -72,6 +77,17 @@ func New(cfg Config) (*Server, error) {
 	if len(cfg.Keys) == 0 {
 		return nil, errors.New("server: no API keys configured")
 	}
+	var st *store.Store
+	if cfg.StoreDSN != "" {
+		// Opening migrates the schema: a bounded wait, before any socket.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		var err error
+		st, err = store.Open(ctx, cfg.StoreDSN)
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("server: %w", err)
+		}
+	}
 	engine, err := sfu.NewEngine(sfu.EngineConfig{
 		UDPAddr:       cfg.UDPAddr,
 		TCPAddr:       cfg.TCPAddr,
@@ -81,9 +97,12 @@ func New(cfg Config) (*Server, error) {
 		LoggerFactory: sfu.NewPionLoggerFactory(cfg.Log),
 	})
 	if err != nil {
+		if st != nil {
+			_ = st.Close()
+		}
 		return nil, err
 	}
-	s := &Server{cfg: cfg, engine: engine, stats: &sfu.Stats{}, serveCh: make(chan error, 1)}
+	s := &Server{cfg: cfg, engine: engine, stats: &sfu.Stats{}, serveCh: make(chan error, 1), store: st}
 	keys := signaling.NewKeys(cfg.Keys)
 	s.hooks = signaling.NewWebhooks(cfg.Webhook, keys, cfg.Log)
 	if cfg.Room.ServerInfo == nil {
@@ -120,6 +139,9 @@ func New(cfg Config) (*Server, error) {
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		engine.Close()
+		if st != nil {
+			_ = st.Close()
+		}
 		return nil, fmt.Errorf("server: listen %s: %w", cfg.HTTPAddr, err)
 	}
 	s.ln = ln
@@ -156,8 +178,14 @@ func (s *Server) Close(ctx context.Context) error {
 	err := s.http.Shutdown(ctx)
 	s.hooks.Close(ctx)
 	s.engine.Close()
+	if s.store != nil {
+		err = errors.Join(err, s.store.Close())
+	}
 	return err
 }
+
+// Store returns the node's store, or nil when it runs without one.
+func (s *Server) Store() *store.Store { return s.store }
 
 // Signaling returns the node's signaling server.
 func (s *Server) Signaling() *signaling.Server { return s.sig }

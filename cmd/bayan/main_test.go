@@ -16,6 +16,7 @@ import (
 
 	"github.com/bayan-dev/bayan/config"
 	"github.com/bayan-dev/bayan/server"
+	"github.com/bayan-dev/bayan/store"
 )
 
 const longSecret = "0123456789abcdef0123456789abcdef"
@@ -237,8 +238,9 @@ func TestServeDev(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
+	data := filepath.Join(t.TempDir(), "data")
 	go func() {
-		done <- a.run(ctx, []string{"serve", "--dev", "--port", "0", "--udp-port", "0", "--tcp-port", "0"})
+		done <- a.run(ctx, []string{"serve", "--dev", "--port", "0", "--udp-port", "0", "--tcp-port", "0", "--data", data})
 	}()
 
 	var s *server.Server
@@ -251,6 +253,16 @@ func TestServeDev(t *testing.T) {
 	}
 	if !strings.HasPrefix(s.Addr(), "127.0.0.1:") {
 		t.Errorf("--dev listens on %s", s.Addr())
+	}
+	// The store: SQLite in --data, migrated and answering.
+	if _, err := os.Stat(filepath.Join(data, store.DefaultFile)); err != nil {
+		t.Errorf("no store file in --data: %v", err)
+	}
+	if s.Store() == nil {
+		t.Fatal("serve runs without a store")
+	}
+	if _, err := s.Store().ListClasses(ctx, store.ClassFilter{}); err != nil {
+		t.Errorf("the store does not answer: %v", err)
 	}
 	for path, want := range map[string]string{"/healthz": "ok", "/metrics": "bayan_rooms"} {
 		resp, err := http.Get(s.HTTPURL() + path)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/bayan-dev/bayan/config"
 	"github.com/bayan-dev/bayan/server"
+	"github.com/bayan-dev/bayan/store"
 )
 
 // shutdownTimeout bounds a graceful shutdown: clients are told to leave and
@@ -42,6 +43,8 @@ func (a *app) serveCmd() *cobra.Command {
 		tcpPort  int
 		nodeIPs  []string
 		logLevel string
+		data     string
+		db       string
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -73,6 +76,12 @@ func (a *app) serveCmd() *cobra.Command {
 			if fs.Changed("log-level") {
 				o.LogLevel = &logLevel
 			}
+			if fs.Changed("data") {
+				o.Data = &data
+			}
+			if fs.Changed("db") {
+				o.DB = &db
+			}
 			cfg, err := config.Load(config.Options{File: cf.file, Dev: cf.dev, Flags: o, LookupEnv: a.lookupEnv})
 			if err != nil {
 				return err
@@ -88,6 +97,8 @@ func (a *app) serveCmd() *cobra.Command {
 	fs.IntVar(&tcpPort, "tcp-port", config.DefaultTCPPort, "ICE-TCP port")
 	fs.StringSliceVar(&nodeIPs, "node-ip", nil, "IP address to advertise in ICE candidates (repeatable or comma-separated)")
 	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.StringVar(&data, "data", config.DefaultData, "folder of the store (SQLite: "+store.DefaultFile+" in it)")
+	fs.StringVar(&db, "db", "", "the store's database instead of SQLite in --data, e.g. postgres://user@host/db")
 	return cmd
 }
 
