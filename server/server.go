@@ -14,6 +14,7 @@ import (
 
 	"github.com/livekit/protocol/livekit"
 
+	"github.com/bayan-dev/bayan/classroom"
 	"github.com/bayan-dev/bayan/metrics"
 	"github.com/bayan-dev/bayan/room"
 	"github.com/bayan-dev/bayan/sfu"
@@ -145,6 +146,10 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: listen %s: %w", cfg.HTTPAddr, err)
 	}
 	s.ln = ln
+	if st != nil {
+		// The classes' API for schools' back ends, beside RoomService.
+		mux.Handle("/api/", classroom.NewAPI(st, keys, s.URL(), cfg.Log).Handler())
+	}
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { s.serveCh <- s.http.Serve(ln) }()
 	return s, nil

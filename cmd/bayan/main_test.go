@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -263,6 +264,25 @@ func TestServeDev(t *testing.T) {
 	}
 	if _, err := s.Store().ListClasses(ctx, store.ClassFilter{}); err != nil {
 		t.Errorf("the store does not answer: %v", err)
+	}
+	// The classes' API, with a back end's token for the dev key.
+	tok, err := auth.NewAccessToken("devkey", "secret").SetVideoGrant(&auth.VideoGrant{RoomCreate: true}).ToJWT()
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now().Add(time.Hour).UTC()
+	body := fmt.Sprintf(`{"title":"Dev class","teachers":["t1"],"starts_at":%q,"ends_at":%q}`,
+		start.Format(time.RFC3339), start.Add(time.Hour).Format(time.RFC3339))
+	req, _ := http.NewRequest("POST", s.HTTPURL()+"/api/classes", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	created, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated || !strings.Contains(string(created), `"id":"CL_`) {
+		t.Errorf("POST /api/classes: %s %s", resp.Status, created)
 	}
 	for path, want := range map[string]string{"/healthz": "ok", "/metrics": "bayan_rooms"} {
 		resp, err := http.Get(s.HTTPURL() + path)

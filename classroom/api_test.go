@@ -1,0 +1,228 @@
+package classroom
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/livekit/protocol/auth"
+
+	"github.com/bayan-dev/bayan/signaling"
+	"github.com/bayan-dev/bayan/store"
+)
+
+const (
+	key    = "school"
+	secret = "school-secret-school-secret-school-secret"
+)
+
+// apiFixture is the API over a fresh SQLite store, served over HTTP.
+type apiFixture struct {
+	t   *testing.T
+	srv *httptest.Server
+	st  *store.Store
+}
+
+func newAPIFixture(t *testing.T) *apiFixture {
+	t.Helper()
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "bayan.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	api := NewAPI(st, signaling.NewKeys(map[string]string{key: secret}), "ws://node.example", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv := httptest.NewServer(api.Handler())
+	t.Cleanup(srv.Close)
+	return &apiFixture{t: t, srv: srv, st: st}
+}
+
+// backendToken is a school back end's token: roomCreate, signed by key.
+func backendToken(t *testing.T, k, s string, grant *auth.VideoGrant) string {
+	t.Helper()
+	tok, err := auth.NewAccessToken(k, s).SetVideoGrant(grant).SetValidFor(time.Minute).ToJWT()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// do sends a request with token (none when empty) and decodes the answer
+// into out (when not nil); it returns the status.
+func (f *apiFixture) do(method, path, token string, body any, out any) int {
+	f.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, f.srv.URL+path, rd)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if out != nil {
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+			f.t.Fatalf("%s %s: %d, undecodable answer: %v", method, path, resp.StatusCode, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+func newClassBody(roster ...string) map[string]any {
+	start := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+	return map[string]any{"title": "Algebra 1", "teachers": []string{"ms-lee"}, "assistants": []string{"tom"},
+		"roster": roster, "starts_at": start, "ends_at": start.Add(45 * time.Minute)}
+}
+
+func TestClassLifecycle(t *testing.T) {
+	f := newAPIFixture(t)
+	tok := backendToken(t, key, secret, &auth.VideoGrant{RoomCreate: true})
+	var c classJSON
+	if st := f.do("POST", "/api/classes", tok, newClassBody("ana", "ben"), &c); st != http.StatusCreated {
+		t.Fatalf("create: %d", st)
+	}
+	if !strings.HasPrefix(c.ID, "CL_") || c.State != "scheduled" || c.Title != "Algebra 1" || len(c.Roster) != 2 {
+		t.Fatalf("created %+v", c)
+	}
+	var got classJSON
+	if st := f.do("GET", "/api/classes/"+c.ID, tok, nil, &got); st != http.StatusOK || got.ID != c.ID || got.Teachers[0] != "ms-lee" {
+		t.Fatalf("get: %d %+v", st, got)
+	}
+	var live classJSON
+	if st := f.do("POST", "/api/classes/"+c.ID+"/start", tok, nil, &live); st != http.StatusOK || live.State != "live" || live.StartedAt == nil {
+		t.Fatalf("start: %d %+v", st, live)
+	}
+	var list struct{ Classes []classJSON }
+	if st := f.do("GET", "/api/classes?state=live", tok, nil, &list); st != http.StatusOK || len(list.Classes) != 1 || list.Classes[0].ID != c.ID {
+		t.Fatalf("list live: %d %+v", st, list)
+	}
+	var ended classJSON
+	if st := f.do("POST", "/api/classes/"+c.ID+"/end", tok, nil, &ended); st != http.StatusOK || ended.State != "ended" {
+		t.Fatalf("end: %d %+v", st, ended)
+	}
+	// Ended is final: no going live again, and no more joins.
+	if st := f.do("POST", "/api/classes/"+c.ID+"/start", tok, nil, nil); st != http.StatusConflict {
+		t.Errorf("start after end: %d, want 409", st)
+	}
+	if st := f.do("POST", "/api/classes/"+c.ID+"/join", tok, joinRequest{Identity: "ana"}, nil); st != http.StatusConflict {
+		t.Errorf("join after end: %d, want 409", st)
+	}
+	if st := f.do("GET", "/api/classes/CL_nope", tok, nil, nil); st != http.StatusNotFound {
+		t.Errorf("unknown class: %d, want 404", st)
+	}
+}
+
+// Join tokens carry the role the class gives: teachers and assistants
+// publish, students join subscribe-only, observers are hidden; people off a
+// roster are refused, and nobody can claim a role they do not have.
+func TestJoinTokensByRole(t *testing.T) {
+	f := newAPIFixture(t)
+	tok := backendToken(t, key, secret, &auth.VideoGrant{RoomAdmin: true})
+	var c classJSON
+	if st := f.do("POST", "/api/classes", tok, newClassBody("ana"), &c); st != http.StatusCreated {
+		t.Fatalf("create: %d", st)
+	}
+	for _, tc := range []struct {
+		req                 joinRequest
+		status              int
+		role                string
+		publish, data, hide bool
+	}{
+		{joinRequest{Identity: "ms-lee", Name: "Ms Lee"}, 200, "teacher", true, true, false},
+		{joinRequest{Identity: "tom"}, 200, "assistant", true, true, false},
+		{joinRequest{Identity: "ana"}, 200, "student", false, true, false},
+		{joinRequest{Identity: "inspector", Role: "observer"}, 200, "observer", false, false, true},
+		{joinRequest{Identity: "zed"}, 403, "", false, false, false},                  // not on the roster
+		{joinRequest{Identity: "ana", Role: "teacher"}, 403, "", false, false, false}, // claims a role
+		{joinRequest{Identity: "  "}, 400, "", false, false, false},
+	} {
+		var out map[string]string
+		st := f.do("POST", "/api/classes/"+c.ID+"/join", tok, tc.req, &out)
+		if st != tc.status {
+			t.Errorf("%+v: %d %v, want %d", tc.req, st, out, tc.status)
+			continue
+		}
+		if st != 200 {
+			continue
+		}
+		if out["role"] != tc.role || out["url"] != "ws://node.example" || out["room"] != c.ID {
+			t.Errorf("%+v: answer %v", tc.req, out)
+		}
+		v, err := auth.ParseAPIToken(out["token"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, grants, err := v.Verify(secret)
+		if err != nil {
+			t.Fatalf("%+v: the join token does not verify: %v", tc.req, err)
+		}
+		g := grants.Video
+		if grants.Identity != tc.req.Identity || g.Room != c.ID || !g.RoomJoin || g.GetCanPublish() != tc.publish ||
+			g.GetCanPublishData() != tc.data || g.Hidden != tc.hide || !g.GetCanSubscribe() || g.RoomAdmin || g.RoomCreate {
+			t.Errorf("%+v: grants %+v", tc.req, g)
+		}
+		if grants.Attributes[RoleAttribute] != tc.role || !strings.Contains(grants.Metadata, `"role":"`+tc.role+`"`) {
+			t.Errorf("%+v: role not carried: attributes %v metadata %s", tc.req, grants.Attributes, grants.Metadata)
+		}
+	}
+	// An open class (no roster) takes anyone with a link as a student.
+	open := newClassBody()
+	var oc classJSON
+	f.do("POST", "/api/classes", tok, open, &oc)
+	var out map[string]string
+	if st := f.do("POST", "/api/classes/"+oc.ID+"/join", tok, joinRequest{Identity: "walk-in"}, &out); st != 200 || out["role"] != "student" {
+		t.Errorf("open class: %d %v", st, out)
+	}
+}
+
+// Bad credentials and bad bodies change nothing and say why.
+func TestAPIRefusesBadRequests(t *testing.T) {
+	f := newAPIFixture(t)
+	good := backendToken(t, key, secret, &auth.VideoGrant{RoomCreate: true})
+	for _, tc := range []struct {
+		name   string
+		token  string
+		body   any
+		status int
+	}{
+		{"no token", "", newClassBody(), http.StatusUnauthorized},
+		{"forged", backendToken(t, key, "another-secret-another-secret-another", &auth.VideoGrant{RoomCreate: true}), newClassBody(), http.StatusUnauthorized},
+		{"unknown key", backendToken(t, "nokey", secret, &auth.VideoGrant{RoomCreate: true}), newClassBody(), http.StatusUnauthorized},
+		{"a participant's token", backendToken(t, key, secret, &auth.VideoGrant{RoomJoin: true, Room: "x"}), newClassBody(), http.StatusForbidden},
+		{"malformed JSON", good, []byte(`{"title": `), http.StatusBadRequest},
+		{"unknown field", good, []byte(`{"title":"t","teachers":["a"],"colour":"red"}`), http.StatusBadRequest},
+		{"no teacher", good, map[string]any{"title": "t", "starts_at": time.Now(), "ends_at": time.Now().Add(time.Hour)}, http.StatusBadRequest},
+		{"huge body", good, append([]byte(`{"title":"`), bytes.Repeat([]byte("a"), 2<<20)...), http.StatusRequestEntityTooLarge},
+	} {
+		var out map[string]string
+		if st := f.do("POST", "/api/classes", tc.token, tc.body, &out); st != tc.status || out["error"] == "" {
+			t.Errorf("%s: %d %v, want %d with an error", tc.name, st, out, tc.status)
+		}
+	}
+	cs, err := f.st.ListClasses(context.Background(), store.ClassFilter{})
+	if err != nil || len(cs) != 0 {
+		t.Fatalf("refused requests stored %d classes (%v)", len(cs), err)
+	}
+}
