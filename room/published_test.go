@@ -77,8 +77,10 @@ func TestObserveLayersExpectsWhatDynacastAsked(t *testing.T) {
 		}
 		return dead
 	}
-	// Nothing arrives on any layer (the receivers read nothing).
-	if dead := observe(1 + int(sfu.LayerTimeout/sfu.LayerCheckInterval)); dead != [3]bool{true, true, true} {
+	// Nothing arrives on any layer (the receivers read nothing): layers
+	// expected from the start get the resume timeout, as a publisher
+	// starting them needs.
+	if dead := observe(1 + int(sfu.LayerResumeTimeout/sfu.LayerCheckInterval)); dead != [3]bool{true, true, true} {
 		t.Fatalf("before dynacast: dead = %v, want all", dead)
 	}
 	pt.dynacast, pt.dynacastSent = [3]bool{true, false, false}, true

@@ -17,6 +17,11 @@ const (
 	// LayerTimeout (a frame rate above about 1.3 fps) is never mistaken for
 	// one.
 	LayerTimeout = 750 * time.Millisecond
+	// LayerResumeTimeout is the silence allowed to a layer the publisher
+	// was just asked to send again: the request's round trip, an encoder
+	// restarting and its first keyframe take longer than a running layer's
+	// gap between frames.
+	LayerResumeTimeout = 2500 * time.Millisecond
 )
 
 // MaxLayers is how many simulcast layers a LayerMonitor watches.
@@ -40,6 +45,7 @@ type layerWatch struct {
 	count    uint64    // packet count at the last sample
 	since    time.Time // last growth of count, or when it became expected
 	expected bool      // at the last sample
+	resuming bool      // asked for again and silent since: LayerResumeTimeout applies
 	dead     bool
 }
 
@@ -56,14 +62,14 @@ func (m *LayerMonitor) Observe(now time.Time, counts [MaxLayers]uint64, present,
 		case !present[q]:
 			*w = layerWatch{}
 		case counts[q] != w.count:
-			w.count, w.since, w.dead = counts[q], now, false
+			w.count, w.since, w.dead, w.resuming = counts[q], now, false, false
 		case !expected[q]:
 			// Silence asked for; the grace period starts when it is asked
 			// for again.
 			w.since, w.dead = now, false
 		case !w.expected:
-			w.since = now // just asked for: give the publisher time to resume
-		case now.Sub(w.since) >= LayerTimeout:
+			w.since, w.resuming = now, true // just asked for: give the publisher time to resume
+		case now.Sub(w.since) >= LayerTimeout && (!w.resuming || now.Sub(w.since) >= LayerResumeTimeout):
 			w.dead = true
 		}
 		w.expected = present[q] && expected[q]

@@ -72,8 +72,8 @@ func TestLayerMonitorNoticesStopAndResume(t *testing.T) {
 }
 
 // A layer the publisher was told not to send is never dead, however long
-// it is silent, so that it can be asked for again; once asked for, it has a
-// full timeout to resume before it is dead.
+// it is silent, so that it can be asked for again; once asked for, it has
+// LayerResumeTimeout to resume before it is dead.
 func TestLayerMonitorIgnoresUnwantedSilence(t *testing.T) {
 	r := newMonitorRun(t)
 	r.step()
@@ -85,8 +85,8 @@ func TestLayerMonitorIgnoresUnwantedSilence(t *testing.T) {
 	}
 	r.expected[1] = true
 	n := r.stepsUntilDead(1, 20)
-	if silent := time.Duration(n-1) * LayerCheckInterval; silent < LayerTimeout {
-		t.Fatalf("dead %v after being asked for, want at least %v", silent, LayerTimeout)
+	if silent := time.Duration(n-1) * LayerCheckInterval; silent < LayerResumeTimeout || silent > LayerResumeTimeout+LayerCheckInterval {
+		t.Fatalf("dead %v after being asked for, want %v (one sample later at most)", silent, LayerResumeTimeout)
 	}
 	// Asked for and resuming within the grace period: never dead.
 	r2 := newMonitorRun(t)
@@ -112,12 +112,15 @@ func TestLayerMonitorIgnoresUnwantedSilence(t *testing.T) {
 }
 
 // A layer that has never sent a packet is dead once expected for the
-// timeout; an absent layer never is.
+// resume timeout (a publisher starting a layer is like one resuming it);
+// an absent layer never is.
 func TestLayerMonitorNeverSentAndAbsent(t *testing.T) {
 	r := newMonitorRun(t)
 	r.flowing[0] = false
 	r.present[2], r.flowing[2] = false, false
-	r.stepsUntilDead(0, 5)
+	if n := r.stepsUntilDead(0, 15); time.Duration(n)*LayerCheckInterval < LayerResumeTimeout {
+		t.Fatalf("a layer that never sent was dead after %d samples, before the resume timeout", n)
+	}
 	for range 10 {
 		if dead, _ := r.step(); dead[2] || dead[1] {
 			t.Fatalf("dead = %v: an absent or flowing layer reported dead", dead)
