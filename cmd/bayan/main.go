@@ -59,6 +59,6 @@ func (a *app) rootCmd() *cobra.Command {
 	}
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
-	root.AddCommand(a.serveCmd(), a.tokenCmd(), a.versionCmd(), a.loadtestCmd())
+	root.AddCommand(a.serveCmd(), a.tokenCmd(), a.classCmd(), a.versionCmd(), a.loadtestCmd())
 	return root
 }

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bayan-dev/bayan/server"
+)
+
+// `bayan class` against a node started by `bayan serve --dev`: create,
+// start, a teacher's join token, and a clear error for a missing class.
+func TestClassCommands(t *testing.T) {
+	srvApp, _, logs := newApp(nil)
+	started := make(chan *server.Server, 1)
+	srvApp.started = func(s *server.Server) { started <- s }
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- srvApp.run(ctx, []string{"serve", "--dev", "--port", "0", "--udp-port", "0", "--tcp-port", "0",
+			"--data", filepath.Join(t.TempDir(), "data")})
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	var s *server.Server
+	select {
+	case s = <-started:
+	case err := <-done:
+		t.Fatalf("serve exited: %v\n%s", err, logs)
+	case <-time.After(10 * time.Second):
+		t.Fatalf("serve did not start\n%s", logs)
+	}
+
+	class := func(args ...string) (string, error) {
+		t.Helper()
+		a, out, _ := newApp(nil)
+		err := a.run(context.Background(), append([]string{"class", "--url", s.HTTPURL()}, args...))
+		return out.String(), err
+	}
+	out, err := class("create", "--title", "Physics", "--teacher", "mr-k", "--student", "ana", "--length", "30m")
+	if err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	var c struct{ ID, Title, State string }
+	if err := json.Unmarshal([]byte(out), &c); err != nil || !strings.HasPrefix(c.ID, "CL_") || c.State != "scheduled" {
+		t.Fatalf("create printed %q (%v)", out, err)
+	}
+	if out, err = class("start", c.ID); err != nil || !strings.Contains(out, `"state": "live"`) {
+		t.Fatalf("start: %q, %v", out, err)
+	}
+	out, err = class("join", c.ID, "--identity", "mr-k")
+	var j struct{ Token, Role, URL string }
+	if err != nil || json.Unmarshal([]byte(out), &j) != nil || j.Role != "teacher" || j.Token == "" || !strings.HasPrefix(j.URL, "ws://127.0.0.1:") {
+		t.Fatalf("join: %q, %v", out, err)
+	}
+	if _, err := class("join", c.ID, "--identity", "stranger"); err == nil || !strings.Contains(err.Error(), "not on this class's roster") {
+		t.Errorf("a stranger's join: %v", err)
+	}
+	if _, err := class("get", "CL_nope"); err == nil || !strings.Contains(err.Error(), "404") {
+		t.Errorf("get of a missing class: %v", err)
+	}
+	if _, err := class("list", "--api-secret", "wrong-wrong-wrong-wrong-wrong-wrong"); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Errorf("a wrong secret: %v", err)
+	}
+}
