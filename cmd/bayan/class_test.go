@@ -6,32 +6,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/bayan-dev/bayan/server"
 )
 
 // `bayan class` against a node started by `bayan serve --dev`: create,
 // start, a teacher's join token, and a clear error for a missing class.
 func TestClassCommands(t *testing.T) {
-	srvApp, _, logs := newApp(nil)
-	started := make(chan *server.Server, 1)
-	srvApp.started = func(s *server.Server) { started <- s }
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- srvApp.run(ctx, []string{"serve", "--dev", "--port", "0", "--udp-port", "0", "--tcp-port", "0",
-			"--data", filepath.Join(t.TempDir(), "data")})
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-	var s *server.Server
-	select {
-	case s = <-started:
-	case err := <-done:
-		t.Fatalf("serve exited: %v\n%s", err, logs)
-	case <-time.After(10 * time.Second):
-		t.Fatalf("serve did not start\n%s", logs)
-	}
+	s, _, _ := serveDev(t, filepath.Join(t.TempDir(), "data"))
 
 	class := func(args ...string) (string, error) {
 		t.Helper()

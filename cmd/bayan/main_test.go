@@ -232,19 +232,36 @@ func TestServeRefusesWithoutKeys(t *testing.T) {
 	}
 }
 
-func TestServeDev(t *testing.T) {
+// serveDev runs `bayan serve --dev` on free ports with its store in data,
+// until stop, which shuts it down as SIGINT would and returns serve's
+// error. It returns the node and serve's log.
+func serveDev(t *testing.T, data string) (s *server.Server, logs *syncBuffer, stop func() error) {
+	t.Helper()
 	a, _, logs := newApp(nil)
 	started := make(chan *server.Server, 1)
 	a.started = func(s *server.Server) { started <- s }
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	done := make(chan error, 1)
-	data := filepath.Join(t.TempDir(), "data")
 	go func() {
 		done <- a.run(ctx, []string{"serve", "--dev", "--port", "0", "--udp-port", "0", "--tcp-port", "0", "--data", data})
 	}()
-
-	var s *server.Server
+	stopped := false
+	stop = func() error {
+		t.Helper()
+		if stopped {
+			return nil
+		}
+		stopped = true
+		cancel()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(shutdownTimeout + 2*time.Second):
+			t.Fatal("serve did not stop")
+			return nil
+		}
+	}
+	t.Cleanup(func() { _ = stop() })
 	select {
 	case s = <-started:
 	case err := <-done:
@@ -252,6 +269,13 @@ func TestServeDev(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatalf("serve did not start\n%s", logs)
 	}
+	return s, logs, stop
+}
+
+func TestServeDev(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	s, logs, stop := serveDev(t, data)
+	ctx := context.Background()
 	if !strings.HasPrefix(s.Addr(), "127.0.0.1:") {
 		t.Errorf("--dev listens on %s", s.Addr())
 	}
@@ -302,14 +326,8 @@ func TestServeDev(t *testing.T) {
 		}
 	}
 
-	cancel() // as SIGINT would
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("serve: %v", err)
-		}
-	case <-time.After(shutdownTimeout + 2*time.Second):
-		t.Fatal("serve did not stop")
+	if err := stop(); err != nil {
+		t.Fatalf("serve: %v", err)
 	}
 	if !strings.Contains(logs.String(), "bayan stopped") {
 		t.Errorf("no stop message:\n%s", logs)
