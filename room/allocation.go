@@ -124,7 +124,8 @@ func (a *bandwidthAllocator) allocate(p *Participant, now time.Time, speaking ma
 		if s.disabled || s.track.Muted() {
 			continue
 		}
-		if s.track.kind() != livekit.TrackType_VIDEO {
+		kind, source := s.track.kindAndSource()
+		if kind != livekit.TrackType_VIDEO {
 			audio++
 			continue
 		}
@@ -132,7 +133,7 @@ func (a *bandwidthAllocator) allocate(p *Participant, now time.Time, speaking ma
 		v.rates, v.exists = s.track.layerRates()
 		_, speaks := speaking[s.track.owner.SID()]
 		switch {
-		case s.track.Info().GetSource() == livekit.TrackSource_SCREEN_SHARE || speaks:
+		case source == livekit.TrackSource_SCREEN_SHARE || speaks:
 			v.priority = 0
 		case s.settings.GetPriority() > 0:
 			v.priority, v.pin = 1, s.settings.GetPriority()

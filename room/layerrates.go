@@ -67,9 +67,11 @@ func (t *PublishedTrack) layerReceiversLocked() [3]*sfu.Receiver {
 	return [3]*sfu.Receiver{t.receiver}
 }
 
-// kind returns whether the track is audio or video.
-func (t *PublishedTrack) kind() livekit.TrackType {
+// kindAndSource returns whether the track is audio or video and what it
+// carries (camera, screen share, ...), without copying its info: the
+// allocator asks for every subscription four times a second.
+func (t *PublishedTrack) kindAndSource() (livekit.TrackType, livekit.TrackSource) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.info.GetType()
+	return t.info.GetType(), t.info.GetSource()
 }

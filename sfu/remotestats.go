@@ -33,12 +33,7 @@ type DeliveryStats struct {
 }
 
 // LossFraction returns Lost/Expected, or 0 when nothing was expected.
-func (s DeliveryStats) LossFraction() float64 {
-	if s.Expected == 0 {
-		return 0
-	}
-	return float64(s.Lost) / float64(s.Expected)
-}
+func (s DeliveryStats) LossFraction() float64 { return lossFraction(s.Lost, s.Expected) }
 
 // sendCursor is where a down-track's outgoing sequence stood when a report
 // arrived: the highest extended sequence number used and the packets

@@ -32,11 +32,14 @@ type ReceptionStats struct {
 }
 
 // LossFraction returns Lost/Expected, or 0 when nothing was expected.
-func (s ReceptionStats) LossFraction() float64 {
-	if s.Expected == 0 {
+func (s ReceptionStats) LossFraction() float64 { return lossFraction(s.Lost, s.Expected) }
+
+// lossFraction is lost/expected, or 0 when nothing was expected.
+func lossFraction(lost, expected uint64) float64 {
+	if expected == 0 {
 		return 0
 	}
-	return float64(s.Lost) / float64(s.Expected)
+	return float64(lost) / float64(expected)
 }
 
 // receptionStats follows a stream's sequence numbers and arrival times.
