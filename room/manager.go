@@ -27,6 +27,8 @@ type Config struct {
 	// QualityInterval is how often connection quality is measured and
 	// changes are sent (ConnectionQualityUpdate); 0 means 5 s.
 	QualityInterval time.Duration
+	// Hooks follows participants for the layer above rooms; nil for none.
+	Hooks Hooks
 }
 
 // Manager owns all rooms of this node.
@@ -64,6 +66,9 @@ func NewManager(engine *sfu.Engine, stats *sfu.Stats, events EventSink, cfg Conf
 	}
 	if log == nil {
 		log = slog.Default()
+	}
+	if cfg.Hooks == nil {
+		cfg.Hooks = noHooks{}
 	}
 	return &Manager{engine: engine, stats: stats, events: events, cfg: cfg, log: log, rooms: map[string]*Room{}}
 }

@@ -42,6 +42,7 @@ func (p *Participant) wireSingleTransport() {
 		}
 		p.mu.Unlock()
 		p.onDataChannel(dc)
+		p.watchReady(dc)
 	})
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		if s == webrtc.PeerConnectionStateConnected {
@@ -68,6 +69,7 @@ func (p *Participant) wireTransports() {
 	ordered := true
 	var zero uint16
 	p.dcReliable, _ = p.sub.PeerConnection().CreateDataChannel("_reliable", &webrtc.DataChannelInit{Ordered: &ordered})
+	p.watchReady(p.dcReliable)
 	unordered := false
 	p.dcLossy, _ = p.sub.PeerConnection().CreateDataChannel("_lossy", &webrtc.DataChannelInit{Ordered: &unordered, MaxRetransmits: &zero})
 }

@@ -189,6 +189,7 @@ func (r *Room) Join(params JoinParams, sink SignalSink) (*Participant, error) {
 	}
 	p.setState(livekit.ParticipantInfo_JOINED)
 	r.mgr.event(&livekit.WebhookEvent{Event: "participant_joined", Room: r.Info(), Participant: p.Info()})
+	r.mgr.cfg.Hooks.Joined(r, p)
 
 	if p.single {
 		// The client's first offer comes with or right after the join; the
@@ -251,6 +252,7 @@ func (r *Room) removeParticipant(p *Participant, reason livekit.DisconnectReason
 	p.close(reason, tellClient)
 	r.broadcastParticipant(p)
 	r.mgr.event(&livekit.WebhookEvent{Event: "participant_left", Room: r.Info(), Participant: p.Info()})
+	r.mgr.cfg.Hooks.Left(r, p, reason)
 }
 
 // scheduleCloseLocked closes the room after d unless someone joins first.
@@ -296,6 +298,7 @@ func (r *Room) close(reason livekit.DisconnectReason) {
 	for _, p := range ps {
 		p.close(reason, true)
 		r.mgr.event(&livekit.WebhookEvent{Event: "participant_left", Room: r.Info(), Participant: p.Info()})
+		r.mgr.cfg.Hooks.Left(r, p, reason)
 	}
 	if hadJoin {
 		r.mgr.event(&livekit.WebhookEvent{Event: "room_finished", Room: r.Info()})

@@ -67,7 +67,8 @@ type Server struct {
 	http    *http.Server
 	ln      net.Listener
 	serveCh chan error
-	store   *store.Store // nil without Config.StoreDSN
+	store   *store.Store    // nil without Config.StoreDSN
+	live    *classroom.Live // nil without a store
 }
 
 // New opens the node's sockets and starts serving.
@@ -113,6 +114,11 @@ func New(cfg Config) (*Server, error) {
 			Protocol: ProtocolVersion,
 			NodeId:   "bayan",
 		}
+	}
+	if st != nil && cfg.Room.Hooks == nil {
+		// Classes in session: roles, hands, stage, chat, polls, attendance.
+		s.live = classroom.NewLive(st, cfg.Log)
+		cfg.Room.Hooks = s.live
 	}
 	s.rooms = room.NewManager(engine, s.stats, s.hooks, cfg.Room, cfg.Log)
 	s.sig = signaling.NewServer(signaling.Config{
