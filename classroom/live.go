@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	"github.com/livekit/protocol/livekit"
 
@@ -47,8 +48,23 @@ type liveClass struct {
 	id   string
 	room *room.Room
 
+	// chatLocked keeps students' chat messages out while set (teachers
+	// lock and unlock it; chat honours it).
+	chatLocked atomic.Bool
+
 	mu      sync.Mutex
 	members map[string]member // by identity, present now
+}
+
+// present returns the members present now.
+func (c *liveClass) present() []member {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]member, 0, len(c.members))
+	for _, m := range c.members {
+		out = append(out, m)
+	}
+	return out
 }
 
 // member is a participant of a class, with the role its token gave it.
