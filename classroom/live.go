@@ -2,6 +2,8 @@ package classroom
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -38,9 +40,34 @@ type feature interface {
 	joined(c *liveClass, m member)
 	ready(c *liveClass, m member)
 	left(c *liveClass, m member)
-	// data handles a packet on one of the feature's topics and reports
-	// whether it did; a handled packet never reaches the room.
+	// act carries out a classroom action (JSON on Topic) if it is one of
+	// the feature's, and reports whether it was; the feature replies to the
+	// sender itself (replyTo).
+	act(c *liveClass, m member, a action) bool
+	// data handles a packet on one of the feature's own topics (chat) and
+	// reports whether it did; a handled packet never reaches the room.
 	data(c *liveClass, m member, pkt *livekit.DataPacket) bool
+}
+
+// action is a classroom action as a client sends it on Topic.
+type action struct {
+	Name string `json:"action"`
+	ID   string `json:"id,omitempty"` // the client's, echoed in the reply
+	// Raw is the whole message, for the feature to decode its fields.
+	Raw json.RawMessage `json:"-"`
+}
+
+// maxAction bounds an action message: none needs more.
+const maxAction = 16 << 10
+
+// replyTo answers an action to its sender: {"event":"ok"} or, when err is
+// set, {"event":"error","error":...}.
+func replyTo(m member, a action, err error) {
+	if err != nil {
+		send(m.p, map[string]string{"event": "error", "id": a.ID, "action": a.Name, "error": err.Error()})
+		return
+	}
+	send(m.p, map[string]string{"event": "ok", "id": a.ID, "action": a.Name})
 }
 
 // liveClass is the in-memory state of one class in session.
@@ -177,12 +204,36 @@ func (l *Live) Data(r *room.Room, p *room.Participant, pkt *livekit.DataPacket) 
 	if !ok {
 		return true
 	}
+	if u := pkt.GetUser(); u != nil && u.GetTopic() == Topic {
+		l.dispatch(c, m, u.GetPayload())
+		return false // actions are for the server, never relayed
+	}
 	for _, f := range l.parts {
 		if f.data(c, m, pkt) {
 			return false
 		}
 	}
 	return true
+}
+
+// dispatch decodes an action and hands it to the feature it belongs to.
+func (l *Live) dispatch(c *liveClass, m member, payload []byte) {
+	var a action
+	if len(payload) > maxAction {
+		replyTo(m, a, errors.New("bad action: too large"))
+		return
+	}
+	if err := json.Unmarshal(payload, &a); err != nil || a.Name == "" {
+		replyTo(m, a, errors.New("bad action: want JSON with an \"action\" field"))
+		return
+	}
+	a.Raw = payload
+	for _, f := range l.parts {
+		if f.act(c, m, a) {
+			return
+		}
+	}
+	replyTo(m, a, fmt.Errorf("bad action: unknown action %q", a.Name))
 }
 
 // send sends a classroom event (JSON on Topic) from the server to one
