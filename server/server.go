@@ -20,6 +20,7 @@ import (
 	"github.com/bayan-dev/bayan/sfu"
 	"github.com/bayan-dev/bayan/signaling"
 	"github.com/bayan-dev/bayan/store"
+	"github.com/bayan-dev/bayan/web"
 )
 
 // Version is reported to clients in the JoinResponse.
@@ -156,6 +157,9 @@ func New(cfg Config) (*Server, error) {
 		// The classes' API for schools' back ends, beside RoomService.
 		mux.Handle("/api/", classroom.NewAPI(st, keys, s.URL(), cfg.Log).Handler())
 	}
+	// The classroom page at the root: every path above is more specific,
+	// and any other path that is not one of the page's files is a 404.
+	mux.Handle("/", web.Handler())
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { s.serveCh <- s.http.Serve(ln) }()
 	return s, nil
