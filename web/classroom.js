@@ -94,9 +94,16 @@ export class Classroom extends EventTarget {
       case 'error': {
         const p = this.pending.get(ev.id);
         this.pending.delete(ev.id);
-        if (p) p.reject(new Error(ev.error));
-        else this.emit('notice', { text: ev.error });
-        return;
+        if (p) return p.reject(new Error(ev.error));
+        if (ev.action === 'chat') {
+          // A chat message of ours the node refused (locked, too fast):
+          // it was shown at once, so take it back.
+          const i = this.chat.findIndex((m) => m.id === ev.id && m.identity === this.identity);
+          if (i >= 0) this.chat.splice(i, 1);
+          this.emit('chat');
+          return this.emit('notice', { text: `Message not sent: ${ev.error}` });
+        }
+        return this.emit('notice', { text: ev.error });
       }
       case 'state':
         this.state = { ...this.state, ...ev, stage: ev.stage ?? [], invited: ev.invited ?? [], hands: ev.hands ?? [] };

@@ -163,7 +163,7 @@ export class PollsPane {
     const options = h('div.form');
     const addOption = (value = '') => {
       if (options.children.length >= 10) return;
-      options.append(h('div.option-row', {}, h('input.input', { placeholder: `Option ${options.children.length + 1}`, maxlength: '120', value, name: 'option' })));
+      options.append(h('div.option-row', {}, h('input.input', { placeholder: `Option ${options.children.length + 1}`, maxlength: '100', value, name: 'option' })));
     };
     addOption();
     addOption();
@@ -285,24 +285,25 @@ export class PeoplePane {
   async loadReport() {
     this.report.replaceChildren(h('p.muted', {}, 'Loading…'));
     try {
-      this.report.replaceChildren(attendanceTable(await this.classroom.attendance()));
+      this.report.replaceChildren(attendanceTable(await this.classroom.attendance(), this.room));
     } catch (err) {
       this.report.replaceChildren(h('p.error', {}, `Could not load attendance: ${err.message}`));
     }
   }
 }
 
-// attendanceTable shows the report: one row per person, with when they
-// first came, when they last left and how long they were there.
-function attendanceTable(report) {
-  const rows = report.attendance ?? report.people ?? report.entries ?? (Array.isArray(report) ? report : []);
-  if (!rows.length) return h('p.muted', {}, 'Nobody has attended yet.');
-  const minutes = (s) => (s == null ? '' : `${Math.max(0, Math.round(Number(s) / 60))} min`);
-  const clock = (t) => (t ? time(Date.parse(t) || Number(t)) : '');
+// attendanceTable shows the report (GET /api/classes/{id}/attendance):
+// each student and member of staff, when they first came, how long they
+// were there, and whether they are here, absent, late or left early.
+function attendanceTable(report, room) {
+  const rows = [...(report.students ?? []), ...(report.staff ?? [])];
+  if (!rows.length) return h('p.muted', {}, 'Nobody is expected or has come yet.');
+  const status = (r) => (r.absent ? 'Absent' : [r.present ? 'Here' : 'Left', r.late ? 'late' : '', r.left_early ? 'left early' : ''].filter(Boolean).join(', '));
   return h('table.report', { id: 'attendance' },
-    h('thead', {}, h('tr', {}, h('th', {}, 'Name'), h('th', {}, 'Role'), h('th', {}, 'Joined'), h('th', {}, 'Time'))),
+    h('thead', {}, h('tr', {}, h('th', {}, 'Name'), h('th', {}, 'First came'), h('th', {}, 'Time'), h('th', {}, 'Status'))),
     h('tbody', {}, rows.map((r) => h('tr', { dataset: { identity: r.identity } },
-      h('td', {}, r.name || r.identity), h('td', {}, ROLE_NAMES[r.role] ?? r.role ?? ''),
-      h('td', {}, clock(r.first_joined ?? r.joined_at ?? r.firstJoined)),
-      h('td', {}, minutes(r.seconds ?? r.duration_seconds ?? r.total_seconds))))));
+      h('td', {}, nameOf(room, r.identity), r.role !== 'student' ? h('span.role', {}, ROLE_NAMES[r.role] ?? r.role) : null),
+      h('td', {}, r.first_join ? time(Date.parse(r.first_join)) : '–'),
+      h('td', {}, r.absent ? '–' : `${Math.round(r.minutes_present ?? 0)} min`),
+      h('td', {}, status(r))))));
 }
