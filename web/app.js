@@ -209,8 +209,13 @@ function startClass(room, classroom) {
   room.addEventListener('me', () => flow.update());
   classroom.addEventListener('notice', (e) => toast(e.detail.text));
   room.addEventListener('muted', (e) => { if (e.detail.muted) toast(`Your ${e.detail.source} was muted by the teacher.`); });
+  const seenPolls = new Set();
   classroom.addEventListener('polls', () => {
-    if (!classroom.staff && tabs.current !== 'polls' && [...classroom.polls.values()].some((p) => !p.closed && !p.answered)) toast('A new poll is open: see Polls.');
+    for (const p of classroom.polls.values()) {
+      if (seenPolls.has(p.id)) continue;
+      seenPolls.add(p.id);
+      if (!classroom.staff && !p.closed && !p.answered && tabs.current !== 'polls') toast(`New poll: ${p.question}`);
+    }
   });
   setInterval(renderNow, 5000); // "raised 2 min ago" and the like
   renderNow();

@@ -276,10 +276,12 @@ export class PeoplePane {
         role ? h('span.chip', {}, ROLE_NAMES[role] ?? role) : null,
         actions.length ? h('div.actions', {}, actions) : null);
     });
-    this.el.replaceChildren(h('h2', {}, `In class (${all.length})`), h('ul.list', {}, rows),
-      classroom.staff ? [h('h2', {}, 'Attendance'),
+    this.el.replaceChildren(h('h2', {}, `In class (${all.length})`), h('ul.list', {}, rows));
+    if (classroom.staff) {
+      this.el.append(h('h2', {}, 'Attendance'),
         h('button.btn.small', { dataset: { action: 'attendance' }, onclick: () => this.loadReport() }, 'Show attendance report'),
-        this.report] : null);
+        this.report);
+    }
   }
 
   async loadReport() {
