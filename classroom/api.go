@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -24,7 +25,7 @@ const maxBody = 1 << 20
 //	GET  /api/classes/{id}           one class
 //	POST /api/classes/{id}/start     take it live
 //	POST /api/classes/{id}/end       end it
-//	POST /api/classes/{id}/join      a join token for one person, with the role the class gives them
+//	POST /api/classes/{id}/join      a join token and link for one person, with the role the class gives them
 //
 // Every request carries a LiveKit access token (Authorization: Bearer)
 // signed with one of the node's API keys and granting roomCreate or
@@ -203,7 +204,8 @@ func (a *API) join(w http.ResponseWriter, r *http.Request, v *signaling.Verified
 		writeError(w, http.StatusInternalServerError, "could not mint a token")
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"url": a.wsURL, "token": token, "role": string(role), "room": c.ID})
+	writeJSON(w, http.StatusOK, map[string]string{"url": a.wsURL, "token": token, "role": string(role), "room": c.ID,
+		"link": pageURL(a.wsURL) + "/?t=" + url.QueryEscape(token)})
 }
 
 // decode reads a JSON body into v, answering 400 (or 413) and reporting
@@ -246,4 +248,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 func writeError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+// pageURL is the web classroom's address on the node whose signaling URL
+// is wsURL: the same host over HTTP (the page is served at "/").
+func pageURL(wsURL string) string {
+	if rest, ok := strings.CutPrefix(wsURL, "wss://"); ok {
+		return "https://" + rest
+	}
+	if rest, ok := strings.CutPrefix(wsURL, "ws://"); ok {
+		return "http://" + rest
+	}
+	return wsURL
 }

@@ -25,6 +25,16 @@ function readToken() {
   return token;
 }
 
+// classTitle is the class's title from the token's metadata, which the
+// classes' API fills in ({"role", "class", "title"}), else its id.
+function classTitle(claims) {
+  try {
+    const title = JSON.parse(claims.metadata || '{}').title;
+    if (title) return title;
+  } catch { /* metadata that is not ours */ }
+  return claims.video?.room ?? '';
+}
+
 // Media: the camera at up to 720p (simulcast sends it in three sizes),
 // the microphone with the browser's voice processing, the screen at a
 // frame rate that suits slides.
@@ -286,16 +296,18 @@ function main() {
       return null;
     }
     const role = claims.attributes?.['bayan.role'] || 'student';
+    const title = classTitle(claims);
     $('join-title').textContent = claims.name ? `Welcome, ${claims.name}` : 'Join your class';
     $('join-text').textContent = expired ? 'This join link has expired. Ask for a new one.' : 'You are about to join:';
     $('join-details').hidden = false;
     $('join-details').replaceChildren(
-      h('dt', {}, 'Class'), h('dd', {}, claims.video?.room ?? ''),
+      h('dt', {}, 'Class'), h('dd', {}, title),
       h('dt', {}, 'Name'), h('dd', {}, claims.name || claims.sub),
       h('dt', {}, 'Role'), h('dd', {}, ROLE_NAMES[role] ?? role));
     // A grant without canPublish lets one publish, as in LiveKit.
     $('join-media').hidden = claims.video?.canPublish === false || role === 'student' || role === 'observer';
-    $('class-name').textContent = claims.video?.room ?? '';
+    $('class-name').textContent = title;
+    document.title = `${title} · Bayan`;
     button.disabled = !!expired;
     return claims;
   };

@@ -65,7 +65,7 @@ func (n *classNode) api(method, path string, body, out any) {
 func (n *classNode) class(teacher string, students ...string) string {
 	var c struct{ ID string }
 	now := time.Now().UTC()
-	n.api("POST", "/api/classes", map[string]any{"title": "Browser class", "teachers": []string{teacher},
+	n.api("POST", "/api/classes", map[string]any{"title": "Physics 101", "teachers": []string{teacher},
 		"roster": students, "starts_at": now, "ends_at": now.Add(time.Hour)}, &c)
 	n.api("POST", "/api/classes/"+c.ID+"/start", nil, nil)
 	return c.ID
@@ -73,9 +73,9 @@ func (n *classNode) class(teacher string, students ...string) string {
 
 // link is the page's join link for one member of a class.
 func (n *classNode) link(class, identity, name string) string {
-	var j struct{ Token string }
+	var j struct{ Link string }
 	n.api("POST", "/api/classes/"+class+"/join", map[string]string{"identity": identity, "name": name}, &j)
-	return n.srv.HTTPURL() + "/?t=" + j.Token
+	return j.Link
 }
 
 // joinPage opens a join link in a new tab and joins the class.
@@ -238,6 +238,34 @@ func TestClassroomInBrowser(t *testing.T) {
 	}
 	teacher.Screenshot("attendance", 1280, 800)
 	teacher.Screenshot("attendance", 390, 844)
+
+	// The teacher mutes every student, locks the chat and spotlights Ana.
+	click(t, teacher, `[data-tab="class"]`)
+	click(t, teacher, `[data-action="mute.all"]`)
+	must(t, ana.WaitFor(`window.bayan.room.local.get('microphone')?.muted === true`, 10*time.Second))
+	must(t, ben.WaitFor(`[...window.bayan.room.participants.values()].find((p) => p.identity === 'ana')?.tracks.find((t) => t.source === 'MICROPHONE')?.muted === true`, 10*time.Second))
+	click(t, teacher, `[data-action="chat.lock"]`)
+	must(t, ben.WaitFor(`document.querySelector('.composer input').disabled`, 10*time.Second))
+	click(t, teacher, `[data-action="spotlight"][data-identity="ana"]`)
+	for _, p := range []*browsertest.Page{teacher, ben, cai} {
+		must(t, p.WaitFor(playing("#main", "ana", "camera"), 15*time.Second))
+	}
+	cai.Screenshot("spotlight", 1280, 800)
+	click(t, teacher, `[data-action="spotlight"][data-identity="ana"]`)
+	must(t, cai.WaitFor(playing("#main", "ms-lee", "camera"), 15*time.Second))
+
+	// The teacher's session is lost for good (the node no longer knows it):
+	// the page joins again by itself and publishes its camera again, which
+	// the students play.
+	teacherSID := node.srv.Rooms().Room(class).Participant("ms-lee").SID()
+	must(t, teacher.Eval(`window.bayan.room.me.sid = 'PA_forgotten'; window.bayan.room.signal.ws.close()`, nil))
+	must(t, teacher.WaitFor(`window.bayan.room.state === 'connected' && document.getElementById('banner').hidden && window.bayan.room.local.get('camera')?.sid ? true : window.bayan.room.state`, 30*time.Second))
+	if p := node.srv.Rooms().Room(class).Participant("ms-lee"); p == nil || p.SID() == teacherSID {
+		t.Fatalf("the teacher did not join again")
+	}
+	for _, id := range ids {
+		must(t, students[id].WaitFor(playing("#main", "ms-lee", "camera"), 30*time.Second))
+	}
 
 	// Cai's signal connection drops: the page resumes the same session by
 	// itself and the teacher's video goes on.

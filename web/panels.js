@@ -131,8 +131,8 @@ export class ClassPane {
       h('li.row', { dataset: { stage: id } },
         h('div.name', {}, nameOf(room, id), ' ', on ? h('span.chip.live', {}, 'On stage') : h('span.chip', {}, 'Invited')),
         h('div.actions', {},
-          on ? h('button.btn.small', { onclick: () => act(classroom, 'spotlight', { identity: s.spotlight === id ? '' : id }) }, s.spotlight === id ? 'Unspotlight' : 'Spotlight') : null,
-          on ? h('button.btn.small', { onclick: () => act(classroom, 'mute', { identity: id }) }, 'Mute') : null,
+          on ? h('button.btn.small', { dataset: { action: 'spotlight', identity: id }, onclick: () => act(classroom, 'spotlight', { identity: s.spotlight === id ? '' : id }) }, s.spotlight === id ? 'Unspotlight' : 'Spotlight') : null,
+          on ? h('button.btn.small', { dataset: { action: 'mute', identity: id }, onclick: () => act(classroom, 'mute', { identity: id }) }, 'Mute') : null,
           h('button.btn.danger.small', { dataset: { action: 'stage.remove', identity: id }, onclick: () => act(classroom, 'stage.remove', { identity: id }) }, on ? 'Remove' : 'Cancel'))));
     this.el.replaceChildren(
       h('h2', {}, 'Class'),
