@@ -25,7 +25,7 @@ const maxBody = 1 << 20
 //	GET  /api/classes/{id}           one class
 //	POST /api/classes/{id}/start     take it live
 //	POST /api/classes/{id}/end       end it
-//	POST /api/classes/{id}/join      a join token and link for one person, with the role the class gives them
+//	POST /api/classes/{id}/join      a join token for one person, with the role the class gives them
 //
 // Every request carries a LiveKit access token (Authorization: Bearer)
 // signed with one of the node's API keys and granting roomCreate or
