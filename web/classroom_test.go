@@ -245,6 +245,7 @@ func TestClassroomInBrowser(t *testing.T) {
 	must(t, ana.WaitFor(`window.bayan.room.local.get('microphone')?.muted === true`, 10*time.Second))
 	must(t, ben.WaitFor(`[...window.bayan.room.participants.values()].find((p) => p.identity === 'ana')?.tracks.find((t) => t.source === 'MICROPHONE')?.muted === true`, 10*time.Second))
 	click(t, teacher, `[data-action="chat.lock"]`)
+	click(t, ben, `[data-tab="chat"]`)
 	must(t, ben.WaitFor(`document.querySelector('.composer input').disabled`, 10*time.Second))
 	click(t, teacher, `[data-action="spotlight"][data-identity="ana"]`)
 	for _, p := range []*browsertest.Page{teacher, ben, cai} {
