@@ -260,7 +260,7 @@ func TestClassroomInBrowser(t *testing.T) {
 	// the students play.
 	teacherSID := node.srv.Rooms().Room(class).Participant("ms-lee").SID()
 	must(t, teacher.Eval(`window.bayan.room.me.sid = 'PA_forgotten'; window.bayan.room.signal.ws.close()`, nil))
-	must(t, teacher.WaitFor(`window.bayan.room.state === 'connected' && document.getElementById('banner').hidden && window.bayan.room.local.get('camera')?.sid ? true : window.bayan.room.state`, 30*time.Second))
+	must(t, teacher.WaitFor(`(r => r.reconnections.rejoined === 1 && r.state === 'connected' && document.getElementById('banner').hidden && r.local.get('camera')?.sid ? true : r.state)(window.bayan.room)`, 30*time.Second))
 	if p := node.srv.Rooms().Room(class).Participant("ms-lee"); p == nil || p.SID() == teacherSID {
 		t.Fatalf("the teacher did not join again")
 	}
@@ -272,8 +272,7 @@ func TestClassroomInBrowser(t *testing.T) {
 	// itself and the teacher's video goes on.
 	sid := node.srv.Rooms().Room(class).Participant("cai").SID()
 	must(t, cai.Eval(`window.bayan.room.signal.ws.close()`, nil))
-	must(t, cai.WaitFor(`window.bayan.room.state === 'reconnecting' || window.bayan.room.state === 'connected'`, 5*time.Second))
-	must(t, cai.WaitFor(`window.bayan.room.state === 'connected' && document.getElementById('banner').hidden`, 20*time.Second))
+	must(t, cai.WaitFor(`(r => r.reconnections.resumed === 1 && r.state === 'connected' && document.getElementById('banner').hidden ? true : r.state)(window.bayan.room)`, 20*time.Second))
 	if p := node.srv.Rooms().Room(class).Participant("cai"); p == nil || p.SID() != sid {
 		t.Fatalf("cai joined again instead of resuming (sid before %s)", sid)
 	}

@@ -52,6 +52,7 @@ export class Room extends EventTarget {
     this.announced = new Map(); // cid -> {resolve, reject}: AddTrackRequests awaiting the node
     this.queue = Promise.resolve(); // signal messages, handled one at a time
     this.pub = this.sub = null;
+    this.reconnections = { resumed: 0, rejoined: 0 }; // for the curious (and tests)
   }
 
   emit(type, detail) { this.dispatchEvent(new CustomEvent(type, { detail })); }
@@ -447,6 +448,7 @@ export class Room extends EventTarget {
       try {
         if (resume) await this.resume();
         else await this.rejoin();
+        this.reconnections[resume ? 'resumed' : 'rejoined']++;
         this.mustRejoin = false;
         this.setState('connected');
         return;
