@@ -247,8 +247,10 @@ function showEnd(message) {
   $('status').hidden = true;
   $('banner').hidden = true;
   $('end-view').hidden = false;
-  $('end-title').textContent = message === 'The class has ended.' ? 'The class has ended' : 'You are out of the class';
-  $('end-text').textContent = message;
+  const ended = message === 'The class has ended.';
+  $('end-title').textContent = ended ? 'The class has ended' : 'You are out of the class';
+  $('end-text').textContent = ended ? 'Thank you for joining. You can close this page.' : message;
+  $('rejoin').hidden = ended;
 }
 
 async function join(token, claims, publish) {

@@ -119,15 +119,18 @@ func videoWidth(t *testing.T, p *browsertest.Page, where, identity, source strin
 }
 
 // playing is a JS condition: the tile of identity's source (in the
-// element matching where) plays video: it has frames, and its clock moves.
+// element matching where) plays video: it has a size, its clock moves, and
+// new frames are decoded (a stream's clock runs on without them).
 func playing(where, identity, source string) string {
 	return fmt.Sprintf(`(async () => {
 		const v = document.querySelector('%s .tile[data-identity="%s"][data-source="%s"] video');
 		if (!v) return 'no tile';
 		if (!v.videoWidth || v.hidden) return 'no frames yet';
-		const t0 = v.currentTime;
+		const t0 = v.currentTime, f0 = v.getVideoPlaybackQuality().totalVideoFrames;
 		await new Promise((r) => setTimeout(r, 600));
-		return v.currentTime > t0 ? true : 'clock stuck at ' + t0;
+		const f1 = v.getVideoPlaybackQuality().totalVideoFrames;
+		if (v.currentTime <= t0) return 'clock stuck at ' + t0;
+		return f1 > f0 + 2 ? true : 'frames ' + f0 + ' -> ' + f1;
 	})()`, where, identity, source)
 }
 
