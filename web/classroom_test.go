@@ -285,7 +285,7 @@ func TestClassroomInBrowser(t *testing.T) {
 	click(t, teacher, `[data-control="end"]`)
 	click(t, teacher, `.dialog [data-answer="yes"]`)
 	for _, id := range ids {
-		must(t, students[id].WaitFor(`!document.getElementById('end-view').hidden && document.getElementById('end-text').textContent === 'The class has ended.'`, 15*time.Second))
+		must(t, students[id].WaitFor(`!document.getElementById('end-view').hidden && document.getElementById('end-title').textContent === 'The class has ended'`, 15*time.Second))
 	}
 	ben.Screenshot("ended", 390, 844)
 }
