@@ -78,12 +78,17 @@ func (n *classNode) link(class, identity, name string) string {
 	return j.Link
 }
 
-// joinPage opens a join link in a new tab and joins the class.
-func joinPage(t *testing.T, b *browsertest.Browser, name, link string) *browsertest.Page {
+// joinPage opens a join link in a new tab and joins the class; shot
+// saves a screenshot of the join card first.
+func joinPage(t *testing.T, b *browsertest.Browser, name, link string, shot bool) *browsertest.Page {
 	t.Helper()
 	p := b.NewPage(name)
 	p.Open(link)
 	must(t, p.WaitFor(`!document.getElementById('join-button').disabled`, 10*time.Second))
+	if shot {
+		p.Screenshot("join", 390, 844)
+		p.Screenshot("join", 1280, 800)
+	}
 	must(t, p.Eval(`document.getElementById('join-button').click()`, nil))
 	must(t, p.WaitFor(`window.bayan?.room.state === 'connected' || document.getElementById('join-error').textContent || 'joining'`, 20*time.Second))
 	return p
@@ -146,7 +151,7 @@ func TestClassroomInBrowser(t *testing.T) {
 	node := startClassNode(t)
 	class := node.class("ms-lee", "ana", "ben", "cai")
 
-	teacher := joinPage(t, b, "teacher", node.link(class, "ms-lee", "Ms Lee"))
+	teacher := joinPage(t, b, "teacher", node.link(class, "ms-lee", "Ms Lee"), true)
 	must(t, teacher.WaitFor(`window.bayan.room.local.get('camera')?.sid ? true : 'camera not published'`, 20*time.Second))
 	must(t, teacher.WaitFor(playing("#main", "ms-lee", "camera"), 10*time.Second))
 
@@ -154,7 +159,7 @@ func TestClassroomInBrowser(t *testing.T) {
 	names := map[string]string{"ana": "Ana", "ben": "Ben", "cai": "Cai"}
 	students := map[string]*browsertest.Page{}
 	for _, id := range ids {
-		students[id] = joinPage(t, b, id, node.link(class, id, names[id]))
+		students[id] = joinPage(t, b, id, node.link(class, id, names[id]), id == "ana")
 	}
 	for _, id := range ids {
 		if err := students[id].WaitFor(playing("#main", "ms-lee", "camera"), 30*time.Second); err != nil {

@@ -78,7 +78,8 @@ export class Room extends EventTarget {
 
   openSignal(extra) {
     return openSignal(this.base, { access_token: this.token, auto_subscribe: '1', ...extra }, {
-      onMessage: (kind, body) => this.enqueue(() => this.onSignal(kind, body)),
+      // Messages of a connection given up on (lost, replaced) are dropped.
+      onMessage: (kind, body, from) => this.enqueue(() => from === this.signal && this.onSignal(kind, body)),
       onClose: (why) => this.onLost(why),
     });
   }

@@ -17,15 +17,23 @@ export class SignalError extends Error {
   }
 }
 
+// How long a join may take before the attempt counts as failed.
+const JOIN_TIMEOUT = 10_000;
+
 // openSignal connects and resolves once the node has answered with a join
 // (or, when resuming, a reconnect) response: {signal, kind, body}. Messages
-// after that go to onMessage(kind, body); onClose(reason) is called once
-// when the socket is lost (not when close() was called).
+// after that go to onMessage(kind, body, signal); onClose(reason) is called
+// once when the socket is lost (not when close() was called).
 export function openSignal(base, params, { onMessage, onClose }) {
   const query = new URLSearchParams({ ...params, protocol: PROTOCOL, format: 'json', sdk: 'js', version: 'bayan-web' });
   const ws = new WebSocket(`${base.replace(/^http/, 'ws')}/rtc?${query}`);
   return new Promise((resolve, reject) => {
     let signal = null;
+    const timer = setTimeout(() => {
+      ws.onclose = null;
+      ws.close();
+      reject(new SignalError('The classroom server did not answer in time'));
+    }, JOIN_TIMEOUT);
     ws.onmessage = (e) => {
       if (typeof e.data !== 'string') return; // asked for JSON; ignore anything else
       let msg;
@@ -34,17 +42,21 @@ export function openSignal(base, params, { onMessage, onClose }) {
       if (!kind) return;
       if (signal) {
         signal.heard();
-        onMessage(kind, body);
+        onMessage(kind, body, signal);
       } else if (kind === 'join' || kind === 'reconnect') {
+        clearTimeout(timer);
         signal = new Signal(ws, onClose, body);
         resolve({ signal, kind, body });
       } else if (kind === 'leave') {
+        clearTimeout(timer);
         reject(new SignalError(leaveText(body), { final: (body.action ?? 'DISCONNECT') === 'DISCONNECT', reason: body.reason ?? '' }));
+        ws.onclose = null;
         ws.close();
       }
     };
     ws.onclose = () => {
       if (signal) { signal.lost('connection closed'); return; }
+      clearTimeout(timer);
       // The browser hides the HTTP answer of a refused WebSocket: ask the
       // node why, as LiveKit's clients do.
       explainRefusal(base, params).then(reject);
@@ -72,6 +84,7 @@ export function leaveText(leave) {
     case 'SERVER_SHUTDOWN': return 'The server is restarting.';
     case 'JOIN_FAILURE': return 'The class could not be joined.';
     case 'ROOM_FULL': return 'The class is full.';
+    case 'STATE_MISMATCH': return 'The session was lost.';
     default: return 'You left the class.';
   }
 }

@@ -109,7 +109,8 @@ class Tile {
       h('span', {}, f.source === 'screen' ? `${f.name}'s screen` : f.local ? `${f.name} (you)` : f.name));
     this.badge.hidden = !f.hand;
     this.notice.hidden = !f.paused;
-    this.notice.textContent = 'Paused: slow connection';
+    this.notice.textContent = 'Paused';
+    this.notice.title = 'Video paused: the connection is too slow for it right now';
     if (this.sid !== f.sid) {
       if (this.sid) this.room.setView(this.sid, null);
       this.sid = f.local ? null : f.sid;
@@ -176,7 +177,7 @@ export class Stage {
     this.room = room;
     this.classroom = classroom;
     this.tiles = new Map(); // feed key -> Tile
-    this.audio = new Map(); // track sid -> <audio>
+    this.audio = new Map(); // track sid -> {el: <audio>, track}
     this.main = document.getElementById('main');
     this.strip = document.getElementById('strip');
     this.audioBox = document.getElementById('audio');
@@ -232,14 +233,15 @@ export class Stage {
     for (const [sid, track] of this.room.media) {
       if (track.kind !== 'audio') continue;
       keep.add(sid);
-      if (this.audio.has(sid)) continue;
-      const el = h('audio', { autoplay: true });
+      const a = this.audio.get(sid);
+      if (a?.track === track) continue;
+      const el = a?.el ?? h('audio', { autoplay: true });
       el.srcObject = new MediaStream([track]);
       el.play().catch(() => {});
-      this.audio.set(sid, el);
+      this.audio.set(sid, { el, track });
       this.audioBox.append(el);
     }
-    for (const [sid, el] of this.audio) {
+    for (const [sid, { el }] of this.audio) {
       if (!keep.has(sid)) { el.srcObject = null; el.remove(); this.audio.delete(sid); }
     }
   }
