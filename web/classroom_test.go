@@ -263,6 +263,19 @@ func TestClassroomInBrowser(t *testing.T) {
 	click(t, teacher, `[data-action="spotlight"][data-identity="ana"]`)
 	must(t, cai.WaitFor(playing("#main", "ms-lee", "camera"), 15*time.Second))
 
+	// The teacher shares their screen: it takes the students' main tile,
+	// the teacher's camera moves to the strip; stopping it brings it back.
+	click(t, teacher, `[data-control="screen"]`)
+	must(t, teacher.WaitFor(`window.bayan.room.local.get('screen')?.sid ? true : 'no screen share'`, 15*time.Second))
+	for _, p := range []*browsertest.Page{ben, cai} {
+		must(t, p.WaitFor(playing("#main", "ms-lee", "screen"), 20*time.Second))
+		must(t, p.WaitFor(playing("#strip", "ms-lee", "camera"), 20*time.Second))
+	}
+	ben.Screenshot("screen-share", 1280, 800)
+	click(t, teacher, `[data-control="screen"]`)
+	must(t, cai.WaitFor(playing("#main", "ms-lee", "camera"), 20*time.Second))
+	must(t, cai.WaitFor(`!document.querySelector('.tile[data-source="screen"]')`, 10*time.Second))
+
 	// The teacher's session is lost for good (the node no longer knows it):
 	// the page joins again by itself and publishes its camera again, which
 	// the students play.
