@@ -94,7 +94,7 @@ export class ChatPane {
     if (stick) this.list.scrollTop = this.list.scrollHeight;
     const locked = classroom.state.chatLocked && !classroom.staff;
     this.input.disabled = this.send.disabled = locked;
-    this.input.placeholder = locked ? 'The teacher has paused the chat' : classroom.state.chatLocked ? 'Chat is locked for students' : 'Message the class';
+    this.input.placeholder = locked ? 'Chat is locked' : classroom.state.chatLocked ? 'Chat is locked for students' : 'Message the class';
   }
 
   async submit() {
