@@ -271,6 +271,8 @@ func TestClassroomInBrowser(t *testing.T) {
 		must(t, p.WaitFor(playing("#main", "ms-lee", "screen"), 20*time.Second))
 		must(t, p.WaitFor(playing("#strip", "ms-lee", "camera"), 20*time.Second))
 	}
+	// The camera in a strip tile comes in the smallest layer.
+	must(t, ben.WaitFor(fmt.Sprintf(`(w => w > 0 && w < %d ? true : 'width ' + w)(document.querySelector('#strip .tile[data-identity="ms-lee"][data-source="camera"] video').videoWidth)`, large/2), 20*time.Second))
 	ben.Screenshot("screen-share", 1280, 800)
 	click(t, teacher, `[data-control="screen"]`)
 	must(t, cai.WaitFor(playing("#main", "ms-lee", "camera"), 20*time.Second))
