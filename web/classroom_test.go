@@ -144,8 +144,10 @@ func playing(where, identity, source string) string {
 // and three student pages play it, each at the layer its tile needs; a
 // student raises a hand, the teacher invites them to the stage, and the
 // others play that student's video; a chat message and a poll go round;
-// the attendance report lists the three students; a student whose
-// connection drops comes back by itself; the teacher ends the class.
+// the attendance report lists the three students; the teacher mutes,
+// locks the chat, spotlights, shares the screen, turns the camera off and
+// on; the teacher's and a student's pages come back by themselves from a
+// lost connection; a student leaves the stage; the teacher ends the class.
 func TestClassroomInBrowser(t *testing.T) {
 	b := browsertest.Start(t, browsertest.Options{Timeout: 6 * time.Minute})
 	node := startClassNode(t)
@@ -278,6 +280,13 @@ func TestClassroomInBrowser(t *testing.T) {
 	must(t, cai.WaitFor(playing("#main", "ms-lee", "camera"), 20*time.Second))
 	must(t, cai.WaitFor(`!document.querySelector('.tile[data-source="screen"]')`, 10*time.Second))
 
+	// The teacher turns the camera off (its light too) and on again.
+	click(t, teacher, `[data-control="camera"]`)
+	must(t, teacher.WaitFor(`window.bayan.room.local.get('camera')?.track.readyState === 'ended'`, 10*time.Second))
+	must(t, ben.WaitFor(`document.querySelector('#main .tile[data-identity="ms-lee"] video').hidden && document.querySelector('#main .placeholder').innerText.includes('Camera is off')`, 10*time.Second))
+	click(t, teacher, `[data-control="camera"]`)
+	must(t, ben.WaitFor(playing("#main", "ms-lee", "camera"), 20*time.Second))
+
 	// The teacher's session is lost for good (the node no longer knows it):
 	// the page joins again by itself and publishes its camera again, which
 	// the students play.
@@ -300,6 +309,11 @@ func TestClassroomInBrowser(t *testing.T) {
 		t.Fatalf("cai joined again instead of resuming (sid before %s)", sid)
 	}
 	must(t, cai.WaitFor(playing("#main", "ms-lee", "camera"), 20*time.Second))
+
+	// Ana leaves the stage: her camera stops and leaves the others' strip.
+	click(t, ana, `[data-control="leave-stage"]`)
+	must(t, ana.WaitFor(`window.bayan.room.local.size === 0 && !!document.querySelector('[data-control="hand"]')`, 10*time.Second))
+	must(t, ben.WaitFor(`!document.querySelector('#strip .tile[data-identity="ana"]')`, 10*time.Second))
 
 	// The teacher ends the class: every page says so.
 	click(t, teacher, `[data-control="end"]`)
