@@ -135,7 +135,8 @@ func playing(where, identity, source string) string {
 		await new Promise((r) => setTimeout(r, 600));
 		const f1 = v.getVideoPlaybackQuality().totalVideoFrames;
 		if (v.currentTime <= t0) return 'clock stuck at ' + t0;
-		return f1 > f0 + 2 ? true : 'frames ' + f0 + ' -> ' + f1;
+		const paused = !v.parentElement.querySelector('.notice').hidden;
+		return f1 > f0 + 2 ? true : 'frames ' + f0 + ' -> ' + f1 + (paused ? ', paused by the node' : '');
 	})()`, where, identity, source)
 }
 
