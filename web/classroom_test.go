@@ -156,7 +156,7 @@ func TestClassroomInBrowser(t *testing.T) {
 
 	teacher := joinPage(t, b, "teacher", node.link(class, "ms-lee", "Ms Lee"), true)
 	must(t, teacher.WaitFor(`window.bayan.room.local.get('camera')?.sid ? true : 'camera not published'`, 20*time.Second))
-	must(t, teacher.WaitFor(playing("#main", "ms-lee", "camera"), 10*time.Second))
+	must(t, teacher.WaitFor(playing("#main", "ms-lee", "camera"), 30*time.Second))
 
 	ids := []string{"ana", "ben", "cai"}
 	names := map[string]string{"ana": "Ana", "ben": "Ben", "cai": "Cai"}
@@ -206,7 +206,7 @@ func TestClassroomInBrowser(t *testing.T) {
 		must(t, p.WaitFor(playing("#strip", "ana", "camera"), 30*time.Second))
 	}
 	must(t, ben.WaitFor(`document.querySelectorAll('#audio audio').length >= 2 || 'audio elements: ' + document.querySelectorAll('#audio audio').length`, 10*time.Second))
-	must(t, ana.WaitFor(playing("#strip", "ana", "camera"), 10*time.Second)) // her own preview
+	must(t, ana.WaitFor(playing("#strip", "ana", "camera"), 30*time.Second)) // her own preview
 	ana.Screenshot("on-stage", 1280, 800)
 	ben.Screenshot("stage", 1280, 800)
 	ben.Screenshot("stage", 390, 844)
@@ -260,25 +260,25 @@ func TestClassroomInBrowser(t *testing.T) {
 	must(t, ben.WaitFor(`document.querySelector('.composer input').disabled`, 10*time.Second))
 	click(t, teacher, `[data-action="spotlight"][data-identity="ana"]`)
 	for _, p := range []*browsertest.Page{teacher, ben, cai} {
-		must(t, p.WaitFor(playing("#main", "ana", "camera"), 15*time.Second))
+		must(t, p.WaitFor(playing("#main", "ana", "camera"), 30*time.Second))
 	}
 	cai.Screenshot("spotlight", 1280, 800)
 	click(t, teacher, `[data-action="spotlight"][data-identity="ana"]`)
-	must(t, cai.WaitFor(playing("#main", "ms-lee", "camera"), 15*time.Second))
+	must(t, cai.WaitFor(playing("#main", "ms-lee", "camera"), 30*time.Second))
 
 	// The teacher shares their screen: it takes the students' main tile,
 	// the teacher's camera moves to the strip; stopping it brings it back.
 	click(t, teacher, `[data-control="screen"]`)
 	must(t, teacher.WaitFor(`window.bayan.room.local.get('screen')?.sid ? true : 'no screen share'`, 15*time.Second))
 	for _, p := range []*browsertest.Page{ben, cai} {
-		must(t, p.WaitFor(playing("#main", "ms-lee", "screen"), 20*time.Second))
-		must(t, p.WaitFor(playing("#strip", "ms-lee", "camera"), 20*time.Second))
+		must(t, p.WaitFor(playing("#main", "ms-lee", "screen"), 30*time.Second))
+		must(t, p.WaitFor(playing("#strip", "ms-lee", "camera"), 30*time.Second))
 	}
 	// The camera in a strip tile comes in the smallest layer.
 	must(t, ben.WaitFor(fmt.Sprintf(`(w => w > 0 && w < %d ? true : 'width ' + w)(document.querySelector('#strip .tile[data-identity="ms-lee"][data-source="camera"] video').videoWidth)`, large/2), 20*time.Second))
 	ben.Screenshot("screen-share", 1280, 800)
 	click(t, teacher, `[data-control="screen"]`)
-	must(t, cai.WaitFor(playing("#main", "ms-lee", "camera"), 20*time.Second))
+	must(t, cai.WaitFor(playing("#main", "ms-lee", "camera"), 30*time.Second))
 	must(t, cai.WaitFor(`!document.querySelector('.tile[data-source="screen"]')`, 10*time.Second))
 
 	// The teacher turns the camera off (its light too) and on again.
@@ -286,7 +286,7 @@ func TestClassroomInBrowser(t *testing.T) {
 	must(t, teacher.WaitFor(`window.bayan.room.local.get('camera')?.track.readyState === 'ended'`, 10*time.Second))
 	must(t, ben.WaitFor(`document.querySelector('#main .tile[data-identity="ms-lee"] video').hidden && document.querySelector('#main .placeholder').innerText.includes('Camera is off')`, 10*time.Second))
 	click(t, teacher, `[data-control="camera"]`)
-	must(t, ben.WaitFor(playing("#main", "ms-lee", "camera"), 20*time.Second))
+	must(t, ben.WaitFor(playing("#main", "ms-lee", "camera"), 30*time.Second))
 
 	// The teacher's session is lost for good (the node no longer knows it):
 	// the page joins again by itself and publishes its camera again, which
@@ -309,7 +309,7 @@ func TestClassroomInBrowser(t *testing.T) {
 	if p := node.srv.Rooms().Room(class).Participant("cai"); p == nil || p.SID() != sid {
 		t.Fatalf("cai joined again instead of resuming (sid before %s)", sid)
 	}
-	must(t, cai.WaitFor(playing("#main", "ms-lee", "camera"), 20*time.Second))
+	must(t, cai.WaitFor(playing("#main", "ms-lee", "camera"), 30*time.Second))
 
 	// Ana leaves the stage: her camera stops and leaves the others' strip.
 	click(t, ana, `[data-control="leave-stage"]`)
