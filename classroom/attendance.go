@@ -45,21 +45,22 @@ func newAttendance(l *Live) *attendance {
 	return a
 }
 
-func (a *attendance) joined(c *liveClass, m member) { a.record(c, m, store.Join) }
-func (a *attendance) left(c *liveClass, m member)   { a.record(c, m, store.Leave) }
+func (a *attendance) joined(c *liveClass, m member) { a.record(c.id, m.identity(), m.role, store.Join) }
+func (a *attendance) left(c *liveClass, m member)   { a.record(c.id, m.identity(), m.role, store.Leave) }
 
 func (a *attendance) ready(*liveClass, member)                          {}
 func (a *attendance) act(*liveClass, member, action) bool               { return false }
 func (a *attendance) data(*liveClass, member, *livekit.DataPacket) bool { return false }
 
-// record queues the event when it changes whether m is present. The time
-// is taken, and the event queued, under the lock, so that a join and a
-// leave of one identity reach the store in the order they happened.
-func (a *attendance) record(c *liveClass, m member, kind store.AttendanceKind) {
-	if !m.role.Valid() {
+// record queues the event when it changes whether identity is present in
+// the class. The time is taken, and the event queued, under the lock, so
+// that a join and a leave of one identity reach the store in the order
+// they happened.
+func (a *attendance) record(classID, identity string, role store.Role, kind store.AttendanceKind) {
+	if !role.Valid() {
 		return // an observer
 	}
-	key := presence{c.id, m.identity()}
+	key := presence{classID, identity}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	n := a.open[key]
@@ -77,9 +78,9 @@ func (a *attendance) record(c *liveClass, m member, kind store.AttendanceKind) {
 	default:
 		delete(a.open, key)
 	}
-	e := store.AttendanceEvent{ClassID: c.id, Identity: m.identity(), Role: m.role, Kind: kind, At: a.live.now()}
+	e := store.AttendanceEvent{ClassID: classID, Identity: identity, Role: role, Kind: kind, At: a.live.now()}
 	if a.closed {
-		a.live.log.Error("classroom: attendance event after close, not recorded", "class", c.id, "identity", e.Identity, "kind", kind)
+		a.live.log.Error("classroom: attendance event after close, not recorded", "class", classID, "identity", identity, "kind", kind)
 		return
 	}
 	select {
@@ -88,7 +89,7 @@ func (a *attendance) record(c *liveClass, m member, kind store.AttendanceKind) {
 		// Waiting here would stall every join and leave of the node behind
 		// a store that does not answer.
 		a.dropped++
-		a.live.log.Error("classroom: attendance queue full, event lost", "class", c.id, "identity", e.Identity,
+		a.live.log.Error("classroom: attendance queue full, event lost", "class", classID, "identity", identity,
 			"kind", kind, "lost", a.dropped)
 	}
 }
@@ -108,11 +109,18 @@ func (a *attendance) close() {
 func (a *attendance) write() {
 	lost := 0
 	for e := range a.queue {
+		if a.live.ctx.Err() != nil {
+			lost++ // Close gave up waiting: the rest are counted, not tried
+			continue
+		}
 		if err := a.store(e); err != nil {
 			lost++
 			a.live.log.Error("classroom: attendance event not recorded", "class", e.ClassID, "identity", e.Identity,
-				"kind", e.Kind, "err", err, "lost", lost)
+				"kind", e.Kind, "err", err)
 		}
+	}
+	if lost > 0 {
+		a.live.log.Error("classroom: attendance events lost", "count", lost)
 	}
 }
 
