@@ -40,14 +40,20 @@ type Live struct {
 	mu      sync.Mutex
 	classes map[string]*liveClass // by room name, which is the class id
 	parts   []feature
-	closed  bool           // no new jobs (under mu)
-	running int            // jobs in flight (under mu)
-	jobs    sync.WaitGroup // jobs and the attendance writer
+	closed  bool                      // no new jobs (under mu)
+	running int                       // jobs in flight (under mu)
+	byWhom  map[*room.Participant]int // jobs in flight per participant (under mu)
+	jobs    sync.WaitGroup            // jobs and the attendance writer
 }
 
-// maxJobs bounds the store work in flight for hooks (poll actions and
-// the polls sent on joining); beyond it an action is refused as busy.
-const maxJobs = 64
+// Bounds of the store work in flight for hooks (poll actions, the polls
+// sent on joining): a whole class answering a poll at once fits within
+// maxJobs; maxJobsEach keeps one client sending actions in a loop from
+// taking them all. Beyond either, an action is refused as busy.
+const (
+	maxJobs     = 1024
+	maxJobsEach = 4
+)
 
 // feature is one mechanism of a live class (hands and stage, chat, polls,
 // attendance). Its calls run on the participant's goroutine, like
@@ -130,7 +136,8 @@ func NewLive(st *store.Store, log *slog.Logger) *Live {
 		log = slog.Default()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	l := &Live{store: st, log: log, now: time.Now, ctx: ctx, cancel: cancel, classes: map[string]*liveClass{}}
+	l := &Live{store: st, log: log, now: time.Now, ctx: ctx, cancel: cancel, classes: map[string]*liveClass{},
+		byWhom: map[*room.Participant]int{}}
 	l.att = newAttendance(l)
 	l.parts = append(l.parts, l.att, newPolls(l))
 	return l
@@ -162,22 +169,26 @@ func (l *Live) Close(ctx context.Context) error {
 	return err
 }
 
-// spawn runs job on a goroutine of its own, so that a hook never waits on
-// the store; it reports false, running nothing, when Live is closing or
-// maxJobs are already in flight.
-func (l *Live) spawn(job func(ctx context.Context)) bool {
+// spawn runs job, done for p, on a goroutine of its own, so that a hook
+// never waits on the store; it reports false, running nothing, when Live
+// is closing or too many jobs are in flight.
+func (l *Live) spawn(p *room.Participant, job func(ctx context.Context)) bool {
 	l.mu.Lock()
-	if l.closed || l.running >= maxJobs {
+	if l.closed || l.running >= maxJobs || l.byWhom[p] >= maxJobsEach {
 		l.mu.Unlock()
 		return false
 	}
 	l.running++
+	l.byWhom[p]++
 	l.jobs.Add(1)
 	l.mu.Unlock()
 	go func() {
 		defer func() {
 			l.mu.Lock()
 			l.running--
+			if l.byWhom[p]--; l.byWhom[p] == 0 {
+				delete(l.byWhom, p)
+			}
 			l.mu.Unlock()
 			l.jobs.Done()
 		}()

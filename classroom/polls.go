@@ -78,7 +78,7 @@ func (*polls) data(*liveClass, member, *livekit.DataPacket) bool { return false 
 
 // ready sends m the class's open polls and the latest closed ones.
 func (ps *polls) ready(c *liveClass, m member) {
-	ok := ps.live.spawn(func(ctx context.Context) {
+	ok := ps.live.spawn(m.p, func(ctx context.Context) {
 		all, err := ps.live.store.ClassPolls(ctx, c.id)
 		if err != nil {
 			ps.live.log.Error("classroom: polls for a joining member", "class", c.id, "identity", m.identity(), "err", err)
@@ -155,7 +155,7 @@ func (ps *polls) act(c *liveClass, m member, a action) bool {
 		replyTo(m, a, fmt.Errorf("bad %s: %v", a.Name, err))
 		return true
 	}
-	if !ps.live.spawn(func(ctx context.Context) { replyTo(m, a, run(ctx, in)) }) {
+	if !ps.live.spawn(m.p, func(ctx context.Context) { replyTo(m, a, run(ctx, in)) }) {
 		replyTo(m, a, errors.New("busy: try again"))
 	}
 	return true
