@@ -66,10 +66,8 @@ func (a *API) Handler() http.Handler {
 // named in the path (the role from its bayan.role attribute).
 func (a *API) staffOrAuthorized(h func(http.ResponseWriter, *http.Request, *signaling.Verified)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		raw, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		v, err := a.keys.Verify(strings.TrimSpace(raw))
-		if err != nil {
-			writeError(w, http.StatusUnauthorized, "unauthenticated: "+err.Error())
+		v, ok := a.verify(w, r)
+		if !ok {
 			return
 		}
 		g := v.Grants.Video
@@ -165,14 +163,24 @@ func (a *API) polls(w http.ResponseWriter, r *http.Request, _ *signaling.Verifie
 	writeJSON(w, http.StatusOK, map[string]any{"class": c.ID, "polls": out})
 }
 
+// verify checks the request's bearer token, answering 401 when it is
+// missing, forged or expired.
+func (a *API) verify(w http.ResponseWriter, r *http.Request) (*signaling.Verified, bool) {
+	raw, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	v, err := a.keys.Verify(strings.TrimSpace(raw))
+	if err != nil {
+		writeError(w, http.StatusUnauthorized, "unauthenticated: "+err.Error())
+		return nil, false
+	}
+	return v, true
+}
+
 // authorized lets through requests whose token grants roomCreate or
 // roomAdmin, handing the verified token to h.
 func (a *API) authorized(h func(http.ResponseWriter, *http.Request, *signaling.Verified)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		raw, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		v, err := a.keys.Verify(strings.TrimSpace(raw))
-		if err != nil {
-			writeError(w, http.StatusUnauthorized, "unauthenticated: "+err.Error())
+		v, ok := a.verify(w, r)
+		if !ok {
 			return
 		}
 		g := v.Grants.Video

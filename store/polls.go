@@ -328,17 +328,7 @@ func (s *Store) ClassPolls(ctx context.Context, classID string) ([]Tally, error)
 // PollVoters returns the identities that answered the poll, sorted. An
 // unknown poll has none.
 func (s *Store) PollVoters(ctx context.Context, pollID string) ([]string, error) {
-	var out []string
-	err := s.eachRow(ctx,
-		`SELECT identity FROM poll_answers WHERE poll_id = $1 ORDER BY identity`, []any{pollID},
-		func(scan func(...any) error) error {
-			var id string
-			if err := scan(&id); err != nil {
-				return err
-			}
-			out = append(out, id)
-			return nil
-		})
+	out, err := s.column(ctx, `SELECT identity FROM poll_answers WHERE poll_id = $1 ORDER BY identity`, pollID)
 	if err != nil {
 		return nil, fmt.Errorf("store: voters of poll %s: %w", pollID, err)
 	}
@@ -348,18 +338,8 @@ func (s *Store) PollVoters(ctx context.Context, pollID string) ([]string, error)
 // PollsAnswered returns the ids of the class's polls that identity
 // answered.
 func (s *Store) PollsAnswered(ctx context.Context, classID, identity string) ([]string, error) {
-	var out []string
-	err := s.eachRow(ctx,
-		`SELECT a.poll_id FROM poll_answers a JOIN polls p ON p.id = a.poll_id
-		 WHERE p.class_id = $1 AND a.identity = $2 ORDER BY a.poll_id`, []any{classID, identity},
-		func(scan func(...any) error) error {
-			var id string
-			if err := scan(&id); err != nil {
-				return err
-			}
-			out = append(out, id)
-			return nil
-		})
+	out, err := s.column(ctx, `SELECT a.poll_id FROM poll_answers a JOIN polls p ON p.id = a.poll_id
+		 WHERE p.class_id = $1 AND a.identity = $2 ORDER BY a.poll_id`, classID, identity)
 	if err != nil {
 		return nil, fmt.Errorf("store: polls of class %s answered by %s: %w", classID, identity, err)
 	}
@@ -380,4 +360,18 @@ func (s *Store) eachRow(ctx context.Context, query string, args []any, row func(
 		}
 	}
 	return rows.Err()
+}
+
+// column returns the one text column of the rows query selects.
+func (s *Store) column(ctx context.Context, query string, args ...any) ([]string, error) {
+	var out []string
+	err := s.eachRow(ctx, query, args, func(scan func(...any) error) error {
+		var v string
+		if err := scan(&v); err != nil {
+			return err
+		}
+		out = append(out, v)
+		return nil
+	})
+	return out, err
 }
