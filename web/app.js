@@ -114,7 +114,7 @@ class Controls {
         }, icon(icons[s], !on && s !== 'screen'), h('span.text', {}, names[s][on ? 0 : 1])));
       }
     }
-    if (!classroom.staff) {
+    if (classroom.role === 'student') {
       if (classroom.onStage(classroom.identity)) {
         buttons.push(h('button.control', { dataset: { control: 'leave-stage' }, onclick: () => this.leaveStage() }, icon('stage'), h('span.text', {}, 'Leave stage')));
       } else {

@@ -92,9 +92,11 @@ export class ChatPane {
     });
     this.list.replaceChildren(...(items.length ? items : [h('p.empty', {}, 'No messages yet. Say hello!')]));
     if (stick) this.list.scrollTop = this.list.scrollHeight;
-    const locked = classroom.state.chatLocked && !classroom.staff;
+    const observer = classroom.role === 'observer'; // watches, never writes
+    const locked = observer || (classroom.state.chatLocked && !classroom.staff);
     this.input.disabled = this.send.disabled = locked;
-    this.input.placeholder = locked ? 'Chat is locked' : classroom.state.chatLocked ? 'Chat is locked for students' : 'Message the class';
+    this.input.placeholder = observer ? 'Observers read the chat' : locked ? 'Chat is locked'
+      : classroom.state.chatLocked ? 'Chat is locked for students' : 'Message the class';
   }
 
   async submit() {
@@ -223,8 +225,9 @@ export class PollsPane {
         h('div.meta', {}, h('span', {}, `${status} · ${total} vote${total === 1 ? '' : 's'}`),
           classroom.staff && !p.closed ? h('button.btn.small', { onclick: () => act(classroom, 'poll.close', { poll: p.id }) }, 'Close poll') : null));
     }
-    if (p.answered || p.closed) {
-      return h('div.poll', { dataset: { poll: p.id } }, head, h('p.muted', {}, p.closed ? 'This poll is closed.' : 'Thanks, your answer is in. Results appear when the poll closes.'));
+    if (p.answered || p.closed || classroom.role !== 'student') {
+      const text = p.closed ? 'This poll is closed.' : p.answered ? 'Thanks, your answer is in. Results appear when the poll closes.' : 'Students are answering.';
+      return h('div.poll', { dataset: { poll: p.id } }, head, h('p.muted', {}, text));
     }
     const type = p.multiple ? 'checkbox' : 'radio';
     const inputs = p.options.map((o, i) => h('label.choice', {}, h('input', { type, name: `poll-${p.id}`, value: String(i) }), o));
