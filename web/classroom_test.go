@@ -211,6 +211,14 @@ func TestClassroomInBrowser(t *testing.T) {
 	ben.Screenshot("stage", 1280, 800)
 	ben.Screenshot("stage", 390, 844)
 
+	// Ben is invited too but declines; the teacher lowers his hand.
+	click(t, teacher, `[data-tab="class"]`)
+	click(t, teacher, `[data-action="stage.invite"][data-identity="ben"]`)
+	click(t, ben, `.dialog [data-answer="no"]`)
+	must(t, teacher.WaitFor(`window.bayan.classroom.state.invited.length === 0 && !document.querySelector('[data-stage="ben"]') && !!document.querySelector('[data-hand="ben"]')`, 10*time.Second))
+	click(t, teacher, `[data-action="hand.lower"][data-identity="ben"]`)
+	must(t, ben.WaitFor(`document.querySelector('[data-control="hand"]').getAttribute('aria-pressed') === 'false'`, 10*time.Second))
+
 	// A chat message goes round, and one from the teacher.
 	fill(t, ben, `.composer input`, "Is question 3 about vectors?")
 	click(t, ben, `.composer button`)
