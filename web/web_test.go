@@ -33,6 +33,18 @@ func TestNodeServesThePage(t *testing.T) {
 	if code != 200 || !strings.Contains(body, `<script type="module" src="app.js">`) || !strings.HasPrefix(hdr.Get("Content-Type"), "text/html") {
 		t.Fatalf("GET /: %d %q, body %.200q", code, hdr.Get("Content-Type"), body)
 	}
+	// A browser revalidates with the ETag and gets a 304 while it holds.
+	etag := hdr.Get("ETag")
+	req, _ := http.NewRequest("GET", srv.HTTPURL()+"/", nil)
+	req.Header.Set("If-None-Match", etag)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if etag == "" || resp.StatusCode != http.StatusNotModified {
+		t.Errorf("GET / with If-None-Match %q: %s, want 304", etag, resp.Status)
+	}
 	if hdr.Get("Referrer-Policy") != "no-referrer" {
 		t.Errorf("GET /: Referrer-Policy %q: the page's URL may carry a token", hdr.Get("Referrer-Policy"))
 	}
