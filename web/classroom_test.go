@@ -332,3 +332,26 @@ func TestClassroomInBrowser(t *testing.T) {
 	}
 	ben.Screenshot("ended", 390, 844)
 }
+
+// TestJoinCard: without a link the page asks for one; a pasted link (or a
+// bare token) shows who is joining what, and an expired one says so.
+func TestJoinCard(t *testing.T) {
+	b := browsertest.Start(t, browsertest.Options{Timeout: time.Minute})
+	node := startClassNode(t)
+	class := node.class("ms-lee", "ana")
+	p := b.NewPage("join")
+	p.Open(node.srv.HTTPURL() + "/")
+	must(t, p.WaitFor(`document.getElementById('join-button').disabled && !document.getElementById('paste').hidden`, 10*time.Second))
+	p.Screenshot("no-link", 390, 844)
+
+	link := node.link(class, "ana", "Ana")
+	must(t, p.Eval(fmt.Sprintf(`(i => { i.value = %q; i.dispatchEvent(new Event('input')); })(document.getElementById('paste-input'))`, link), nil))
+	must(t, p.WaitFor(`!document.getElementById('join-button').disabled && document.getElementById('join-details').innerText.includes('Physics 101') && document.getElementById('join-details').innerText.includes('Student')`, 10*time.Second))
+
+	expired, err := auth.NewAccessToken(testserver.Key, testserver.Secret).SetIdentity("ana").
+		SetVideoGrant(&auth.VideoGrant{RoomJoin: true, Room: class}).SetValidFor(time.Second).ToJWT()
+	must(t, err)
+	time.Sleep(2 * time.Second) // past its expiry, which is in whole seconds
+	p.Open(node.srv.HTTPURL() + "/?t=" + expired)
+	must(t, p.WaitFor(`document.getElementById('join-button').disabled && document.getElementById('join-text').textContent.includes('expired') || document.getElementById('join-text').textContent`, 10*time.Second))
+}
