@@ -31,6 +31,7 @@ type Live struct {
 	mu      sync.Mutex
 	classes map[string]*liveClass // by room name, which is the class id
 	parts   []feature
+	chat    *chat
 }
 
 // feature is one mechanism of a live class (hands and stage, chat, polls,
@@ -114,7 +115,16 @@ func NewLive(st *store.Store, log *slog.Logger) *Live {
 		log = slog.Default()
 	}
 	l := &Live{store: st, log: log, classes: map[string]*liveClass{}}
+	l.chat = newChat(st, log)
+	l.parts = append(l.parts, l.chat)
 	return l
+}
+
+// Close stops the work classes do in the background (chat's store writes)
+// and waits for it; the node calls it once its rooms are closed and before
+// the store is.
+func (l *Live) Close() {
+	l.chat.close()
 }
 
 // roleOf returns the class role p's token gave it, or "" for a participant

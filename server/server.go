@@ -185,6 +185,9 @@ func (s *Server) Stats() *sfu.Stats { return s.stats }
 // webhooks already queued are delivered (until ctx ends), then sockets close.
 func (s *Server) Close(ctx context.Context) error {
 	s.rooms.Close(livekit.DisconnectReason_SERVER_SHUTDOWN)
+	if s.live != nil {
+		s.live.Close() // before the store closes under its writes
+	}
 	s.sig.Close(ctx)
 	err := s.http.Shutdown(ctx)
 	s.hooks.Close(ctx)
