@@ -1,0 +1,163 @@
+package classroom
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/livekit/protocol/livekit"
+
+	"github.com/bayan-dev/bayan/store"
+)
+
+func textHeader(id string, size uint64) *livekit.DataStream_Header {
+	return &livekit.DataStream_Header{StreamId: id, Topic: chatStreamTopic, MimeType: "text/plain", TotalLength: &size,
+		ContentHeader: &livekit.DataStream_Header_TextHeader{TextHeader: &livekit.DataStream_TextHeader{}}}
+}
+
+func chunkOf(id string, i uint64, text string) *livekit.DataStream_Chunk {
+	return &livekit.DataStream_Chunk{StreamId: id, ChunkIndex: i, Content: []byte(text)}
+}
+
+func TestChatStreamReassembly(t *testing.T) {
+	var s chatStreams
+	now := time.Unix(1000, 0)
+	if in, err := s.header(textHeader("a", 11), now); in != nil || err != nil {
+		t.Fatalf("header: %v, %v", in, err)
+	}
+	for i, part := range []string{"hello", " world"} {
+		if known, err := s.chunk(chunkOf("a", uint64(i), part), now); !known || err != nil {
+			t.Fatalf("chunk %d: %v, %v", i, known, err)
+		}
+	}
+	// Another topic's stream is not ours.
+	if known, _ := s.chunk(chunkOf("other", 0, "x"), now); known {
+		t.Error("a chunk of an unknown stream was taken as chat")
+	}
+	known, in, err := s.trailer(&livekit.DataStream_Trailer{StreamId: "a"}, now)
+	if !known || err != nil || in == nil || in.text != "hello world" || in.id != "a" || in.form != formStream {
+		t.Fatalf("trailer: %v %+v %v", known, in, err)
+	}
+	if len(s.open) != 0 {
+		t.Errorf("%d streams left open", len(s.open))
+	}
+
+	// Inline content is a whole message in the header.
+	h := textHeader("b", 2)
+	h.InlineContent = []byte("hi")
+	if in, err := s.header(h, now); err != nil || in == nil || in.text != "hi" || len(s.open) != 0 {
+		t.Fatalf("inline: %+v, %v, %d open", in, err, len(s.open))
+	}
+	// A trailer its sender gave up carries nothing, and says nothing.
+	s.header(textHeader("c", 5), now)
+	if known, in, err := s.trailer(&livekit.DataStream_Trailer{StreamId: "c", Reason: "interrupted"}, now); !known || in != nil || err != nil {
+		t.Errorf("interrupted: %v %+v %v", known, in, err)
+	}
+}
+
+func TestChatStreamRefusals(t *testing.T) {
+	now := time.Unix(1000, 0)
+	big := uint64(maxChatBytes + 1)
+	byteHeader := textHeader("bytes", 3)
+	byteHeader.ContentHeader = &livekit.DataStream_Header_ByteHeader{ByteHeader: &livekit.DataStream_ByteHeader{Name: "f"}}
+	edit := textHeader("edit", 3)
+	edit.GetTextHeader().OperationType = livekit.DataStream_UPDATE
+	zipped := textHeader("zip", 3)
+	zipped.Compression = livekit.DataStream_DEFLATE_RAW
+	for name, h := range map[string]*livekit.DataStream_Header{
+		"too large": textHeader("big", big), "file": byteHeader, "edit": edit, "compressed": zipped,
+		"no id": textHeader("", 3), "long id": textHeader(strings.Repeat("i", maxChatID+1), 3),
+	} {
+		var s chatStreams
+		if _, err := s.header(h, now); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+		// Its chunks and trailer are swallowed without a second answer.
+		if h.StreamId != "" && len(h.StreamId) <= maxChatID {
+			if known, err := s.chunk(chunkOf(h.StreamId, 0, "abc"), now); !known || err != nil {
+				t.Errorf("%s: chunk after refusal: %v %v", name, known, err)
+			}
+			if known, in, err := s.trailer(&livekit.DataStream_Trailer{StreamId: h.StreamId}, now); !known || in != nil || err != nil {
+				t.Errorf("%s: trailer after refusal: %v %+v %v", name, known, in, err)
+			}
+		}
+	}
+
+	// Chunks beyond the bound (whatever the header said), out of order,
+	// or too late refuse the stream once.
+	var s chatStreams
+	s.header(textHeader("grow", 10), now)
+	s.chunk(chunkOf("grow", 0, strings.Repeat("x", maxChatBytes)), now)
+	if _, err := s.chunk(chunkOf("grow", 1, "x"), now); err == nil {
+		t.Error("a stream grew past the bound")
+	}
+	if known, err := s.chunk(chunkOf("grow", 2, "x"), now); !known || err != nil {
+		t.Errorf("after the refusal: %v %v, want swallowed", known, err)
+	}
+	s.header(textHeader("order", 10), now)
+	if _, err := s.chunk(chunkOf("order", 1, "x"), now); err == nil {
+		t.Error("a chunk out of order was taken")
+	}
+	s.header(textHeader("slow", 10), now)
+	if _, err := s.chunk(chunkOf("slow", 0, "x"), now.Add(streamTimeout+time.Second)); err == nil {
+		t.Error("a chunk after the timeout was taken")
+	}
+	s.header(textHeader("slow2", 10), now)
+	if _, _, err := s.trailer(&livekit.DataStream_Trailer{StreamId: "slow2"}, now.Add(streamTimeout+time.Second)); err == nil {
+		t.Error("a stream finished after the timeout was taken")
+	}
+	if _, err := s.header(textHeader("order", 10), now); err == nil {
+		t.Error("a stream id already open was taken again")
+	}
+
+	// At most maxOpenStreams at once; expired ones make room.
+	var o chatStreams
+	for i := range maxOpenStreams {
+		if _, err := o.header(textHeader(string(rune('a'+i)), 1), now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := o.header(textHeader("one-more", 1), now); err == nil {
+		t.Error("more than maxOpenStreams open")
+	}
+	if known, _ := o.chunk(chunkOf("one-more", 0, "x"), now); known {
+		t.Error("a stream refused for room is remembered")
+	}
+	if _, err := o.header(textHeader("later", 1), now.Add(streamTimeout+time.Second)); err != nil || len(o.open) != 1 {
+		t.Errorf("after the timeout: %v, %d open; want the old ones forgotten", err, len(o.open))
+	}
+}
+
+func TestChatCheck(t *testing.T) {
+	ch := newChat(nil, nil)
+	defer ch.close()
+	c := &liveClass{}
+	pkt := &livekit.DataPacket{}
+	ok := &chatIn{text: "hello"}
+	for _, tc := range []struct {
+		role   string
+		locked bool
+		in     *chatIn
+		want   string // "" allowed, else a prefix of the refusal
+	}{
+		{"student", false, ok, ""},
+		{"student", true, ok, "forbidden"},
+		{"teacher", true, ok, ""},
+		{"assistant", true, ok, ""},
+		{"observer", false, ok, "forbidden"},
+		{"student", false, &chatIn{text: "  "}, "bad chat message: empty"},
+		{"student", false, &chatIn{text: strings.Repeat("é", maxChatChars)}, ""},
+		{"student", false, &chatIn{text: strings.Repeat("é", maxChatChars+1)}, "bad chat message: longer"},
+		{"student", false, &chatIn{text: "a\xffb"}, "bad chat message: text is not UTF-8"},
+		{"student", false, &chatIn{text: "hi", id: strings.Repeat("i", maxChatID+1)}, "bad chat message: id"},
+	} {
+		c.chatLocked.Store(tc.locked)
+		err := ch.check(c, member{role: store.Role(tc.role)}, pkt, tc.in)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s (locked %v) %.20q: refused: %v", tc.role, tc.locked, tc.in.text, err)
+		case tc.want != "" && (err == nil || !strings.HasPrefix(err.Error(), tc.want)):
+			t.Errorf("%s (locked %v) %.20q: %v, want %q", tc.role, tc.locked, tc.in.text, err, tc.want)
+		}
+	}
+}
