@@ -1,8 +1,11 @@
 package classroom
 
 import (
+	"bytes"
+	"compress/flate"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/livekit/protocol/livekit"
@@ -72,8 +75,9 @@ func (s *chatStreams) header(h *livekit.DataStream_Header, now time.Time) (*chat
 }
 
 // checkStreamHeader refuses the chat streams Bayan cannot read or keep:
-// byte streams (files), edits and reactions, compressed or encrypted
-// content, and texts announced longer than a chat message may be.
+// byte streams (files), edits and reactions, unknown compressions,
+// encrypted content, and texts announced longer than a chat message may
+// be (the announced length is the text's, before compression).
 func checkStreamHeader(h *livekit.DataStream_Header) error {
 	th := h.GetTextHeader()
 	switch {
@@ -81,8 +85,8 @@ func checkStreamHeader(h *livekit.DataStream_Header) error {
 		return errors.New("bad chat message: only text streams carry chat (no attachments)")
 	case th.GetOperationType() != livekit.DataStream_CREATE:
 		return fmt.Errorf("bad chat message: %s is not supported, only new messages", th.GetOperationType())
-	case h.GetCompression() != livekit.DataStream_NONE:
-		return errors.New("bad chat message: compressed streams are not supported")
+	case h.GetCompression() != livekit.DataStream_NONE && h.GetCompression() != livekit.DataStream_DEFLATE_RAW:
+		return fmt.Errorf("bad chat message: compression %s is not supported", h.GetCompression())
 	//lint:ignore SA1019 a client that still sets it must be refused
 	case h.GetEncryptionType() != livekit.Encryption_NONE:
 		return errors.New("bad chat message: encrypted streams are not supported")
@@ -110,7 +114,7 @@ func (s *chatStreams) chunk(c *livekit.DataStream_Chunk, now time.Time) (known b
 		err = errors.New("bad chat message: stream chunks out of order or rewritten")
 	case len(c.GetIv()) > 0: //lint:ignore SA1019 a client that still sets it must be refused
 		err = errors.New("bad chat message: encrypted streams are not supported")
-	case len(st.text)+len(c.GetContent()) > maxChatBytes:
+	case len(st.text)+len(c.GetContent()) > maxStreamBytes:
 		err = fmt.Errorf("bad chat message: longer than %d characters", maxChatChars)
 	}
 	if err != nil {
@@ -150,9 +154,24 @@ func (s *chatStreams) expire(now time.Time) {
 	}
 }
 
-// streamMessage is the chat message a complete stream carried.
-func streamMessage(h *livekit.DataStream_Header, text []byte) (*chatIn, error) {
-	if len(text) > maxChatBytes {
+// maxStreamBytes bounds what a chat stream carries, compressed or not:
+// raw deflate grows text it cannot shrink by a few bytes a block at most.
+const maxStreamBytes = maxChatBytes + 256
+
+// streamMessage is the chat message a complete stream carried, inflated
+// when it came compressed (newer clients deflate what shrinks).
+func streamMessage(h *livekit.DataStream_Header, content []byte) (*chatIn, error) {
+	text := content
+	if h.GetCompression() == livekit.DataStream_DEFLATE_RAW {
+		// Read one byte past the bound: a bomb stops there.
+		r := flate.NewReader(bytes.NewReader(content))
+		var err error
+		text, err = io.ReadAll(io.LimitReader(r, maxChatBytes+1))
+		if err != nil {
+			return nil, errors.New("bad chat message: compressed content does not inflate")
+		}
+	}
+	if len(text) > maxChatBytes || len(content) > maxStreamBytes {
 		return nil, fmt.Errorf("bad chat message: longer than %d characters", maxChatChars)
 	}
 	return &chatIn{

@@ -1,6 +1,8 @@
 package classroom
 
 import (
+	"bytes"
+	"compress/flate"
 	"strings"
 	"testing"
 	"time"
@@ -55,6 +57,57 @@ func TestChatStreamReassembly(t *testing.T) {
 	}
 }
 
+// deflated is text compressed as newer clients compress streams.
+func deflated(t *testing.T, text string) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	w, _ := flate.NewWriter(&b, flate.BestCompression)
+	w.Write([]byte(text))
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func TestChatStreamCompressed(t *testing.T) {
+	now := time.Unix(1000, 0)
+	text := strings.Repeat("compressible ", 100)
+	var s chatStreams
+
+	// Inline, compressed.
+	h := textHeader("inline", uint64(len(text)))
+	h.Compression = livekit.DataStream_DEFLATE_RAW
+	h.InlineContent = deflated(t, text)
+	if in, err := s.header(h, now); err != nil || in == nil || in.text != text {
+		t.Fatalf("inline compressed: %+v, %v", in, err)
+	}
+
+	// Chunked: one deflate stream across the chunks.
+	h = textHeader("chunked", uint64(len(text)))
+	h.Compression = livekit.DataStream_DEFLATE_RAW
+	z := deflated(t, text)
+	s.header(h, now)
+	s.chunk(&livekit.DataStream_Chunk{StreamId: "chunked", ChunkIndex: 0, Content: z[:len(z)/2]}, now)
+	s.chunk(&livekit.DataStream_Chunk{StreamId: "chunked", ChunkIndex: 1, Content: z[len(z)/2:]}, now)
+	if _, in, err := s.trailer(&livekit.DataStream_Trailer{StreamId: "chunked"}, now); err != nil || in == nil || in.text != text {
+		t.Fatalf("chunked compressed: %+v, %v", in, err)
+	}
+
+	// A bomb (a megabyte in a few hundred bytes) and garbage are refused.
+	h = textHeader("bomb", 10)
+	h.Compression = livekit.DataStream_DEFLATE_RAW
+	h.InlineContent = deflated(t, strings.Repeat("a", 1<<20))
+	if _, err := s.header(h, now); err == nil || !strings.Contains(err.Error(), "longer than") {
+		t.Errorf("bomb: %v", err)
+	}
+	h = textHeader("garbage", 10)
+	h.Compression = livekit.DataStream_DEFLATE_RAW
+	h.InlineContent = []byte{0xff, 0xff, 0xff, 0xff}
+	if _, err := s.header(h, now); err == nil {
+		t.Error("garbage inflated")
+	}
+}
+
 func TestChatStreamRefusals(t *testing.T) {
 	now := time.Unix(1000, 0)
 	big := uint64(maxChatBytes + 1)
@@ -63,7 +116,7 @@ func TestChatStreamRefusals(t *testing.T) {
 	edit := textHeader("edit", 3)
 	edit.GetTextHeader().OperationType = livekit.DataStream_UPDATE
 	zipped := textHeader("zip", 3)
-	zipped.Compression = livekit.DataStream_DEFLATE_RAW
+	zipped.Compression = livekit.DataStream_CompressionType(7) // none we know
 	for name, h := range map[string]*livekit.DataStream_Header{
 		"too large": textHeader("big", big), "file": byteHeader, "edit": edit, "compressed": zipped,
 		"no id": textHeader("", 3), "long id": textHeader(strings.Repeat("i", maxChatID+1), 3),
@@ -87,7 +140,7 @@ func TestChatStreamRefusals(t *testing.T) {
 	// or too late refuse the stream once.
 	var s chatStreams
 	s.header(textHeader("grow", 10), now)
-	s.chunk(chunkOf("grow", 0, strings.Repeat("x", maxChatBytes)), now)
+	s.chunk(chunkOf("grow", 0, strings.Repeat("x", maxStreamBytes)), now)
 	if _, err := s.chunk(chunkOf("grow", 1, "x"), now); err == nil {
 		t.Error("a stream grew past the bound")
 	}
