@@ -198,7 +198,7 @@ func (m *member) find(text string) []chatMsg {
 // first such message.
 func (m *member) waitText(text string) chatMsg {
 	m.t.Helper()
-	waitFor(m.t, m.identity+" to receive "+text, func() bool { return len(m.find(text)) > 0 })
+	chatWait(m.t, m.identity+" to receive "+text, func() bool { return len(m.find(text)) > 0 })
 	return m.find(text)[0]
 }
 
@@ -206,7 +206,7 @@ func (m *member) waitText(text string) chatMsg {
 func (m *member) waitEvent(what string, match func(map[string]any) bool) map[string]any {
 	m.t.Helper()
 	var found map[string]any
-	waitFor(m.t, m.identity+" to get "+what, func() bool {
+	chatWait(m.t, m.identity+" to get "+what, func() bool {
 		m.mu.Lock()
 		defer m.mu.Unlock()
 		for _, ev := range m.events {
@@ -231,8 +231,8 @@ func (m *member) waitError(want string) string {
 	return ev["error"].(string)
 }
 
-// waitFor polls cond for up to 20 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
+// chatWait polls cond for up to 20 s.
+func chatWait(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for !cond() {
@@ -320,7 +320,7 @@ func TestChatRelayStoreDelete(t *testing.T) {
 		}
 	}
 	ana.sendLegacy(fmt.Sprintf(`{"id":%q,"timestamp":2,"message":"streamed from ana"}`, info.Id))
-	waitFor(t, "the legacy copy to reach ben", func() bool { return len(ben.find("streamed from ana")) == 2 })
+	chatWait(t, "the legacy copy to reach ben", func() bool { return len(ben.find("streamed from ana")) == 2 })
 	// Someone else reusing that id is refused.
 	ben.sendLegacy(fmt.Sprintf(`{"id":%q,"timestamp":2,"message":"hijack"}`, info.Id))
 	ben.waitError("id already used")
@@ -343,7 +343,7 @@ func TestChatRelayStoreDelete(t *testing.T) {
 		if m == ana {
 			from = "" // from the server: SDKs drop packets from themselves
 		}
-		waitFor(t, m.identity+" to be told ana-1 is deleted", func() bool {
+		chatWait(t, m.identity+" to be told ana-1 is deleted", func() bool {
 			return slices.ContainsFunc(m.received(), func(c chatMsg) bool {
 				return c.form == "chat" && c.id == "ana-1" && c.deleted && c.from == from
 			})
@@ -363,7 +363,7 @@ func TestChatRelayStoreDelete(t *testing.T) {
 		}
 		sender.sendChat("", fmt.Sprint("history ", i))
 	}
-	waitFor(t, "120 history messages stored", func() bool {
+	chatWait(t, "120 history messages stored", func() bool {
 		count := 0
 		for _, m := range n.stored() {
 			if strings.HasPrefix(m.Body, "history ") {
@@ -385,7 +385,7 @@ func TestChatRelayStoreDelete(t *testing.T) {
 	want := n.stored()
 	want = want[len(want)-100:]
 	cy := n.join("cy", "")
-	waitFor(t, "cy to receive 100 messages", func() bool { return len(cy.received()) >= 100 })
+	chatWait(t, "cy to receive 100 messages", func() bool { return len(cy.received()) >= 100 })
 	time.Sleep(200 * time.Millisecond) // nothing more should come
 	got := cy.received()
 	if len(got) != 100 {
