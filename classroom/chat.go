@@ -244,7 +244,9 @@ func (ch *chat) ready(c *liveClass, m member) {
 		// Without its history, m still gets what is said from now on.
 		ch.log.Warn("classroom: chat busy, history not sent", "class", c.id, "identity", m.identity())
 		cc.mu.Lock()
-		cc.synced[m.p] = true
+		if stillPresent(c, m.p) {
+			cc.synced[m.p] = true
+		}
 		cc.mu.Unlock()
 	}
 }
