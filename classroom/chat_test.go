@@ -527,3 +527,28 @@ func TestChatLock(t *testing.T) {
 		t.Errorf("the teacher received a locked-out message: %+v", got)
 	}
 }
+
+// A message the store did not take is relayed to nobody: stored first,
+// then relayed.
+func TestChatNotStoredNotRelayed(t *testing.T) {
+	n := startClass(t)
+	teacher := n.join("teacher", "")
+	ana := n.join("ana", "")
+	settle(teacher, "welcome", ana)
+
+	if err := n.srv.Store().Close(); err != nil { // the database goes away
+		t.Fatal(err)
+	}
+	ana.sendChat("lost-1", "into the void")
+	if e := ana.waitRefused("lost-1"); !strings.Contains(e, "not stored") {
+		t.Errorf("refused with %q, want it to say the message was not stored", e)
+	}
+	teacher.sendChat("lost-2", "also lost")
+	teacher.waitRefused("lost-2")
+	// The refusal comes after the failed write, and a relay would have
+	// come right after a successful one; give a stray one a moment anyway.
+	time.Sleep(300 * time.Millisecond)
+	if got := append(teacher.find("into the void"), ana.find("also lost")...); len(got) != 0 {
+		t.Errorf("messages not stored were relayed: %+v", got)
+	}
+}
