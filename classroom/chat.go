@@ -107,10 +107,15 @@ type classChat struct {
 	// synced are the members that have had the history: live messages
 	// go to them only, so that nobody gets a message twice or misses one
 	// between the history and the live flow.
-	synced  map[*room.Participant]bool
-	streams map[*room.Participant]*chatStreams
-	recent  map[string]*recentChat // by message id
-	order   []string               // recent's ids, oldest first
+	synced map[*room.Participant]bool
+	// waiting are the members whose channel opened and who wait for the
+	// history; one queued job (historyQueued) serves them all with one
+	// read, however many join at once.
+	waiting       map[*room.Participant]bool
+	historyQueued bool
+	streams       map[*room.Participant]*chatStreams
+	recent        map[string]*recentChat // by message id
+	order         []string               // recent's ids, oldest first
 }
 
 // recentChat is a message accepted lately, known by its id.
@@ -144,6 +149,7 @@ func (ch *chat) class(c *liveClass) *classChat {
 			limit:   newRateLimit(chatBurst, chatPeriod),
 			jobs:    make(chan func(context.Context), chatQueue),
 			synced:  map[*room.Participant]bool{},
+			waiting: map[*room.Participant]bool{},
 			streams: map[*room.Participant]*chatStreams{},
 			recent:  map[string]*recentChat{},
 		}
@@ -213,41 +219,80 @@ func (ch *chat) ready(c *liveClass, m member) {
 	if cc == nil {
 		return
 	}
-	ok := cc.submit(func(ctx context.Context) {
-		cc.mu.Lock()
-		done := cc.synced[m.p]
+	cc.mu.Lock()
+	if cc.synced[m.p] {
 		cc.mu.Unlock()
-		if done {
-			return // a reconnection: the client kept what it had
-		}
-		history, err := ch.store.RecentChat(ctx, c.id, store.DefaultChatHistory)
-		if err != nil {
-			ch.log.Warn("classroom: chat history not sent", "class", c.id, "identity", m.identity(), "err", err)
-		}
-		for _, msg := range history {
-			m.p.SendData(&livekit.DataPacket{
-				ParticipantIdentity: msg.Sender,
-				Value: &livekit.DataPacket_ChatMessage{ChatMessage: &livekit.ChatMessage{
-					Id: publicID(msg), Timestamp: msg.CreatedAt.UnixMilli(), Message: msg.Body,
-				}},
-			}, livekit.DataPacket_RELIABLE)
-		}
-		// Under cc.mu, so that left, which runs after m is gone from the
-		// class, cannot miss the entry.
+		return // a reconnection: the client kept what it had
+	}
+	cc.waiting[m.p] = true
+	queue := !cc.historyQueued
+	cc.historyQueued = true
+	cc.mu.Unlock()
+	if !queue {
+		return // the job queued serves m too
+	}
+	if !cc.submit(func(ctx context.Context) { ch.sendHistory(ctx, cc) }) {
+		// Without their history, they still get what is said from now on.
+		ch.log.Warn("classroom: chat busy, history not sent", "class", c.id)
 		cc.mu.Lock()
-		if stillPresent(c, m.p) {
-			cc.synced[m.p] = true
-		}
+		cc.syncWaiting()
+		cc.historyQueued = false
 		cc.mu.Unlock()
-	})
-	if !ok {
-		// Without its history, m still gets what is said from now on.
-		ch.log.Warn("classroom: chat busy, history not sent", "class", c.id, "identity", m.identity())
+	}
+}
+
+// sendHistory sends the history to the members waiting for it (on the
+// worker): after the messages stored so far, before any relayed later.
+func (ch *chat) sendHistory(ctx context.Context, cc *classChat) {
+	cc.mu.Lock()
+	to := make([]*room.Participant, 0, len(cc.waiting))
+	for p := range cc.waiting {
+		to = append(to, p)
+	}
+	cc.mu.Unlock()
+	history, err := ch.store.RecentChat(ctx, cc.c.id, store.DefaultChatHistory)
+	if err != nil {
+		ch.log.Warn("classroom: chat history not sent", "class", cc.c.id, "err", err)
+	}
+	for _, msg := range history {
+		pkt := &livekit.DataPacket{
+			ParticipantIdentity: msg.Sender,
+			Value: &livekit.DataPacket_ChatMessage{ChatMessage: &livekit.ChatMessage{
+				Id: publicID(msg), Timestamp: msg.CreatedAt.UnixMilli(), Message: msg.Body,
+			}},
+		}
+		for _, p := range to {
+			p.SendData(pkt, livekit.DataPacket_RELIABLE)
+		}
+	}
+	cc.mu.Lock()
+	for _, p := range to {
+		delete(cc.waiting, p)
+		if stillPresent(cc.c, p) {
+			cc.synced[p] = true
+		}
+	}
+	// Members that became ready while this job ran wait for a job of
+	// their own: they need what was stored meanwhile.
+	cc.historyQueued = len(cc.waiting) > 0
+	requeue := cc.historyQueued
+	cc.mu.Unlock()
+	if requeue && !cc.submit(func(ctx context.Context) { ch.sendHistory(ctx, cc) }) {
 		cc.mu.Lock()
-		if stillPresent(c, m.p) {
-			cc.synced[m.p] = true
-		}
+		cc.syncWaiting()
+		cc.historyQueued = false
 		cc.mu.Unlock()
+	}
+}
+
+// syncWaiting counts the members waiting for the history in without it.
+// cc.mu is held.
+func (cc *classChat) syncWaiting() {
+	for p := range cc.waiting {
+		delete(cc.waiting, p)
+		if stillPresent(cc.c, p) {
+			cc.synced[p] = true
+		}
 	}
 }
 
@@ -272,6 +317,7 @@ func (ch *chat) left(c *liveClass, m member) {
 	}
 	cc.mu.Lock()
 	delete(cc.synced, m.p)
+	delete(cc.waiting, m.p)
 	delete(cc.streams, m.p)
 	cc.mu.Unlock()
 }

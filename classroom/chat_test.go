@@ -384,19 +384,26 @@ func TestChatRelayStoreDelete(t *testing.T) {
 	teacher.waitEvent("ok", func(ev map[string]any) bool { return ev["event"] == "ok" && ev["id"] == "d4" })
 	want := n.stored()
 	want = want[len(want)-100:]
+	// Two late joiners, one right after the other.
 	cy := n.join("cy", "")
-	chatWait(t, "cy to receive 100 messages", func() bool { return len(cy.received()) >= 100 })
-	time.Sleep(200 * time.Millisecond) // nothing more should come
-	got := cy.received()
-	if len(got) != 100 {
-		t.Fatalf("cy received %d messages, want 100", len(got))
+	dan := n.join("dan", "")
+	for _, late := range []*member{cy, dan} {
+		chatWait(t, late.identity+" to receive 100 messages", func() bool { return len(late.received()) >= 100 })
 	}
-	for i, g := range got {
-		w := want[i]
-		if g.form != "chat" || g.text != w.Body || g.from != w.Sender || g.id != w.ClientID || g.ts != w.CreatedAt.UnixMilli() {
-			t.Fatalf("history %d: %+v, want %+v", i, g, w)
+	time.Sleep(200 * time.Millisecond) // nothing more should come
+	for _, late := range []*member{cy, dan} {
+		got := late.received()
+		if len(got) != 100 {
+			t.Fatalf("%s received %d messages, want 100", late.identity, len(got))
+		}
+		for i, g := range got {
+			w := want[i]
+			if g.form != "chat" || g.text != w.Body || g.from != w.Sender || g.id != w.ClientID || g.ts != w.CreatedAt.UnixMilli() {
+				t.Fatalf("%s: history %d: %+v, want %+v", late.identity, i, g, w)
+			}
 		}
 	}
+	got := cy.received()
 	if texts := cy.find("history 110"); len(texts) != 0 || len(cy.find("history 119")) != 1 {
 		t.Errorf("history has the deleted message or lacks the last one: %+v", got)
 	}
