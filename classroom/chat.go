@@ -4,11 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -19,11 +17,6 @@ import (
 	"github.com/bayan-dev/bayan/room"
 	"github.com/bayan-dev/bayan/store"
 )
-
-// legacyChatTopic is the topic of the chat LiveKit's components sent as
-// JSON {"id","timestamp","message"} in UserPackets (and still send beside
-// their text streams to servers they think too old for streams).
-const legacyChatTopic = "lk-chat-topic"
 
 const (
 	// maxChatChars bounds a chat message's text, in characters.
@@ -48,28 +41,6 @@ const (
 	// (the components send a text stream and a legacy packet).
 	recentChatIDs = 256
 )
-
-// chatForm is the packet form a chat message came in, and leaves in.
-type chatForm int
-
-const (
-	formChatMessage chatForm = iota // DataPacket value ChatMessage
-	formLegacy                      // UserPacket on legacyChatTopic
-	formStream                      // text stream on chatStreamTopic
-)
-
-// chatIn is a chat message as a client sent it.
-type chatIn struct {
-	form chatForm
-	id   string // the client's; "" when it gave none
-	text string
-	// ignoreLegacy is the components' mark on a legacy copy of a message
-	// also sent as a stream; it is passed on.
-	ignoreLegacy bool
-	// replyTo and attrs come with streams and are passed on.
-	replyTo string
-	attrs   map[string]string
-}
 
 // chat is the class chat: it takes the chat messages members send in any
 // of LiveKit's chat forms, checks them (role, chat lock, size, rate),
@@ -212,97 +183,6 @@ func (ch *chat) close() {
 
 func (ch *chat) joined(*liveClass, member) {}
 
-// ready sends m the class's recent messages, oldest first, as ChatMessage
-// packets from their senders; from then on m gets the live ones.
-func (ch *chat) ready(c *liveClass, m member) {
-	cc := ch.class(c)
-	if cc == nil {
-		return
-	}
-	cc.mu.Lock()
-	if cc.synced[m.p] {
-		cc.mu.Unlock()
-		return // a reconnection: the client kept what it had
-	}
-	cc.waiting[m.p] = true
-	queue := !cc.historyQueued
-	cc.historyQueued = true
-	cc.mu.Unlock()
-	if !queue {
-		return // the job queued serves m too
-	}
-	if !cc.submit(func(ctx context.Context) { ch.sendHistory(ctx, cc) }) {
-		// Without their history, they still get what is said from now on.
-		ch.log.Warn("classroom: chat busy, history not sent", "class", c.id)
-		cc.mu.Lock()
-		cc.syncWaiting()
-		cc.historyQueued = false
-		cc.mu.Unlock()
-	}
-}
-
-// sendHistory sends the history to the members waiting for it (on the
-// worker): after the messages stored so far, before any relayed later.
-func (ch *chat) sendHistory(ctx context.Context, cc *classChat) {
-	cc.mu.Lock()
-	to := make([]*room.Participant, 0, len(cc.waiting))
-	for p := range cc.waiting {
-		to = append(to, p)
-	}
-	cc.mu.Unlock()
-	history, err := ch.store.RecentChat(ctx, cc.c.id, store.DefaultChatHistory)
-	if err != nil {
-		ch.log.Warn("classroom: chat history not sent", "class", cc.c.id, "err", err)
-	}
-	for _, msg := range history {
-		pkt := &livekit.DataPacket{
-			ParticipantIdentity: msg.Sender,
-			Value: &livekit.DataPacket_ChatMessage{ChatMessage: &livekit.ChatMessage{
-				Id: publicID(msg), Timestamp: msg.CreatedAt.UnixMilli(), Message: msg.Body,
-			}},
-		}
-		for _, p := range to {
-			p.SendData(pkt, livekit.DataPacket_RELIABLE)
-		}
-	}
-	cc.mu.Lock()
-	for _, p := range to {
-		delete(cc.waiting, p)
-		if stillPresent(cc.c, p) {
-			cc.synced[p] = true
-		}
-	}
-	// Members that became ready while this job ran wait for a job of
-	// their own: they need what was stored meanwhile.
-	cc.historyQueued = len(cc.waiting) > 0
-	requeue := cc.historyQueued
-	cc.mu.Unlock()
-	if requeue && !cc.submit(func(ctx context.Context) { ch.sendHistory(ctx, cc) }) {
-		cc.mu.Lock()
-		cc.syncWaiting()
-		cc.historyQueued = false
-		cc.mu.Unlock()
-	}
-}
-
-// syncWaiting counts the members waiting for the history in without it.
-// cc.mu is held.
-func (cc *classChat) syncWaiting() {
-	for p := range cc.waiting {
-		delete(cc.waiting, p)
-		if stillPresent(cc.c, p) {
-			cc.synced[p] = true
-		}
-	}
-}
-
-// stillPresent reports whether p is (still) a member present in c.
-func stillPresent(c *liveClass, p *room.Participant) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.members[p.Identity()].p == p
-}
-
 // left forgets m, and the class's chat once the class is empty.
 func (ch *chat) left(c *liveClass, m member) {
 	ch.mu.Lock()
@@ -320,14 +200,6 @@ func (ch *chat) left(c *liveClass, m member) {
 	delete(cc.waiting, m.p)
 	delete(cc.streams, m.p)
 	cc.mu.Unlock()
-}
-
-// publicID is the id clients know a stored message by.
-func publicID(m store.ChatMessage) string {
-	if m.ClientID != "" {
-		return m.ClientID
-	}
-	return strconv.FormatInt(m.ID, 10)
 }
 
 // data takes the chat packets, in any of their forms; everything else is
@@ -401,38 +273,6 @@ func (ch *chat) receiveStream(c *liveClass, m member, pkt *livekit.DataPacket, i
 	case in != nil:
 		ch.receive(c, m, pkt, in, nil)
 	}
-}
-
-// chatMessageIn reads a ChatMessage packet.
-func chatMessageIn(cm *livekit.ChatMessage) (*chatIn, error) {
-	in := &chatIn{form: formChatMessage, id: cm.GetId(), text: cm.GetMessage()}
-	switch {
-	case cm.EditTimestamp != nil:
-		return in, errors.New("bad chat message: editing messages is not supported")
-	case cm.GetDeleted():
-		return in, errors.New("bad chat message: staff delete messages with the chat.delete action")
-	}
-	return in, nil
-}
-
-// legacyChat is the JSON of legacyChatTopic.
-type legacyChat struct {
-	ID           string `json:"id"`
-	Timestamp    int64  `json:"timestamp"`
-	Message      string `json:"message"`
-	IgnoreLegacy bool   `json:"ignoreLegacy,omitempty"`
-}
-
-// legacyIn reads a legacy chat packet's payload.
-func legacyIn(payload []byte) (*chatIn, error) {
-	var lc legacyChat
-	if len(payload) > 2*maxChatBytes+1024 {
-		return &chatIn{form: formLegacy}, fmt.Errorf("bad chat message: longer than %d characters", maxChatChars)
-	}
-	if err := json.Unmarshal(payload, &lc); err != nil {
-		return &chatIn{form: formLegacy}, errors.New(`bad chat message: want JSON {"id","timestamp","message"}`)
-	}
-	return &chatIn{form: formLegacy, id: lc.ID, text: lc.Message, ignoreLegacy: lc.IgnoreLegacy}, nil
 }
 
 // refuse answers a refused chat message to its sender; nothing changed.
@@ -597,117 +437,9 @@ func (ch *chat) relay(cc *classChat, sender *room.Participant, in *chatIn, at ti
 	}
 }
 
-// packets are the data packets that carry in, sent at ts (Unix ms); the
-// room adds the sender.
-func (in *chatIn) packets(ts int64) []*livekit.DataPacket {
-	switch in.form {
-	case formLegacy:
-		b, _ := json.Marshal(legacyChat{ID: in.id, Timestamp: ts, Message: in.text, IgnoreLegacy: in.ignoreLegacy})
-		topic := legacyChatTopic
-		return []*livekit.DataPacket{{Value: &livekit.DataPacket_User{User: &livekit.UserPacket{Payload: b, Topic: &topic}}}}
-	case formStream:
-		size := uint64(len(in.text))
-		return []*livekit.DataPacket{
-			{Value: &livekit.DataPacket_StreamHeader{StreamHeader: &livekit.DataStream_Header{
-				StreamId: in.id, Timestamp: ts, Topic: chatStreamTopic, MimeType: "text/plain",
-				TotalLength: &size, Attributes: in.attrs,
-				ContentHeader: &livekit.DataStream_Header_TextHeader{TextHeader: &livekit.DataStream_TextHeader{
-					OperationType: livekit.DataStream_CREATE, ReplyToStreamId: in.replyTo,
-				}},
-			}}},
-			{Value: &livekit.DataPacket_StreamChunk{StreamChunk: &livekit.DataStream_Chunk{
-				StreamId: in.id, Content: []byte(in.text),
-			}}},
-			{Value: &livekit.DataPacket_StreamTrailer{StreamTrailer: &livekit.DataStream_Trailer{StreamId: in.id}}},
-		}
-	default:
-		return []*livekit.DataPacket{{Value: &livekit.DataPacket_ChatMessage{ChatMessage: &livekit.ChatMessage{
-			Id: in.id, Timestamp: ts, Message: in.text,
-		}}}}
-	}
-}
-
 // newChatID names a message whose client gave it no id.
 func newChatID() string {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
 	return "MSG_" + hex.EncodeToString(b[:])
-}
-
-// act carries out chat.delete: staff delete a message by the id clients
-// know it by; everyone is sent a ChatMessage {id, deleted: true} from its
-// author (the author from the server).
-func (ch *chat) act(c *liveClass, m member, a action) bool {
-	if a.Name != "chat.delete" {
-		return false
-	}
-	if !m.staff() {
-		replyTo(m, a, errors.New("forbidden: only teachers and assistants delete chat messages"))
-		return true
-	}
-	var req struct {
-		Message string `json:"message"`
-	}
-	if err := json.Unmarshal(a.Raw, &req); err != nil || req.Message == "" || len(req.Message) > maxChatID {
-		replyTo(m, a, errors.New(`bad action: chat.delete wants {"message": ID}, the message's id`))
-		return true
-	}
-	cc := ch.class(c)
-	if cc == nil {
-		replyTo(m, a, errors.New("chat unavailable: the class is closing"))
-		return true
-	}
-	if !cc.submit(func(ctx context.Context) { ch.delete1(ctx, cc, m, a, req.Message) }) {
-		replyTo(m, a, errors.New("chat busy: try again"))
-	}
-	return true
-}
-
-// delete1 deletes one message and tells the class (on the worker).
-func (ch *chat) delete1(ctx context.Context, cc *classChat, m member, a action, id string) {
-	msg, err := ch.store.ChatByClientID(ctx, cc.c.id, id)
-	if errors.Is(err, store.ErrNotFound) {
-		replyTo(m, a, fmt.Errorf("bad action: no chat message %q in this class", id))
-		return
-	}
-	if err == nil {
-		err = ch.store.DeleteChatMessage(ctx, cc.c.id, msg.ID, m.identity(), ch.now())
-	}
-	if err != nil {
-		ch.log.Warn("classroom: chat message not deleted", "class", cc.c.id, "message", id, "err", err)
-		replyTo(m, a, errors.New("chat unavailable: the message was not deleted"))
-		return
-	}
-	cc.mu.Lock()
-	if r := cc.recent[id]; r != nil {
-		r.state = recentGone
-	}
-	cc.mu.Unlock()
-	// Others are told from the author, whose message it was; the author
-	// from the server, as SDKs drop packets that claim to come from
-	// themselves.
-	var others, author []string
-	for _, id := range cc.audience(nil) {
-		if id == msg.Sender {
-			author = append(author, id)
-		} else {
-			others = append(others, id)
-		}
-	}
-	for _, to := range []struct {
-		ids  []string
-		from string
-	}{{others, msg.Sender}, {author, ""}} {
-		if len(to.ids) == 0 {
-			continue // an empty destination list would mean everyone
-		}
-		cc.c.room.SendData(nil, &livekit.DataPacket{
-			ParticipantIdentity:   to.from,
-			DestinationIdentities: to.ids,
-			Value: &livekit.DataPacket_ChatMessage{ChatMessage: &livekit.ChatMessage{
-				Id: id, Timestamp: ch.now().UnixMilli(), Deleted: true,
-			}},
-		}, livekit.DataPacket_RELIABLE)
-	}
-	replyTo(m, a, nil)
 }
