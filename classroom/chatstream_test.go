@@ -214,3 +214,70 @@ func TestChatCheck(t *testing.T) {
 		}
 	}
 }
+
+// FuzzChatStreams feeds one participant's chat streams arbitrary packets
+// (ops decoded from the input) and checks the bounds hold whatever comes.
+func FuzzChatStreams(f *testing.F) {
+	f.Add([]byte{0, 1, 5, 1, 1, 'h', 'i', 2, 1})
+	f.Add([]byte{0, 2, 200, 1, 2, 0xff, 0xff, 3, 2, 1, 2, 9, 9})
+	f.Add(bytes.Repeat([]byte{0, 7, 50, 1, 7, 'x'}, 20))
+	f.Fuzz(func(t *testing.T, ops []byte) {
+		var s chatStreams
+		now := time.Unix(1000, 0)
+		next := func() byte {
+			if len(ops) == 0 {
+				return 0
+			}
+			b := ops[0]
+			ops = ops[1:]
+			return b
+		}
+		for steps := 0; len(ops) > 0 && steps < 1000; steps++ {
+			op, id := next()%5, string(rune('a'+next()%12))
+			var in *chatIn
+			switch op {
+			case 0: // header: announced size, maybe inline or compressed
+				h := textHeader(id, uint64(next())*64)
+				if next()%3 == 0 {
+					h.Compression = livekit.DataStream_DEFLATE_RAW
+				}
+				if next()%4 == 0 {
+					h.InlineContent = bytes.Repeat([]byte{next()}, int(next())*40)
+				}
+				in, _ = s.header(h, now)
+			case 1: // chunk of some length
+				s.chunk(&livekit.DataStream_Chunk{StreamId: id, ChunkIndex: uint64(next() % 4),
+					Content: bytes.Repeat([]byte{next()}, int(next())*40)}, now)
+			case 2: // trailer
+				_, in, _ = s.trailer(&livekit.DataStream_Trailer{StreamId: id}, now)
+			case 3: // time passes
+				now = now.Add(time.Duration(next()) * 100 * time.Millisecond)
+			case 4: // a trailer given up
+				s.trailer(&livekit.DataStream_Trailer{StreamId: id, Reason: "interrupted"}, now)
+			}
+			if in != nil && len(in.text) > maxChatBytes {
+				t.Fatalf("a message of %d bytes came out", len(in.text))
+			}
+			if len(s.open) > maxOpenStreams {
+				t.Fatalf("%d streams open", len(s.open))
+			}
+			for id, st := range s.open {
+				if len(st.text) > maxStreamBytes || (st.refused && st.text != nil) {
+					t.Fatalf("stream %s holds %d bytes (refused %v)", id, len(st.text), st.refused)
+				}
+			}
+		}
+	})
+}
+
+func FuzzLegacyChat(f *testing.F) {
+	f.Add([]byte(`{"id":"a","timestamp":1,"message":"hi"}`))
+	f.Add([]byte(`{"id":1}`))
+	f.Add([]byte(`not json`))
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		in, err := legacyIn(payload)
+		if in == nil || in.form != formLegacy || (err != nil && in.text != "") {
+			t.Fatalf("legacyIn(%q) = %+v, %v", payload, in, err)
+		}
+	})
+}
