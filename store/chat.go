@@ -123,9 +123,8 @@ func (s *Store) RecentChat(ctx context.Context, classID string, limit int) ([]Ch
 // DeleteChatMessage hides message id of the class from RecentChat,
 // recording who deleted it and when (the row is kept for moderation
 // records). Deleting a message already deleted succeeds and keeps the
-// first deletion. ErrNotFound when the class has no such message. Only
-// teachers may delete; enforcing that is the caller's job (see
-// Class.Member).
+// first deletion. ErrNotFound when the class has no such message. Who may
+// delete (the class's teachers and assistants) is the caller's decision.
 func (s *Store) DeleteChatMessage(ctx context.Context, classID string, id int64, by string, at time.Time) error {
 	return s.settleOnce(ctx, fmt.Sprintf("delete chat message %d of class %s", id, classID),
 		`UPDATE chat_messages SET deleted_at = $3, deleted_by = $4
