@@ -59,7 +59,9 @@ func (b *Browser) NewPage(name string) *Page {
 func (p *Page) addConsole(m chromedp.ConsoleMessage) {
 	line := time.Now().Format("15:04:05.000") + " " + m.String()
 	if m.URL != "" {
-		line += fmt.Sprintf(" (%s:%d)", m.URL, m.Line+1)
+		// Without the query: it can be long, and hold a token.
+		where, _, _ := strings.Cut(m.URL, "?")
+		line += fmt.Sprintf(" (%s:%d)", where, m.Line+1)
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
