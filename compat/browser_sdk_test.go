@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/bayan-dev/bayan/internal/browsertest"
 	"github.com/bayan-dev/bayan/internal/testserver"
 	"github.com/bayan-dev/bayan/room"
+	"github.com/bayan-dev/bayan/server"
 )
 
 // sdkDir holds page.html and the npm livekit-client that `npm ci` installs
@@ -113,13 +115,20 @@ const remoteVideo = `document.querySelector('#remote video[data-identity="gosdk"
 func TestBrowserSDKPublishesAndSubscribes(t *testing.T) {
 	browsertest.Require(t)
 	requireSDK(t)
-	srv := testserver.Start(t, nil)
+	// Short pings, so that the test spans several ping timeouts: both SDKs
+	// must stay connected through them.
+	srv := testserver.Start(t, func(c *server.Config) {
+		c.Room.PingInterval = time.Second
+		c.Room.PingTimeout = 3 * time.Second
+	})
 	const roomName = "compat"
 
 	// The Go SDK participant: publishes a looping VP8 file, subscribes to
 	// whatever the browser publishes.
 	got := &browserMedia{packets: map[webrtc.RTPCodecType]int{}, codecs: map[webrtc.RTPCodecType]string{}}
+	var reconnects atomic.Int32
 	cb := lksdk.NewRoomCallback()
+	cb.OnReconnecting = func() { reconnects.Add(1) }
 	cb.OnTrackSubscribed = func(track *webrtc.TrackRemote, pub *lksdk.RemoteTrackPublication, rp *lksdk.RemoteParticipant) {
 		if rp.Identity() == "browser" {
 			go got.subscribed(track, pub)
@@ -250,6 +259,18 @@ func TestBrowserSDKPublishesAndSubscribes(t *testing.T) {
 	})
 	small, _ := got.lastKeyframe()
 	t.Logf("the Go SDK got the browser's camera at %dx%d by default and %dx%d on the low layer", big[0], big[1], small[0], small[1])
+
+	// Neither SDK lost its connection on the way.
+	if n := reconnects.Load(); n != 0 {
+		t.Errorf("the Go SDK reconnected %d times", n)
+	}
+	var lost []string
+	if err := page.Eval(`window.bayan.events.filter(e => e.startsWith("connection ") && !["connection connecting", "connection connected"].includes(e))`, &lost); err != nil {
+		t.Fatal(err)
+	}
+	if len(lost) > 0 {
+		t.Errorf("the browser's connection changed: %q", lost)
+	}
 
 	page.Screenshot("joined", 1280, 800)
 	page.Screenshot("joined", 390, 844)
