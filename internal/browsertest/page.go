@@ -84,6 +84,15 @@ func (p *Page) Open(url string) {
 	}
 }
 
+// Do runs chromedp actions in the page (chromedp.Click, chromedp.SendKeys,
+// ...), within the browser's time bound.
+func (p *Page) Do(steps ...chromedp.Action[chromedp.Void]) error {
+	if err := chromedp.Do(p.ctx, steps...); err != nil {
+		return errorf(err, "page %s", p.name)
+	}
+	return nil
+}
+
 // Eval evaluates a JavaScript expression in the page, awaiting it if it is
 // a promise, and decodes its JSON value into out (which may be nil).
 func (p *Page) Eval(expr string, out any) error {
