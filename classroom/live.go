@@ -44,6 +44,7 @@ type Live struct {
 	running int                       // jobs in flight (under mu)
 	byWhom  map[*room.Participant]int // jobs in flight per participant (under mu)
 	jobs    sync.WaitGroup            // jobs and the attendance writer
+	chat    *chat
 }
 
 // Bounds of the store work in flight for hooks (poll actions, the polls
@@ -139,12 +140,14 @@ func NewLive(st *store.Store, log *slog.Logger) *Live {
 	l := &Live{store: st, log: log, now: time.Now, ctx: ctx, cancel: cancel, classes: map[string]*liveClass{},
 		byWhom: map[*room.Participant]int{}}
 	l.att = newAttendance(l)
-	l.parts = append(l.parts, l.att, newPolls(l))
+	l.chat = newChat(st, log)
+	l.parts = append(l.parts, l.att, newPolls(l), l.chat)
 	return l
 }
 
 // Close waits for the store work of the live classes to finish (the
-// attendance events still queued are written) until ctx ends, then stops
+// attendance events still queued are written, chat's writes done) until
+// ctx ends, then stops
 // it. Call it once the rooms are closed (their leaves recorded) and before
 // the store closes.
 func (l *Live) Close(ctx context.Context) error {
@@ -152,6 +155,7 @@ func (l *Live) Close(ctx context.Context) error {
 	l.closed = true
 	l.mu.Unlock()
 	l.att.close()
+	l.chat.close()
 	done := make(chan struct{})
 	go func() {
 		l.jobs.Wait()

@@ -41,9 +41,9 @@ type trackStats struct {
 	// forward (frames of thinned temporal layers, top-K audio).
 	rtpExpected atomic.Uint64
 	rtpReceived atomic.Uint64
-	jitterUs atomic.Uint64 // RFC 3550 interarrival jitter, µs
-	first    atomic.Int64  // arrival of the first packet, Unix ns; 0 before
-	last     atomic.Int64
+	jitterUs    atomic.Uint64 // RFC 3550 interarrival jitter, µs
+	first       atomic.Int64  // arrival of the first packet, Unix ns; 0 before
+	last        atomic.Int64
 	// layerNow is the layer of the packet received last, -1 before any.
 	layerNow atomic.Int32
 	// layerBytes counts payload bytes by the layer the media header names.

@@ -197,8 +197,8 @@ func (s *Server) Close(ctx context.Context) error {
 	s.hooks.Close(ctx)
 	s.engine.Close()
 	if s.live != nil {
-		// The rooms are closed, so every leave is queued: written before
-		// the store closes.
+		// The rooms are closed, so every leave and chat message is queued:
+		// written before the store closes.
 		err = errors.Join(err, s.live.Close(ctx))
 	}
 	if s.store != nil {

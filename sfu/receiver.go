@@ -60,8 +60,8 @@ type Receiver struct {
 	// above); a stream without temporal layers counts all as layer 0.
 	temporalBytes [3]atomic.Uint64
 	vp8           bool
-	levels  audioLevels
-	rx      receptionStats // loss and jitter, for connection quality
+	levels        audioLevels
+	rx            receptionStats // loss and jitter, for connection quality
 	// slot is the receiver's place in its room's AudioSelector; nil when
 	// it is not ranked (video, or top-K forwarding off).
 	slot   atomic.Pointer[audioSlot]

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/bayan-dev/bayan/internal/browsertest"
 )
 
@@ -62,6 +64,17 @@ func TestBrowserFakeMediaConsoleAndScreenshots(t *testing.T) {
 	// An exception is a value too, not the end of the wait.
 	if err := p.WaitFor(`undefinedThing.x`, 300*time.Millisecond); err == nil || !strings.Contains(err.Error(), "ReferenceError") {
 		t.Errorf("WaitFor of a throwing expression: %v, want its exception", err)
+	}
+
+	// Actions: a click through chromedp reaches the page.
+	if err := p.Eval(`document.body.addEventListener("click", () => window.clicked = true), true`, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Do(chromedp.Click(chromedp.CSS("h1"))); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.WaitFor(`window.clicked === true`, 5*time.Second); err != nil {
+		t.Fatal(err)
 	}
 
 	found := false

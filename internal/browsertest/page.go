@@ -59,7 +59,9 @@ func (b *Browser) NewPage(name string) *Page {
 func (p *Page) addConsole(m chromedp.ConsoleMessage) {
 	line := time.Now().Format("15:04:05.000") + " " + m.String()
 	if m.URL != "" {
-		line += fmt.Sprintf(" (%s:%d)", m.URL, m.Line+1)
+		// Without the query: it can be long, and hold a token.
+		where, _, _ := strings.Cut(m.URL, "?")
+		line += fmt.Sprintf(" (%s:%d)", where, m.Line+1)
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -80,6 +82,15 @@ func (p *Page) Open(url string) {
 	if err := chromedp.Do(p.ctx, chromedp.Navigate(url)); err != nil {
 		p.b.t.Fatalf("browsertest: page %s: open %s: %v", p.name, url, err)
 	}
+}
+
+// Do runs chromedp actions in the page (chromedp.Click, chromedp.SendKeys,
+// ...), within the browser's time bound.
+func (p *Page) Do(steps ...chromedp.Action[chromedp.Void]) error {
+	if err := chromedp.Do(p.ctx, steps...); err != nil {
+		return errorf(err, "page %s", p.name)
+	}
+	return nil
 }
 
 // Eval evaluates a JavaScript expression in the page, awaiting it if it is
