@@ -70,9 +70,8 @@ export const initials = (name) => name.split(/\s+/).filter(Boolean).slice(0, 2).
 // For a remote video it reports its size to the room, which asks the node
 // for the simulcast layer that fits: nothing while it is off screen.
 class Tile {
-  constructor(room, key) {
+  constructor(room) {
     this.room = room;
-    this.key = key;
     this.video = h('video', { autoplay: true, playsinline: true });
     this.video.muted = true; // sound plays from the audio elements
     this.placeholder = h('div.placeholder');
@@ -210,7 +209,7 @@ export class Stage {
     const keep = new Set();
     const place = (f, box) => {
       let tile = this.tiles.get(f.key);
-      if (!tile) this.tiles.set(f.key, tile = new Tile(room, f.key));
+      if (!tile) this.tiles.set(f.key, tile = new Tile(room));
       keep.add(f.key);
       if (tile.el.parentElement !== box) box.append(tile.el);
       tile.show(f);
