@@ -114,6 +114,7 @@ func NewLive(st *store.Store, log *slog.Logger) *Live {
 		log = slog.Default()
 	}
 	l := &Live{store: st, log: log, classes: map[string]*liveClass{}}
+	l.parts = append(l.parts, newControls(st, log))
 	return l
 }
 
