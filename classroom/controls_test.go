@@ -469,8 +469,12 @@ func TestClassFlow(t *testing.T) {
 		p := ben.remoteTrack("ana", livekit.TrackSource_MICROPHONE)
 		return p != nil && p.IsMuted()
 	})
-	if ben.remoteTrack("ms-lee", livekit.TrackSource_MICROPHONE).IsMuted() {
-		t.Fatal("mute all muted the teacher")
+	// The server mutes before it replies: the teacher's track is as it
+	// will stay.
+	for _, tr := range n.srv.Rooms().Room(n.classID).Participant("ms-lee").PublishedTracks() {
+		if tr.Muted() {
+			t.Fatal("mute all muted the teacher")
+		}
 	}
 
 	// Off the stage: the microphone is unpublished, publishing refused.
@@ -510,9 +514,9 @@ func TestClassFlow(t *testing.T) {
 	}
 
 	// End: everyone out, the room gone, the class ended in the store.
-	if r := teacher.do("end", nil); r != "ok" {
-		t.Fatalf("end: %s", r)
-	}
+	// The room closes right after the reply: the disconnection is the
+	// answer that counts, the ok may be cut off.
+	teacher.send([]byte(`{"action":"end","id":"end"}`))
 	for _, c := range []*ctlClient{teacher, ana, ben} {
 		waitFor(t, c.id+" disconnected", func() bool {
 			return c.room.ConnectionState() == lksdk.ConnectionStateDisconnected
@@ -527,5 +531,232 @@ func TestClassFlow(t *testing.T) {
 	cl, err := n.srv.Store().GetClass(context.Background(), n.classID)
 	if err != nil || cl.State != store.ClassEnded || cl.EndedAt.IsZero() {
 		t.Fatalf("the store says %s (ended at %v, %v)", cl.State, cl.EndedAt, err)
+	}
+}
+
+// ctlCase is one action sent by one member of the class.
+type ctlCase struct {
+	who    *ctlClient
+	action string
+	fields map[string]any
+}
+
+func (c ctlCase) String() string { return fmt.Sprintf("%s: %s %v", c.who.id, c.action, c.fields) }
+
+// settled returns what the server holds and what the teacher last saw once
+// every state sent before has reached the teacher: the reply to the
+// teacher's no-op (muting a student without a microphone) comes after them.
+func (n *ctlNode) settled(teacher *ctlClient) (string, string) {
+	n.t.Helper()
+	if r := teacher.do("mute", map[string]any{"identity": "ana"}); r != "ok" {
+		n.t.Fatalf("the teacher's no-op: %s", r)
+	}
+	return n.snapshot(), fmt.Sprintf("%+v", teacher.state())
+}
+
+// Every action by every role: what a role may not do is answered
+// "forbidden" and changes nothing (server state and the teacher's view);
+// observers cannot send anything at all; what a role may do works.
+func TestControlsByRole(t *testing.T) {
+	n := startCtlNode(t, "ana", "ben")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	teacher := n.join("ms-lee", "Ms Lee", "", nil)
+	tom := n.join("tom", "Tom", "", nil)
+	ana := n.join("ana", "Ana", "", nil)
+	ben := n.join("ben", "Ben", "", nil)
+	obs := n.join("inspector", "Inspector", "observer", nil)
+	teacher.waitState("two students", func(s ctlState) bool { return s.Students == 2 })
+
+	// Ben on the stage with a microphone and his hand up: what students
+	// must not be able to touch.
+	for _, c := range []ctlCase{{teacher, "stage.invite", map[string]any{"identity": "ben"}}, {ben, "stage.accept", nil},
+		{ben, "hand", map[string]any{"raised": true}}} {
+		if r := c.who.do(c.action, c.fields); r != "ok" {
+			t.Fatalf("%v: %s", c, r)
+		}
+	}
+	benMic, err := publishMic(ctx, ben.room, []byte("BEN"))
+	if err != nil {
+		t.Fatalf("ben publishes: %v", err)
+	}
+	waitFor(t, "ana to see ben's microphone", func() bool { return ana.remoteTrack("ben", livekit.TrackSource_MICROPHONE) != nil })
+	teacher.waitState("ben on stage, hand up", func(s ctlState) bool {
+		return slices.Equal(s.Stage, []string{"ben"}) && slices.Equal(s.handIDs(), []string{"ben"})
+	})
+
+	for _, c := range []ctlCase{
+		{teacher, "hand", map[string]any{"raised": true}},
+		{teacher, "hand", map[string]any{"raised": true, "identity": "ana"}},
+		{teacher, "stage.accept", nil},
+		{teacher, "stage.decline", nil},
+		{tom, "hand", map[string]any{"raised": true}},
+		{tom, "stage.accept", nil},
+		{tom, "stage.decline", nil},
+		{tom, "end", nil},
+		{ana, "hand", map[string]any{"raised": true, "identity": "ben"}},
+		{ana, "hand", map[string]any{"raised": false, "identity": "ben"}},
+		{ana, "stage.invite", map[string]any{"identity": "ana"}},
+		{ana, "stage.remove", map[string]any{"identity": "ben"}},
+		{ana, "mute", map[string]any{"identity": "ben"}},
+		{ana, "mute", map[string]any{"all": true}},
+		{ana, "chat.lock", map[string]any{"locked": true}},
+		{ana, "spotlight", map[string]any{"identity": "ana"}},
+		{ana, "end", nil},
+	} {
+		snap, view := n.settled(teacher)
+		if r := c.who.do(c.action, c.fields); !strings.HasPrefix(r, "error: forbidden: ") {
+			t.Errorf("%v: %s, want forbidden", c, r)
+		}
+		if snap2, view2 := n.settled(teacher); snap2 != snap || view2 != view {
+			t.Errorf("%v changed the class:\n%s\n%s\nbecame\n%s\n%s", c, snap, view, snap2, view2)
+		}
+	}
+
+	// Observers send nothing the server takes: no reply, no change.
+	snap, view := n.settled(teacher)
+	for _, c := range []ctlCase{
+		{obs, "hand", map[string]any{"raised": true}},
+		{obs, "stage.invite", map[string]any{"identity": "ana"}},
+		{obs, "stage.remove", map[string]any{"identity": "ben"}},
+		{obs, "mute", map[string]any{"all": true}},
+		{obs, "chat.lock", map[string]any{"locked": true}},
+		{obs, "spotlight", map[string]any{"identity": "ben"}},
+		{obs, "end", nil},
+	} {
+		b, _ := json.Marshal(map[string]any{"action": c.action, "id": "obs-" + c.action})
+		obs.send(b)
+	}
+	time.Sleep(500 * time.Millisecond) // what the server would take, it takes in far less
+	if snap2, view2 := n.settled(teacher); snap2 != snap || view2 != view {
+		t.Errorf("an observer changed the class:\n%s\n%s\nbecame\n%s\n%s", snap, view, snap2, view2)
+	}
+	if r := obs.replies(); len(r) != 0 {
+		t.Errorf("the observer got replies %v", r)
+	}
+	if s := obs.state(); s.HasHands || s.Hand != nil || s.Students != 2 {
+		t.Errorf("the observer's state %+v: want the public part only", s)
+	}
+
+	// What each role may do.
+	micMuted := func(c *ctlClient, muted bool) func() bool {
+		return func() bool {
+			p := c.remoteTrack("ben", livekit.TrackSource_MICROPHONE)
+			return p != nil && p.IsMuted() == muted
+		}
+	}
+	for _, step := range []struct {
+		ctlCase
+		check func() bool
+	}{
+		{ctlCase{ana, "hand", map[string]any{"raised": true}}, func() bool {
+			return slices.Equal(tom.state().handIDs(), []string{"ben", "ana"}) && *ana.state().Hand && !ben.state().HasHands
+		}},
+		{ctlCase{ana, "hand", map[string]any{"raised": false}}, func() bool { return slices.Equal(tom.state().handIDs(), []string{"ben"}) }},
+		{ctlCase{ana, "hand", map[string]any{"raised": true}}, func() bool { return len(teacher.state().Hands) == 2 }},
+		{ctlCase{teacher, "hand", map[string]any{"identity": "ana", "raised": false}}, func() bool { return !*ana.state().Hand }},
+		{ctlCase{ana, "hand", map[string]any{"raised": true}}, func() bool { return *ana.state().Hand }},
+		{ctlCase{tom, "hand", map[string]any{"identity": "ana", "raised": false}}, func() bool { return !*ana.state().Hand }},
+		{ctlCase{teacher, "stage.invite", map[string]any{"identity": "ana"}}, func() bool { return slices.Equal(ana.state().Invited, []string{"ana"}) }},
+		{ctlCase{ana, "stage.decline", nil}, func() bool { return len(teacher.state().Invited) == 0 }},
+		{ctlCase{teacher, "stage.invite", map[string]any{"identity": "ana"}}, func() bool { return len(ana.state().Invited) == 1 }},
+		{ctlCase{teacher, "stage.remove", map[string]any{"identity": "ana"}}, func() bool { return len(ana.state().Invited) == 0 }},
+		{ctlCase{tom, "stage.invite", map[string]any{"identity": "ana"}}, func() bool { return len(ana.state().Invited) == 1 }},
+		{ctlCase{ana, "stage.accept", nil}, func() bool {
+			return slices.Equal(ben.state().Stage, []string{"ben", "ana"}) && ana.room.LocalParticipant.Permissions().GetCanPublish()
+		}},
+		{ctlCase{ana, "stage.remove", nil}, func() bool {
+			return slices.Equal(ben.state().Stage, []string{"ben"}) && !ana.room.LocalParticipant.Permissions().GetCanPublish()
+		}},
+		{ctlCase{tom, "mute", map[string]any{"identity": "ben"}}, micMuted(ana, true)},
+		{ctlCase{teacher, "mute", map[string]any{"all": true}}, micMuted(ana, true)},
+		{ctlCase{teacher, "chat.lock", map[string]any{"locked": true}}, func() bool { return ana.state().ChatLocked && obs.state().ChatLocked }},
+		{ctlCase{tom, "chat.lock", map[string]any{"locked": false}}, func() bool { return !ana.state().ChatLocked && !obs.state().ChatLocked }},
+		{ctlCase{tom, "spotlight", map[string]any{"identity": "ana"}}, func() bool { return ben.state().Spotlight == "ana" && obs.state().Spotlight == "ana" }},
+		{ctlCase{teacher, "spotlight", map[string]any{"identity": ""}}, func() bool { return ben.state().Spotlight == "" }},
+		{ctlCase{tom, "stage.remove", map[string]any{"identity": "ben"}}, func() bool {
+			return len(ana.state().Stage) == 0 && ana.remoteTrack("ben", livekit.TrackSource_MICROPHONE) == nil
+		}},
+		{ctlCase{teacher, "end", nil}, func() bool { return obs.room.ConnectionState() == lksdk.ConnectionStateDisconnected }},
+	} {
+		if step.action == "end" {
+			// The room closes right after the reply, which may be cut off.
+			step.who.send([]byte(`{"action":"end"}`))
+		} else if r := step.who.do(step.action, step.fields); r != "ok" {
+			t.Fatalf("%v: %s", step.ctlCase, r)
+		}
+		waitFor(t, step.String(), step.check)
+		if step.action == "mute" && step.fields["all"] == nil {
+			// Ben unmutes himself, for mute all to mute him again.
+			benMic.SetMuted(false)
+			waitFor(t, "ben unmuted", micMuted(ana, false))
+		}
+	}
+}
+
+// Malformed actions and impossible requests get a clear error and change
+// nothing.
+func TestControlsRefuseMalformed(t *testing.T) {
+	n := startCtlNode(t, "ana", "ben")
+	teacher := n.join("ms-lee", "Ms Lee", "", nil)
+	n.join("tom", "Tom", "", nil)
+	ana := n.join("ana", "Ana", "", nil)
+	teacher.waitState("ana present", func(s ctlState) bool { return s.Students == 1 })
+	snap, view := n.settled(teacher)
+
+	// Messages the server cannot read as an action.
+	for _, tc := range []struct {
+		name    string
+		payload []byte
+		want    string
+	}{
+		{"not JSON", []byte("{raise my hand"), "want JSON"},
+		{"no action", []byte(`{"id":"x","raised":true}`), `want JSON with an "action" field`},
+		{"oversized", []byte(`{"action":"hand","raised":true,"pad":"` + strings.Repeat("a", 20<<10) + `"}`), "too large"},
+		{"unknown action", []byte(`{"action":"dance","id":"d"}`), "unknown action"},
+	} {
+		before := len(ana.replies())
+		ana.send(tc.payload)
+		waitFor(t, tc.name+" reply", func() bool { return len(ana.replies()) > before })
+		if r := ana.replies()[before]; !strings.HasPrefix(r, "error: ") || !strings.Contains(r, tc.want) {
+			t.Errorf("%s: %q, want an error saying %q", tc.name, r, tc.want)
+		}
+	}
+
+	long := strings.Repeat("z", 5000)
+	for _, tc := range []struct {
+		ctlCase
+		want string
+	}{
+		{ctlCase{teacher, "stage.invite", map[string]any{"identity": "zed"}}, `no one called "zed" is in the class`},
+		{ctlCase{teacher, "stage.invite", map[string]any{"identity": long}}, `no one called "zzz`},
+		{ctlCase{teacher, "stage.invite", map[string]any{"identity": "tom"}}, `"tom" is not a student`},
+		{ctlCase{teacher, "stage.invite", nil}, `"identity" is required`},
+		{ctlCase{teacher, "stage.invite", map[string]any{"identity": 7}}, "bad stage.invite"},
+		{ctlCase{teacher, "stage.remove", map[string]any{"identity": "ana"}}, "neither on the stage nor invited"},
+		{ctlCase{teacher, "hand", map[string]any{"identity": "zed", "raised": false}}, `no one called "zed"`},
+		{ctlCase{teacher, "hand", map[string]any{"raised": false}}, `"identity" is required`},
+		{ctlCase{ana, "hand", nil}, `"raised" (true or false) is required`},
+		{ctlCase{ana, "hand", map[string]any{"raised": "yes"}}, "bad hand"},
+		{ctlCase{ana, "stage.accept", nil}, "not invited"},
+		{ctlCase{ana, "stage.decline", nil}, "not invited"},
+		{ctlCase{ana, "stage.remove", nil}, "neither on the stage nor invited"},
+		{ctlCase{teacher, "mute", nil}, `"identity" or "all": true is required`},
+		{ctlCase{teacher, "mute", map[string]any{"identity": "ana", "all": true}}, "not both"},
+		{ctlCase{teacher, "mute", map[string]any{"identity": "zed"}}, `no one called "zed"`},
+		{ctlCase{teacher, "chat.lock", nil}, `"locked" (true or false) is required`},
+		{ctlCase{teacher, "spotlight", nil}, `"identity" is required`},
+		{ctlCase{teacher, "spotlight", map[string]any{"identity": "zed"}}, `no one called "zed"`},
+	} {
+		r := tc.who.do(tc.action, tc.fields)
+		if !strings.HasPrefix(r, "error: ") || strings.Contains(r, "forbidden") || !strings.Contains(r, tc.want) {
+			t.Errorf("%v: %q, want an error saying %q", tc.ctlCase, r, tc.want)
+		}
+		if len(r) > 300 {
+			t.Errorf("%v: a %d-byte error echoes the request", tc.ctlCase, len(r))
+		}
+	}
+	if snap2, view2 := n.settled(teacher); snap2 != snap || view2 != view {
+		t.Errorf("refused actions changed the class:\n%s\n%s\nbecame\n%s\n%s", snap, view, snap2, view2)
 	}
 }
