@@ -392,7 +392,7 @@ func (c *packetCounter) count(from string) int {
 // publishing is refused), locks the chat, spotlights, and ends the class:
 // everyone is out and the store says ended.
 func TestClassFlow(t *testing.T) {
-	n := startCtlNode(t, "ana", "ben")
+	n := startCtlNode(t, "ana", "ben", "cy")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	magic := []byte("ANA-ON-STAGE")
@@ -433,6 +433,21 @@ func TestClassFlow(t *testing.T) {
 			t.Fatalf("%s's copy carries the hand queue: %+v", st.id, got)
 		}
 	}
+	// A student who leaves takes their hand and invitation along.
+	cy := n.join("cy", "Cy", "", nil)
+	if r := cy.do("hand", map[string]any{"raised": true}); r != "ok" {
+		t.Fatalf("cy raises his hand: %s", r)
+	}
+	if r := teacher.do("stage.invite", map[string]any{"identity": "cy"}); r != "ok" {
+		t.Fatalf("invite cy: %s", r)
+	}
+	teacher.waitState("cy's hand and invitation", func(s ctlState) bool {
+		return slices.Equal(s.handIDs(), []string{"ana", "ben", "cy"}) && slices.Equal(s.Invited, []string{"cy"}) && s.Students == 3
+	})
+	cy.room.Disconnect()
+	teacher.waitState("cy gone", func(s ctlState) bool {
+		return slices.Equal(s.handIDs(), []string{"ana", "ben"}) && len(s.Invited) == 0 && s.Students == 2
+	})
 	waitFor(t, "ana's hand attribute seen by ben", func() bool {
 		rp := ben.room.GetParticipantByIdentity("ana")
 		return rp != nil && rp.Attributes()[classroom.HandAttribute] == fmt.Sprint(s.Hands[0].At)
