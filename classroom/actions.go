@@ -36,31 +36,58 @@ func newControls(st *store.Store, log *slog.Logger) *controls {
 	return &controls{store: st, log: log, now: time.Now, floors: map[*liveClass]*floor{}}
 }
 
-// floorOf returns c's floor, creating it on first use.
+// floorOf returns c's floor, creating it on first use; a class that has
+// emptied gets a closed floor of its own, kept nowhere (a late action from
+// someone who has left changes nothing).
 func (f *controls) floorOf(c *liveClass) *floor {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	fl := f.floors[c]
 	if fl == nil {
 		fl = &floor{}
+		if len(c.present()) == 0 {
+			fl.closed = true
+			return fl
+		}
 		f.floors[c] = fl
 	}
 	return fl
 }
 
+// lockFloor returns c's floor locked. Who is present is looked up under
+// this lock: a member's departure (left) clears their place under it too,
+// so nothing is granted to someone already gone.
+func (f *controls) lockFloor(c *liveClass) *floor {
+	fl := f.floorOf(c)
+	fl.mu.Lock()
+	return fl
+}
+
+// stillHere reports whether m's session is still in the class; an action
+// that arrives as its sender leaves is dropped.
+func stillHere(c *liveClass, m member) bool {
+	for _, o := range c.present() {
+		if o.p == m.p {
+			return true
+		}
+	}
+	return false
+}
+
+// errGone answers (if it still can) an action from someone who has left.
+var errGone = errors.New("you are no longer in the class")
+
 func (f *controls) joined(c *liveClass, m member) {
 	if m.role != store.RoleStudent {
 		return // only the students' count changes
 	}
-	fl := f.floorOf(c)
-	fl.mu.Lock()
+	fl := f.lockFloor(c)
 	fl.broadcastSoonLocked(c)
 	fl.mu.Unlock()
 }
 
 func (f *controls) ready(c *liveClass, m member) {
-	fl := f.floorOf(c)
-	fl.mu.Lock()
+	fl := f.lockFloor(c)
 	fl.sendLocked(c, m)
 	fl.mu.Unlock()
 }
@@ -196,22 +223,24 @@ func (f *controls) hand(c *liveClass, m member, a action) error {
 		return badPayload(a, `"raised" (true or false) is required`)
 	}
 	raise := *in.Raised
-	who := m
 	switch {
 	case m.role == store.RoleStudent && in.Identity != "" && in.Identity != m.identity():
 		return notAllowed("students raise and lower only their own hand")
 	case m.staff() && raise:
 		return notAllowed("only students raise hands")
-	case m.staff():
+	}
+	fl := f.lockFloor(c)
+	defer fl.mu.Unlock()
+	who := m
+	if m.staff() {
 		t, err := findStudent(c, a, in.Identity)
 		if err != nil {
 			return err
 		}
 		who = t
+	} else if !stillHere(c, m) {
+		return errGone
 	}
-	fl := f.floorOf(c)
-	fl.mu.Lock()
-	defer fl.mu.Unlock()
 	if raise {
 		at := f.now()
 		if fl.hands.Raise(who.identity(), who.p.Info().GetName(), at) {
@@ -241,13 +270,12 @@ func (f *controls) invite(c *liveClass, m member, a action) error {
 	if err := decodePayload(a, &in); err != nil {
 		return err
 	}
+	fl := f.lockFloor(c)
+	defer fl.mu.Unlock()
 	t, err := findStudent(c, a, in.Identity)
 	if err != nil {
 		return err
 	}
-	fl := f.floorOf(c)
-	fl.mu.Lock()
-	defer fl.mu.Unlock()
 	if fl.stage.IsOn(t.identity()) {
 		return badPayload(a, "%s is already on the stage", quoteIdentity(t.identity()))
 	}
@@ -264,9 +292,11 @@ func (f *controls) accept(c *liveClass, m member, a action) error {
 	if m.role != store.RoleStudent {
 		return notAllowed("only an invited student accepts an invitation to the stage")
 	}
-	fl := f.floorOf(c)
-	fl.mu.Lock()
+	fl := f.lockFloor(c)
 	defer fl.mu.Unlock()
+	if !stillHere(c, m) {
+		return errGone
+	}
 	if fl.stage.IsOn(m.identity()) {
 		return badPayload(a, "you are already on the stage")
 	}
@@ -284,9 +314,11 @@ func (f *controls) decline(c *liveClass, m member, a action) error {
 	if m.role != store.RoleStudent {
 		return notAllowed("only an invited student declines an invitation to the stage")
 	}
-	fl := f.floorOf(c)
-	fl.mu.Lock()
+	fl := f.lockFloor(c)
 	defer fl.mu.Unlock()
+	if !stillHere(c, m) {
+		return errGone
+	}
 	if !fl.stage.Decline(m.identity()) {
 		return badPayload(a, "you are not invited to the stage")
 	}
@@ -307,19 +339,20 @@ func (f *controls) removeFromStage(c *liveClass, m member, a action) error {
 	if err := decodePayload(a, &in); err != nil {
 		return err
 	}
-	t := m
-	switch {
-	case m.role == store.RoleStudent && in.Identity != "" && in.Identity != m.identity():
+	if m.role == store.RoleStudent && in.Identity != "" && in.Identity != m.identity() {
 		return notAllowed("students may only take themselves off the stage")
-	case m.staff():
+	}
+	fl := f.lockFloor(c)
+	defer fl.mu.Unlock()
+	t := m
+	if m.staff() {
 		var err error
 		if t, err = findStudent(c, a, in.Identity); err != nil {
 			return err
 		}
+	} else if !stillHere(c, m) {
+		return errGone
 	}
-	fl := f.floorOf(c)
-	fl.mu.Lock()
-	defer fl.mu.Unlock()
 	switch fl.stage.Remove(t.identity()) {
 	case stageOn:
 		withdrawStage(t.p)
@@ -398,8 +431,7 @@ func (f *controls) lockChat(c *liveClass, m member, a action) error {
 	if in.Locked == nil {
 		return badPayload(a, `"locked" (true or false) is required`)
 	}
-	fl := f.floorOf(c)
-	fl.mu.Lock()
+	fl := f.lockFloor(c)
 	defer fl.mu.Unlock()
 	if c.chatLocked.Swap(*in.Locked) != *in.Locked {
 		fl.broadcastLocked(c)
@@ -423,14 +455,13 @@ func (f *controls) setSpotlight(c *liveClass, m member, a action) error {
 		return badPayload(a, `"identity" is required ("" clears the spotlight)`)
 	}
 	id := *in.Identity
+	fl := f.lockFloor(c)
+	defer fl.mu.Unlock()
 	if id != "" {
 		if _, err := findMember(c, a, id); err != nil {
 			return err
 		}
 	}
-	fl := f.floorOf(c)
-	fl.mu.Lock()
-	defer fl.mu.Unlock()
 	if fl.spotlight != id {
 		fl.spotlight = id
 		fl.broadcastLocked(c)
