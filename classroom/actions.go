@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strconv"
 	"sync"
 	"time"
@@ -24,16 +23,14 @@ const endTimeout = 5 * time.Second
 // Every action is checked against the sender's role (from its token) here,
 // on the server; clients only ask.
 type controls struct {
-	store *store.Store
-	log   *slog.Logger
-	now   func() time.Time
+	live *Live
 
 	mu     sync.Mutex
 	floors map[*liveClass]*floor
 }
 
-func newControls(st *store.Store, log *slog.Logger) *controls {
-	return &controls{store: st, log: log, now: time.Now, floors: map[*liveClass]*floor{}}
+func newControls(l *Live) *controls {
+	return &controls{live: l, floors: map[*liveClass]*floor{}}
 }
 
 // floorOf returns c's floor, creating it on first use; a class that has
@@ -242,7 +239,7 @@ func (f *controls) hand(c *liveClass, m member, a action) error {
 		return errGone
 	}
 	if raise {
-		at := f.now()
+		at := f.live.now()
 		if fl.hands.Raise(who.identity(), who.p.Info().GetName(), at) {
 			who.p.UpdateInfo(nil, nil, map[string]string{HandAttribute: strconv.FormatInt(at.UnixMilli(), 10)}, nil)
 			fl.broadcastLocked(c)
@@ -471,22 +468,28 @@ func (f *controls) setSpotlight(c *liveClass, m member, a action) error {
 
 // end: a teacher ends the class for everyone: the store marks it ended
 // (no more join tokens), then the room closes. If the store cannot say so,
-// nothing happens and the teacher is told, to try again.
+// nothing happens and the teacher is told, to try again. The store write
+// runs on Live's jobs, off the teacher's goroutine.
 func (f *controls) end(c *liveClass, m member, a action) {
 	if m.role != store.RoleTeacher {
 		replyTo(m, a, notAllowed("only teachers end the class"))
 		return
 	}
-	// A short wait on the teacher's own data channel, once per class:
-	// the room closes right after, so nothing queues behind it.
-	ctx, cancel := context.WithTimeout(context.Background(), endTimeout)
-	_, err := f.store.UpdateClassState(ctx, c.id, store.ClassEnded, f.now())
-	cancel()
-	if err != nil {
-		f.log.Error("classroom: end class", "class", c.id, "by", m.identity(), "err", err)
-		replyTo(m, a, fmt.Errorf("could not end the class: %w", err))
-		return
+	ok := f.live.spawn(m.p, func(ctx context.Context) {
+		ctx, cancel := context.WithTimeout(ctx, endTimeout)
+		_, err := f.live.store.UpdateClassState(ctx, c.id, store.ClassEnded, f.live.now())
+		cancel()
+		if err != nil {
+			f.live.log.Error("classroom: end class", "class", c.id, "by", m.identity(), "err", err)
+			replyTo(m, a, fmt.Errorf("could not end the class: %w", err))
+			return
+		}
+		// The ok may not make it out before the room closes: the
+		// disconnection (ROOM_DELETED) is what tells everyone.
+		replyTo(m, a, nil)
+		c.room.Close(livekit.DisconnectReason_ROOM_DELETED)
+	})
+	if !ok {
+		replyTo(m, a, errors.New("busy: try again"))
 	}
-	replyTo(m, a, nil)
-	c.room.Close(livekit.DisconnectReason_ROOM_DELETED)
 }

@@ -146,6 +146,9 @@ func New(cfg Config) (*Server, error) {
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		engine.Close()
+		if s.live != nil {
+			_ = s.live.Close(context.Background()) // nobody joined: nothing to wait for
+		}
 		if st != nil {
 			_ = st.Close()
 		}
@@ -189,6 +192,11 @@ func (s *Server) Close(ctx context.Context) error {
 	err := s.http.Shutdown(ctx)
 	s.hooks.Close(ctx)
 	s.engine.Close()
+	if s.live != nil {
+		// The rooms are closed, so every leave is queued: written before
+		// the store closes.
+		err = errors.Join(err, s.live.Close(ctx))
+	}
 	if s.store != nil {
 		err = errors.Join(err, s.store.Close())
 	}
