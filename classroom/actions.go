@@ -75,12 +75,28 @@ func stillHere(c *liveClass, m member) bool {
 var errGone = errors.New("you are no longer in the class")
 
 func (f *controls) joined(c *liveClass, m member) {
+	f.keepEndedClosed(c, m)
 	if m.role != store.RoleStudent {
 		return // only the students' count changes
 	}
 	fl := f.lockFloor(c)
 	fl.broadcastSoonLocked(c)
 	fl.mu.Unlock()
+}
+
+// keepEndedClosed sends away whoever joins a class that has ended: join
+// tokens minted before the end stay valid for a while, and a student
+// reloading the page must not reopen the class.
+func (f *controls) keepEndedClosed(c *liveClass, m member) {
+	f.live.spawn(m.p, func(ctx context.Context) {
+		cl, err := f.live.store.GetClass(ctx, c.id)
+		if err != nil || cl.State != store.ClassEnded {
+			return // not a class of this store, or not over: nothing to keep closed
+		}
+		if c.room.Participant(m.identity()) == m.p {
+			c.room.RemoveParticipant(m.identity(), livekit.DisconnectReason_ROOM_DELETED)
+		}
+	})
 }
 
 func (f *controls) ready(c *liveClass, m member) {

@@ -120,9 +120,10 @@ func (s ctlState) public() string {
 // ctlClient is a LiveKit Go SDK client in the class that records the
 // classroom events it receives.
 type ctlClient struct {
-	t    *testing.T
-	id   string
-	room *lksdk.Room
+	t     *testing.T
+	id    string
+	room  *lksdk.Room
+	token string
 
 	mu     sync.Mutex
 	events []map[string]json.RawMessage
@@ -136,7 +137,7 @@ func (n *ctlNode) join(identity, name, role string, cb *lksdk.RoomCallback) *ctl
 	n.t.Helper()
 	var tok struct{ Token, Role string }
 	n.api("/api/classes/"+n.classID+"/join", map[string]string{"identity": identity, "name": name, "role": role}, &tok)
-	cl := &ctlClient{t: n.t, id: identity}
+	cl := &ctlClient{t: n.t, id: identity, token: tok.Token}
 	if cb == nil {
 		cb = lksdk.NewRoomCallback()
 	}
@@ -546,6 +547,22 @@ func TestClassFlow(t *testing.T) {
 	cl, err := n.srv.Store().GetClass(context.Background(), n.classID)
 	if err != nil || cl.State != store.ClassEnded || cl.EndedAt.IsZero() {
 		t.Fatalf("the store says %s (ended at %v, %v)", cl.State, cl.EndedAt, err)
+	}
+
+	// Ana's token is still valid, but the class stays ended: she is sent
+	// away as soon as she is in.
+	again, err := lksdk.ConnectToRoomWithToken(n.srv.URL(), ana.token, lksdk.NewRoomCallback())
+	if err == nil {
+		defer again.Disconnect()
+		waitFor(t, "ana sent away from the ended class", func() bool {
+			return again.ConnectionState() == lksdk.ConnectionStateDisconnected
+		})
+		if reason := again.DisconnectReason(); reason != livekit.DisconnectReason_ROOM_DELETED {
+			t.Errorf("ana was sent away with %v, want ROOM_DELETED", reason)
+		}
+	}
+	if r := n.srv.Rooms().Room(n.classID); r != nil && r.Participant("ana") != nil {
+		t.Fatal("ana is back in the ended class")
 	}
 }
 
