@@ -141,14 +141,13 @@ func NewLive(st *store.Store, log *slog.Logger) *Live {
 		byWhom: map[*room.Participant]int{}}
 	l.att = newAttendance(l)
 	l.chat = newChat(st, log)
-	l.parts = append(l.parts, l.att, newPolls(l), l.chat)
+	l.parts = append(l.parts, l.att, newPolls(l), newControls(l), l.chat)
 	return l
 }
 
 // Close waits for the store work of the live classes to finish (the
 // attendance events still queued are written, chat's writes done) until
-// ctx ends, then stops
-// it. Call it once the rooms are closed (their leaves recorded) and before
+// ctx ends, then stops it. Call it once the rooms are closed (their leaves recorded) and before
 // the store closes.
 func (l *Live) Close(ctx context.Context) error {
 	l.mu.Lock()
