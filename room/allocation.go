@@ -19,7 +19,10 @@ import (
 // subscriber asked for, in the same order.
 //
 // A video is paused only when its lowest layer has not fitted for
-// pauseGrace: estimates dip for a moment when a client is busy.
+// pauseGrace while the link was losing packets (pauseLoss): estimates dip
+// for a moment when a client is busy, and a delay-based estimate falls
+// when a client's CPU, not its link, is short (four browser tabs on one
+// laptop), where a blank tile would be a worse answer than a late one.
 //
 // When the link shrinks under a layer that had held, the layers above it
 // are not tried for coolDown: a link that just lost capacity rarely gets it
@@ -49,6 +52,7 @@ const (
 	trialTolerance = 0.9    // the estimate may sag this much during a trial
 	keepFactor     = 0.6    // a layer in use is kept until the budget falls below this share of its rate
 	pauseGrace     = 2 * time.Second
+	pauseLoss      = 0.02 // loss fraction that shows the link, not the client, is short
 	coolDown       = 10 * time.Second // after the link shrank, before trying higher layers
 )
 
@@ -296,7 +300,8 @@ func (a *bandwidthAllocator) allocate(p *Participant, now time.Time, speaking ma
 			}
 		}
 	}
-	alloc := fit(videos, states, budget, now)
+	loss, _ := t.Estimator().Stats()
+	alloc := fit(videos, states, budget, now, loss >= pauseLoss)
 	for i, v := range videos {
 		a.apply(p, v, states[i], alloc[i], now, est)
 	}
@@ -304,9 +309,9 @@ func (a *bandwidthAllocator) allocate(p *Participant, now time.Time, speaking ma
 
 // fit chooses a rung for each video (an index into its ladder, or -1 to
 // pause it) within budget: the lowest rung of each in order, then raises
-// in the same order. It records in states when a video started to go
-// short.
-func fit(videos []*videoSub, states []*allocState, budget float64, now time.Time) []int {
+// in the same order. A video on screen is paused only while lossy (see
+// pauseGrace). It records in states when a video started to go short.
+func fit(videos []*videoSub, states []*allocState, budget float64, now time.Time, lossy bool) []int {
 	alloc := make([]int, len(videos))
 	for i, v := range videos {
 		st := states[i]
@@ -325,10 +330,12 @@ func fit(videos []*videoSub, states []*allocState, budget float64, now time.Time
 			// Pause only a shortage that lasts: an estimate that dips and
 			// recovers within pauseGrace should not blank the tile.
 			if st.applied >= 0 {
-				if st.shortAt.IsZero() {
+				if !lossy {
+					st.shortAt = time.Time{}
+				} else if st.shortAt.IsZero() {
 					st.shortAt = now
 				}
-				if now.Sub(st.shortAt) < pauseGrace {
+				if !lossy || now.Sub(st.shortAt) < pauseGrace {
 					alloc[i] = 0
 					budget -= lowest.rate
 					continue

@@ -90,7 +90,7 @@ func TestFitThinsFrameRateBeforeResolution(t *testing.T) {
 		{"screen share: high at 7.5 fps", rung{q: 1, t: 2}.id(), true, 700_000, rung{q: 2, t: 0}},
 	} {
 		v, st := cameraVideo(c.applied, c.screen)
-		j := fit([]*videoSub{v}, []*allocState{st}, c.budget, now)[0]
+		j := fit([]*videoSub{v}, []*allocState{st}, c.budget, now, true)[0]
 		if j < 0 {
 			t.Errorf("%s: paused", c.name)
 			continue
@@ -108,13 +108,40 @@ func TestFitOrder(t *testing.T) {
 	a, sa := cameraVideo(uncapped, false)
 	b, sb := cameraVideo(uncapped, false)
 	c, sc := cameraVideo(-1, false) // paused: resumes only with room
-	got := fit([]*videoSub{a, b, c}, []*allocState{sa, sb, sc}, 2_000_000, now)
+	got := fit([]*videoSub{a, b, c}, []*allocState{sa, sb, sc}, 2_000_000, now, true)
 	// The first keeps all of the high layer, the others get their lowest.
 	if a.ladder[got[0]] != (rung{2, 2, 1_700_000}) || got[1] != 0 || got[2] != 0 {
 		t.Errorf("2 Mbit/s for three: got %v (%v %v %v)", got, a.ladder, b.ladder, c.ladder)
 	}
-	got = fit([]*videoSub{a, b, c}, []*allocState{sa, sb, sc}, 100_000, now)
+	got = fit([]*videoSub{a, b, c}, []*allocState{sa, sb, sc}, 100_000, now, true)
 	if got[2] != -1 {
 		t.Errorf("100 kbit/s: the paused video resumed: %v", got)
+	}
+}
+
+// TestFitPausesOnlyLossyShortage: a budget below every lowest layer keeps
+// the videos on screen while the link loses nothing (a busy client, not a
+// slow link), and pauses them once a lossy shortage has lasted pauseGrace.
+func TestFitPausesOnlyLossyShortage(t *testing.T) {
+	now := time.Now()
+	v, st := cameraVideo(uncapped, false)
+	for i := range 12 { // 3 s, without loss
+		if j := fit([]*videoSub{v}, []*allocState{st}, 50_000, now.Add(time.Duration(i)*allocInterval), false)[0]; j != 0 {
+			t.Fatalf("tick %d without loss: rung %d, want the lowest (0)", i, j)
+		}
+	}
+	start := now.Add(3 * time.Second)
+	for i := 0; ; i++ {
+		at := start.Add(time.Duration(i) * allocInterval)
+		j := fit([]*videoSub{v}, []*allocState{st}, 50_000, at, true)[0]
+		if j < 0 {
+			if d := at.Sub(start); d < pauseGrace {
+				t.Fatalf("paused after %v of lossy shortage, before pauseGrace", d)
+			}
+			return
+		}
+		if i > 20 {
+			t.Fatal("never paused in 5 s of lossy shortage")
+		}
 	}
 }
