@@ -60,6 +60,7 @@ const (
 	EnvEmptyTimeout     = "BAYAN_ROOM_EMPTY_TIMEOUT"
 	EnvDepartureTimeout = "BAYAN_ROOM_DEPARTURE_TIMEOUT"
 	EnvMaxParticipants  = "BAYAN_ROOM_MAX_PARTICIPANTS"
+	EnvLargeRoom        = "BAYAN_ROOM_LARGE_ROOM_THRESHOLD"
 	EnvWebhookURLs      = "BAYAN_WEBHOOK_URLS" // comma-separated
 	EnvWebhookAPIKey    = "BAYAN_WEBHOOK_API_KEY"
 	EnvLogLevel         = "BAYAN_LOG_LEVEL"
@@ -121,7 +122,14 @@ type RoomConfig struct {
 	DepartureTimeout Duration `yaml:"departure_timeout"`
 	// MaxParticipants limits every room; 0 is unlimited.
 	MaxParticipants int `yaml:"max_participants"`
+	// LargeRoomThreshold is the room size (participants) above which
+	// participants who may not publish (a class's students) are told only
+	// of those who may, and of a running count; 0 turns it off.
+	LargeRoomThreshold int `yaml:"large_room_threshold"`
 }
+
+// DefaultLargeRoomThreshold is the default room.large_room_threshold.
+const DefaultLargeRoomThreshold = 50
 
 // AudioConfig says how audio is forwarded in big rooms.
 type AudioConfig struct {
@@ -217,8 +225,9 @@ func Default() *Config {
 		Port:        DefaultPort,
 		RTC:         RTCConfig{UDPPort: DefaultUDPPort, TCPPort: DefaultTCPPort},
 		Room: RoomConfig{
-			EmptyTimeout:     Duration(5 * time.Minute),
-			DepartureTimeout: Duration(20 * time.Second),
+			EmptyTimeout:       Duration(5 * time.Minute),
+			DepartureTimeout:   Duration(20 * time.Second),
+			LargeRoomThreshold: DefaultLargeRoomThreshold,
 		},
 		Audio:          AudioConfig{TopK: DefaultAudioTopK, TopKThreshold: DefaultAudioTopKThreshold},
 		LogLevel:       "info",
@@ -338,6 +347,7 @@ func (c *Config) applyEnv(env func(string) (string, bool)) error {
 		{EnvUDPPort, &c.RTC.UDPPort},
 		{EnvTCPPort, &c.RTC.TCPPort},
 		{EnvMaxParticipants, &c.Room.MaxParticipants},
+		{EnvLargeRoom, &c.Room.LargeRoomThreshold},
 		{EnvAudioTopK, &c.Audio.TopK},
 		{EnvAudioTopKThresh, &c.Audio.TopKThreshold},
 	}
@@ -517,6 +527,9 @@ func (c *Config) Validate() error {
 	if c.Room.MaxParticipants < 0 {
 		return fmt.Errorf("config: room.max_participants %d is negative (0 means unlimited)", c.Room.MaxParticipants)
 	}
+	if c.Room.LargeRoomThreshold < 0 {
+		return fmt.Errorf("config: room.large_room_threshold %d is negative (0 turns large-room mode off)", c.Room.LargeRoomThreshold)
+	}
 	if c.Audio.TopK < 0 {
 		return fmt.Errorf("config: audio.top_k %d is negative (0 forwards every microphone)", c.Audio.TopK)
 	}
@@ -598,6 +611,7 @@ func (c *Config) ServerConfig(log *slog.Logger) server.Config {
 			MaxParticipants:    c.Room.MaxParticipants,
 			AudioTopK:          c.Audio.TopK,
 			AudioTopKThreshold: c.Audio.TopKThreshold,
+			AudienceThreshold:  c.Room.LargeRoomThreshold,
 		},
 		Webhook:        wh,
 		ReconnectGrace: time.Duration(c.ReconnectGrace),

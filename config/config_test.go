@@ -45,6 +45,7 @@ room:
   empty_timeout: 10m
   departure_timeout: 30   # seconds, as LiveKit writes it
   max_participants: 50
+  large_room_threshold: 200
 audio:
   top_k: 4
   top_k_threshold: 100
@@ -68,9 +69,10 @@ func TestParseFull(t *testing.T) {
 		Port:        9000,
 		RTC:         RTCConfig{UDPPort: 9002, TCPPort: 9001, NodeIP: StringList{"203.0.113.7", "2001:db8::7"}},
 		Room: RoomConfig{
-			EmptyTimeout:     Duration(10 * time.Minute),
-			DepartureTimeout: Duration(30 * time.Second),
-			MaxParticipants:  50,
+			EmptyTimeout:       Duration(10 * time.Minute),
+			DepartureTimeout:   Duration(30 * time.Second),
+			MaxParticipants:    50,
+			LargeRoomThreshold: 200,
 		},
 		Audio:          AudioConfig{TopK: 4, TopKThreshold: 100},
 		Webhook:        WebhookConfig{URLs: []string{"http://hooks.example/a", "http://hooks.example/b"}, APIKey: "key1"},
@@ -97,7 +99,7 @@ func TestParseFull(t *testing.T) {
 		t.Errorf("NodeIPs %v", sc.NodeIPs)
 	}
 	if sc.Room.EmptyTimeout != 10*time.Minute || sc.Room.DepartureTimeout != 30*time.Second || sc.Room.MaxParticipants != 50 ||
-		sc.Room.AudioTopK != 4 || sc.Room.AudioTopKThreshold != 100 {
+		sc.Room.AudioTopK != 4 || sc.Room.AudioTopKThreshold != 100 || sc.Room.AudienceThreshold != 200 {
 		t.Errorf("room %+v", sc.Room)
 	}
 	if sc.ReconnectGrace != 45*time.Second {
@@ -122,7 +124,7 @@ func TestDefaults(t *testing.T) {
 	}
 	if c.LogLevel != "info" || sc.ReconnectGrace != 20*time.Second ||
 		sc.Room.EmptyTimeout != 5*time.Minute || sc.Room.DepartureTimeout != 20*time.Second || sc.Room.MaxParticipants != 0 ||
-		sc.Room.AudioTopK != 3 || sc.Room.AudioTopKThreshold != 50 {
+		sc.Room.AudioTopK != 3 || sc.Room.AudioTopKThreshold != 50 || sc.Room.AudienceThreshold != 50 {
 		t.Errorf("defaults %+v / %+v", c, sc)
 	}
 	if len(sc.NodeIPs) != 0 || len(sc.Webhook.URLs) != 0 {
@@ -176,7 +178,7 @@ keys: {filekey: `+longSecret+`}
 bind_address: 10.0.0.1
 port: 1001
 rtc: {udp_port: 1002, tcp_port: 1003, node_ip: [192.0.2.1]}
-room: {empty_timeout: 1m, departure_timeout: 1s, max_participants: 1}
+room: {empty_timeout: 1m, departure_timeout: 1s, max_participants: 1, large_room_threshold: 7}
 audio: {top_k: 1, top_k_threshold: 1}
 webhook: {urls: [http://file.example], api_key: filekey}
 log_level: warn
@@ -193,6 +195,7 @@ data: /file/data
 		EnvEmptyTimeout:     "2m",
 		EnvDepartureTimeout: "2",
 		EnvMaxParticipants:  "2",
+		EnvLargeRoom:        "0",
 		EnvWebhookURLs:      "http://env.example/1,http://env.example/2",
 		EnvWebhookAPIKey:    "envkey",
 		EnvLogLevel:         "error",
@@ -213,9 +216,10 @@ data: /file/data
 		Port:        2001,
 		RTC:         RTCConfig{UDPPort: 2002, TCPPort: 2003, NodeIP: StringList{"192.0.2.2", "192.0.2.3"}},
 		Room: RoomConfig{
-			EmptyTimeout:     Duration(2 * time.Minute),
-			DepartureTimeout: Duration(2 * time.Second),
-			MaxParticipants:  2,
+			EmptyTimeout:       Duration(2 * time.Minute),
+			DepartureTimeout:   Duration(2 * time.Second),
+			MaxParticipants:    2,
+			LargeRoomThreshold: 0,
 		},
 		Audio:          AudioConfig{TopK: 2, TopKThreshold: 0},
 		Webhook:        WebhookConfig{URLs: []string{"http://env.example/1", "http://env.example/2"}, APIKey: "envkey"},
@@ -387,6 +391,7 @@ func TestErrors(t *testing.T) {
 		{name: "node ip", flags: Overrides{NodeIP: []string{"example.com"}}, dev: true, want: "rtc.node_ip"},
 		{name: "log level", flags: Overrides{LogLevel: ptr("loud")}, dev: true, want: "log_level"},
 		{name: "max participants", yaml: "room: {max_participants: -3}", dev: true, want: "max_participants"},
+		{name: "negative large room threshold", yaml: "room: {large_room_threshold: -1}", dev: true, want: "room.large_room_threshold"},
 		{name: "negative top k", yaml: "audio: {top_k: -1}", dev: true, want: "audio.top_k"},
 		{name: "negative top k threshold", env: map[string]string{EnvAudioTopKThresh: "-5"}, dev: true, want: "audio.top_k_threshold"},
 		{name: "webhook key unknown", yaml: "webhook: {urls: [http://x], api_key: nope}", dev: true, want: "webhook.api_key"},

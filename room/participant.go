@@ -66,6 +66,10 @@ type Participant struct {
 	closed        bool
 	lostTimer     *time.Timer // runs while the signal connection is gone
 
+	// audience is the status the room's view last gave this participant
+	// (see audience.go); guarded by room.viewMu.
+	audience bool
+
 	// listener gates the microphones this participant is sent by the
 	// room's top-K selection; unused when top-K is off.
 	listener sfu.AudioListener
