@@ -69,6 +69,8 @@ const (
 	EnvReconnectGrace   = "BAYAN_RECONNECT_GRACE"
 	EnvAudioTopK        = "BAYAN_AUDIO_TOP_K"
 	EnvAudioTopKThresh  = "BAYAN_AUDIO_TOP_K_THRESHOLD"
+	EnvMaxJoining       = "BAYAN_SIGNAL_MAX_JOINING"
+	EnvJoinWait         = "BAYAN_SIGNAL_JOIN_WAIT"
 )
 
 // Config is a node's configuration, as written in the YAML file.
@@ -82,6 +84,7 @@ type Config struct {
 	RTC     RTCConfig     `yaml:"rtc"`
 	Room    RoomConfig    `yaml:"room"`
 	Audio   AudioConfig   `yaml:"audio"`
+	Signal  SignalConfig  `yaml:"signal"`
 	Webhook WebhookConfig `yaml:"webhook"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"log_level"`
@@ -140,6 +143,23 @@ type AudioConfig struct {
 	// TopK loudest are sent; 0 applies top-K to every room.
 	TopKThreshold int `yaml:"top_k_threshold"`
 }
+
+// SignalConfig says how joins are admitted.
+type SignalConfig struct {
+	// MaxJoining bounds the joins in progress at once on this node (from
+	// the WebSocket to connected media); the others wait their turn. 0:
+	// no limit.
+	MaxJoining int `yaml:"max_joining"`
+	// JoinWait is how long a join may wait for its turn before it is
+	// refused (HTTP 503, "server busy").
+	JoinWait Duration `yaml:"join_wait"`
+}
+
+// Default join admission settings.
+const (
+	DefaultMaxJoining = 32
+	DefaultJoinWait   = 10 * time.Second
+)
 
 // Default top-K audio settings.
 const (
@@ -230,6 +250,7 @@ func Default() *Config {
 			LargeRoomThreshold: DefaultLargeRoomThreshold,
 		},
 		Audio:          AudioConfig{TopK: DefaultAudioTopK, TopKThreshold: DefaultAudioTopKThreshold},
+		Signal:         SignalConfig{MaxJoining: DefaultMaxJoining, JoinWait: Duration(DefaultJoinWait)},
 		LogLevel:       "info",
 		Data:           DefaultData,
 		ReconnectGrace: Duration(20 * time.Second),
@@ -350,6 +371,7 @@ func (c *Config) applyEnv(env func(string) (string, bool)) error {
 		{EnvLargeRoom, &c.Room.LargeRoomThreshold},
 		{EnvAudioTopK, &c.Audio.TopK},
 		{EnvAudioTopKThresh, &c.Audio.TopKThreshold},
+		{EnvMaxJoining, &c.Signal.MaxJoining},
 	}
 	for _, e := range ints {
 		if v, ok := get(e.name); ok {
@@ -367,6 +389,7 @@ func (c *Config) applyEnv(env func(string) (string, bool)) error {
 		{EnvEmptyTimeout, &c.Room.EmptyTimeout},
 		{EnvDepartureTimeout, &c.Room.DepartureTimeout},
 		{EnvReconnectGrace, &c.ReconnectGrace},
+		{EnvJoinWait, &c.Signal.JoinWait},
 	}
 	for _, e := range durations {
 		if v, ok := get(e.name); ok {
@@ -530,6 +553,9 @@ func (c *Config) Validate() error {
 	if c.Room.LargeRoomThreshold < 0 {
 		return fmt.Errorf("config: room.large_room_threshold %d is negative (0 turns large-room mode off)", c.Room.LargeRoomThreshold)
 	}
+	if c.Signal.MaxJoining < 0 {
+		return fmt.Errorf("config: signal.max_joining %d is negative (0 means no limit)", c.Signal.MaxJoining)
+	}
 	if c.Audio.TopK < 0 {
 		return fmt.Errorf("config: audio.top_k %d is negative (0 forwards every microphone)", c.Audio.TopK)
 	}
@@ -615,6 +641,8 @@ func (c *Config) ServerConfig(log *slog.Logger) server.Config {
 		},
 		Webhook:        wh,
 		ReconnectGrace: time.Duration(c.ReconnectGrace),
+		MaxJoining:     c.Signal.MaxJoining,
+		JoinWait:       time.Duration(c.Signal.JoinWait),
 		Log:            log,
 	}
 }

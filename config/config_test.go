@@ -49,6 +49,9 @@ room:
 audio:
   top_k: 4
   top_k_threshold: 100
+signal:
+  max_joining: 8
+  join_wait: 5s
 webhook:
   urls: [http://hooks.example/a, http://hooks.example/b]
   api_key: key1
@@ -75,6 +78,7 @@ func TestParseFull(t *testing.T) {
 			LargeRoomThreshold: 200,
 		},
 		Audio:          AudioConfig{TopK: 4, TopKThreshold: 100},
+		Signal:         SignalConfig{MaxJoining: 8, JoinWait: Duration(5 * time.Second)},
 		Webhook:        WebhookConfig{URLs: []string{"http://hooks.example/a", "http://hooks.example/b"}, APIKey: "key1"},
 		LogLevel:       "debug",
 		ReconnectGrace: Duration(45 * time.Second),
@@ -102,6 +106,9 @@ func TestParseFull(t *testing.T) {
 		sc.Room.AudioTopK != 4 || sc.Room.AudioTopKThreshold != 100 || sc.Room.AudienceThreshold != 200 {
 		t.Errorf("room %+v", sc.Room)
 	}
+	if sc.MaxJoining != 8 || sc.JoinWait != 5*time.Second {
+		t.Errorf("join admission %d, %v", sc.MaxJoining, sc.JoinWait)
+	}
 	if sc.ReconnectGrace != 45*time.Second {
 		t.Errorf("ReconnectGrace %v", sc.ReconnectGrace)
 	}
@@ -124,7 +131,8 @@ func TestDefaults(t *testing.T) {
 	}
 	if c.LogLevel != "info" || sc.ReconnectGrace != 20*time.Second ||
 		sc.Room.EmptyTimeout != 5*time.Minute || sc.Room.DepartureTimeout != 20*time.Second || sc.Room.MaxParticipants != 0 ||
-		sc.Room.AudioTopK != 3 || sc.Room.AudioTopKThreshold != 50 || sc.Room.AudienceThreshold != 50 {
+		sc.Room.AudioTopK != 3 || sc.Room.AudioTopKThreshold != 50 || sc.Room.AudienceThreshold != 50 ||
+		sc.MaxJoining != 32 || sc.JoinWait != 10*time.Second {
 		t.Errorf("defaults %+v / %+v", c, sc)
 	}
 	if len(sc.NodeIPs) != 0 || len(sc.Webhook.URLs) != 0 {
@@ -202,6 +210,8 @@ data: /file/data
 		EnvReconnectGrace:   "2s",
 		EnvAudioTopK:        "2",
 		EnvAudioTopKThresh:  "0",
+		EnvMaxJoining:       "0",
+		EnvJoinWait:         "3s",
 		EnvData:             "/env/data",
 	}
 
@@ -222,6 +232,7 @@ data: /file/data
 			LargeRoomThreshold: 0,
 		},
 		Audio:          AudioConfig{TopK: 2, TopKThreshold: 0},
+		Signal:         SignalConfig{MaxJoining: 0, JoinWait: Duration(3 * time.Second)},
 		Webhook:        WebhookConfig{URLs: []string{"http://env.example/1", "http://env.example/2"}, APIKey: "envkey"},
 		LogLevel:       "error",
 		ReconnectGrace: Duration(2 * time.Second),
@@ -392,6 +403,7 @@ func TestErrors(t *testing.T) {
 		{name: "log level", flags: Overrides{LogLevel: ptr("loud")}, dev: true, want: "log_level"},
 		{name: "max participants", yaml: "room: {max_participants: -3}", dev: true, want: "max_participants"},
 		{name: "negative large room threshold", yaml: "room: {large_room_threshold: -1}", dev: true, want: "room.large_room_threshold"},
+		{name: "negative max joining", env: map[string]string{EnvMaxJoining: "-1"}, dev: true, want: "signal.max_joining"},
 		{name: "negative top k", yaml: "audio: {top_k: -1}", dev: true, want: "audio.top_k"},
 		{name: "negative top k threshold", env: map[string]string{EnvAudioTopKThresh: "-5"}, dev: true, want: "audio.top_k_threshold"},
 		{name: "webhook key unknown", yaml: "webhook: {urls: [http://x], api_key: nope}", dev: true, want: "webhook.api_key"},

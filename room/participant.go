@@ -66,6 +66,11 @@ type Participant struct {
 	closed        bool
 	lostTimer     *time.Timer // runs while the signal connection is gone
 
+	// settled is closed once the media connection is up or the
+	// participant is gone: the end of its join.
+	settled     chan struct{}
+	settledOnce sync.Once
+
 	// audience is the status the room's view last gave this participant
 	// (see audience.go); guarded by room.viewMu.
 	audience bool
@@ -103,6 +108,7 @@ func newParticipant(r *Room, p JoinParams, sink SignalSink) (*Participant, error
 		subs:          map[string]*subscription{},
 		autoSubscribe: p.AutoSubscribe,
 		sink:          sink,
+		settled:       make(chan struct{}),
 	}
 	part.info.Sid = part.sid
 	part.log = r.log.With("participant", p.Identity, "pID", part.sid)
@@ -187,8 +193,17 @@ func (p *Participant) setState(s livekit.ParticipantInfo_State) {
 	p.info.State = s
 	p.info.Version++
 	p.mu.Unlock()
+	if s >= livekit.ParticipantInfo_ACTIVE {
+		p.settle()
+	}
 	p.room.broadcastParticipant(p)
 }
+
+// Settled is closed once the participant's media connection is up, or it
+// has left: its join is over either way.
+func (p *Participant) Settled() <-chan struct{} { return p.settled }
+
+func (p *Participant) settle() { p.settledOnce.Do(func() { close(p.settled) }) }
 
 // SetSink replaces the connection that signal responses go to, as when a
 // client resumes over a new WebSocket; nil marks the connection as lost.
@@ -306,6 +321,7 @@ func (p *Participant) close(reason livekit.DisconnectReason, tellClient bool) {
 		}})
 	}
 	p.closed = true
+	p.settle()
 	p.info.State = livekit.ParticipantInfo_DISCONNECTED
 	p.info.DisconnectReason = reason
 	p.info.Version++
