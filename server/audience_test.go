@@ -2,9 +2,12 @@ package server_test
 
 import (
 	"context"
+	"io"
 	"maps"
+	"net/http"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -332,4 +335,45 @@ func TestLargeRoomStageStudentVisibleWhilePublishing(t *testing.T) {
 	if info := teacher.view()["s1"]; info == nil || len(info.GetTracks()) != 0 {
 		t.Fatalf("teacher's view of s1 after the stage: %v", info)
 	}
+}
+
+// A join whose turn does not come within the wait gets HTTP 503 saying
+// the server is busy, and changes nothing; once the join in progress has
+// left, the next one gets in.
+func TestJoinRefusedWhenItsTurnDoesNotCome(t *testing.T) {
+	srv := testserver.Start(t, func(c *server.Config) {
+		c.MaxJoining = 1
+		c.JoinWait = 300 * time.Millisecond
+	})
+	const rn = "busy"
+	// A raw client never connects its media: its join stays in progress.
+	first := joinTeacher(t, srv, rn, "first")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	conn, resp, err := biDial(ctx, srv, testserver.Token(t, rn, "second", nil), "")
+	if err == nil {
+		conn.CloseNow()
+		t.Fatal("second join accepted while the first was in progress")
+	}
+	if resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("second join: %v (response %v), want 503", err, resp)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if !strings.Contains(string(body), "server busy") {
+		t.Fatalf("503 body %q does not say the server is busy", body)
+	}
+	if took := time.Since(start); took < 250*time.Millisecond {
+		t.Fatalf("refused after %v, before the wait ran out", took)
+	}
+	if n := len(srv.Rooms().Room(rn).Participants()); n != 1 {
+		t.Fatalf("%d participants after the refusal, want 1", n)
+	}
+	if v := biMetric(t, srv, "bayan_signal_joins_refused_busy_total"); v != 1 {
+		t.Fatalf("bayan_signal_joins_refused_busy_total %v, want 1", v)
+	}
+
+	first.leave()
+	joinTeacher(t, srv, rn, "second")
 }
