@@ -22,8 +22,11 @@ import (
 // clientProtocol is the LiveKit signaling protocol version announced.
 const clientProtocol = "16"
 
-// signalDialTimeout bounds the WebSocket handshake and the JoinResponse.
-const signalDialTimeout = 10 * time.Second
+// signalDialTimeout bounds the WebSocket handshake and the JoinResponse,
+// as livekit-client's websocketTimeout does (15 s): under a join storm the
+// server makes joins wait their turn (signal.join_wait, 10 s) before the
+// handshake completes.
+const signalDialTimeout = 15 * time.Second
 
 // signalWriteTimeout bounds one frame write.
 const signalWriteTimeout = 5 * time.Second

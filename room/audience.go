@@ -25,6 +25,13 @@ import (
 // Room.viewMu, with the status each participant was last given
 // (Participant.audience), so that the updates of one change never
 // interleave with another's.
+//
+// The other per-participant broadcasts: connection quality (quality.go)
+// tells audience members only of those they see, so a tick costs O(N)
+// messages and entries; SpeakersChanged goes to everyone but only lists
+// publishers, whom everyone sees, so it is O(N) per change of speakers.
+// Entering or leaving the mode costs about threshold² entries once, which
+// the hysteresis keeps from repeating.
 
 // countInterval coalesces the running count sent in big rooms.
 const countInterval = time.Second
