@@ -54,6 +54,10 @@ type Config struct {
 	// RedAudio publishes microphones as Opus RED (RFC 2198), as LiveKit's
 	// web client does by default.
 	RedAudio bool
+	// SSRCSimulcast announces simulcast the older way, as SSRCs in an
+	// a=ssrc-group:SIM line with no RIDs in the SDP or the packets (Chrome
+	// with SDP munging, several native stacks).
+	SSRCSimulcast bool
 
 	// withholdCandidates (tests) keeps pion connections from trickling
 	// their candidates: the server then learns each client's address from

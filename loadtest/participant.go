@@ -34,6 +34,9 @@ type participantSpec struct {
 	expectMedia bool
 	// redAudio publishes the microphone as Opus RED.
 	redAudio bool
+	// ssrcSimulcast announces the simulcast encodings by SSRC (SIM group)
+	// instead of by RID.
+	ssrcSimulcast bool
 }
 
 func (s *participantSpec) publishes() bool { return s.publishAudio || s.publishVideo }
@@ -306,7 +309,7 @@ func (p *participant) publish(ctx context.Context) error {
 		return fmt.Errorf("publisher offer: %w", err)
 	}
 	if err := p.send(&livekit.SignalRequest{Message: &livekit.SignalRequest_Offer{
-		Offer: &livekit.SessionDescription{Type: "offer", Sdp: p.outgoingSDP(offer.SDP)},
+		Offer: &livekit.SessionDescription{Type: "offer", Sdp: p.outgoingSDP(p.pb.announce(offer.SDP))},
 	}}); err != nil {
 		return fmt.Errorf("send offer: %w", err)
 	}

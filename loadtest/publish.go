@@ -116,13 +116,14 @@ type publisher struct {
 	audioCID, videoCID string
 	audioTr, videoTr   *webrtc.RTPTransceiver
 	videoSID           atomic.Value // string: the server's sid of the camera track
+	ssrcSimulcast      bool
 
 	// Set by run; read once it has returned.
 	started, stopped time.Time
 }
 
 func newPublisher(spec *participantSpec) *publisher {
-	pb := &publisher{index: uint32(spec.index), simulcast: spec.simulcast}
+	pb := &publisher{index: uint32(spec.index), simulcast: spec.simulcast, ssrcSimulcast: spec.ssrcSimulcast}
 	seed := uint64(spec.index)*0x9e3779b97f4a7c15 + uint64(time.Now().UnixNano())
 	if spec.publishAudio {
 		pb.audioCID = spec.identity + "-mic"
@@ -257,8 +258,8 @@ func (pb *publisher) negotiated() error {
 	mid := pb.videoTr.Mid()
 	for _, l := range pb.video {
 		l.pkt.Version = 2
-		if l.spec.rid == "" {
-			continue
+		if l.spec.rid == "" || pb.ssrcSimulcast {
+			continue // the SSRC says which encoding a packet is
 		}
 		if midID == 0 || ridID == 0 || mid == "" {
 			return errors.New("the server did not negotiate the MID and RID header extensions simulcast needs")
@@ -272,6 +273,34 @@ func (pb *publisher) negotiated() error {
 		l.exts = clip(l.pkt.Extensions)
 	}
 	return nil
+}
+
+// announce returns the offer the server is sent: as made, or with the
+// simulcast encodings declared the older way, by SSRC in a SIM group
+// (lowest first) with the RID lines and RID header extensions taken out.
+func (pb *publisher) announce(offer string) string {
+	if !pb.ssrcSimulcast || pb.videoTr == nil {
+		return offer
+	}
+	var group strings.Builder
+	group.WriteString("a=ssrc-group:SIM")
+	for _, e := range pb.videoTr.Sender().GetParameters().Encodings {
+		fmt.Fprintf(&group, " %d", e.SSRC)
+	}
+	lines := strings.SplitAfter(offer, "\n")
+	kept := make([]string, 0, len(lines)+1) // one line more: not in place
+	for _, l := range lines {
+		switch {
+		case strings.HasPrefix(l, "a=rid:"), strings.HasPrefix(l, "a=simulcast:"),
+			strings.HasPrefix(l, "a=extmap:") && strings.Contains(l, "rtp-stream-id"):
+			continue
+		case strings.HasPrefix(l, "a=mid:"+pb.videoTr.Mid()+"\r"):
+			kept = append(kept, l, group.String()+"\r\n")
+			continue
+		}
+		kept = append(kept, l)
+	}
+	return strings.Join(kept, "")
 }
 
 // clip returns s with its capacity cut to its length: an interceptor

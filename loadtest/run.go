@@ -251,6 +251,7 @@ func run(ctx context.Context, cfg *Config) (*Report, []*participant, error) {
 	parts := make([]*participant, len(specs))
 	for i := range specs {
 		specs[i].redAudio = cfg.RedAudio
+		specs[i].ssrcSimulcast = cfg.SSRCSimulcast && specs[i].simulcast
 		parts[i] = newParticipant(env, specs[i])
 	}
 	if cfg.started != nil {

@@ -40,9 +40,17 @@ func testConfig(srv *server.Server, scenario string) Config {
 	return cfg
 }
 
-func TestClassReceivesTeacher(t *testing.T) {
+func TestClassReceivesTeacher(t *testing.T) { testClassReceivesTeacher(t, false) }
+
+// TestClassReceivesSSRCSimulcast is the same class with the teacher's
+// encodings announced by SSRC (a=ssrc-group:SIM) and no RIDs anywhere:
+// every student still gets the layer it asked for.
+func TestClassReceivesSSRCSimulcast(t *testing.T) { testClassReceivesTeacher(t, true) }
+
+func testClassReceivesTeacher(t *testing.T, ssrcSimulcast bool) {
 	srv := testserver.Start(t, nil)
 	cfg := testConfig(srv, ScenarioClass)
+	cfg.SSRCSimulcast = ssrcSimulcast
 	cfg.Students = 20
 	cfg.Layers, _ = ParseLayerMix("low=0.5,medium=0.3,high=0.2")
 	cfg.Params = map[string]string{"students": "20"}

@@ -47,6 +47,7 @@ type Engine struct {
 	udpConn   *BatchConn
 	bweConfig bwe.Config
 	tcpLn     net.Listener
+	taggers   *taggerFactory // SSRC-based simulcast, per connection
 }
 
 // NewEngine opens the ICE sockets and configures codecs, header extensions
@@ -105,6 +106,9 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		e.Close()
 		return nil, err
 	}
+	// Last, so that the others see packets as they came.
+	e.taggers = newTaggerFactory()
+	ir.Add(e.taggers)
 	e.API = webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir))
 	return e, nil
 }

@@ -18,8 +18,9 @@ var ErrTransportClosed = errors.New("sfu: transport closed")
 // offers it keeps at most one offer in flight, folding further requests
 // into one renegotiation after the answer.
 type Transport struct {
-	pc  *webrtc.PeerConnection
-	bwe *bwe.Estimator // what the peer's downlink carries, from its TWCC feedback
+	pc     *webrtc.PeerConnection
+	bwe    *bwe.Estimator   // what the peer's downlink carries, from its TWCC feedback
+	tagger *simulcastTagger // receives SSRC-based simulcast; nil without
 
 	mu          sync.Mutex
 	pending     []webrtc.ICECandidateInit
@@ -36,7 +37,11 @@ func (e *Engine) NewTransport() (*Transport, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sfu: new peer connection: %w", err)
 	}
-	return &Transport{pc: pc, bwe: bwe.New(e.bweConfig)}, nil
+	t := &Transport{pc: pc, bwe: bwe.New(e.bweConfig)}
+	if e.taggers != nil {
+		t.tagger = e.taggers.tagger(pc.ID())
+	}
+	return t, nil
 }
 
 // Estimator returns the bandwidth estimate of the peer's downlink, which
@@ -87,6 +92,16 @@ func (t *Transport) HandleOffer(offer webrtc.SessionDescription) (webrtc.Session
 	if err := checkRemoteDescription(offer.SDP); err != nil {
 		return webrtc.SessionDescription{}, fmt.Errorf("sfu: set remote offer: %w", err)
 	}
+	var sim *simTable
+	if t.tagger != nil {
+		var err error
+		if offer.SDP, sim, err = rewriteSSRCSimulcast(offer.SDP); err != nil {
+			return webrtc.SessionDescription{}, fmt.Errorf("sfu: set remote offer: %w", err)
+		}
+		if sim != nil {
+			t.tagger.learn(sim)
+		}
+	}
 	if err := t.pc.SetRemoteDescription(offer); err != nil {
 		return webrtc.SessionDescription{}, fmt.Errorf("sfu: set remote offer: %w", err)
 	}
@@ -98,7 +113,16 @@ func (t *Transport) HandleOffer(offer webrtc.SessionDescription) (webrtc.Session
 	if err := t.pc.SetLocalDescription(answer); err != nil {
 		return webrtc.SessionDescription{}, fmt.Errorf("sfu: set local answer: %w", err)
 	}
-	return *t.pc.LocalDescription(), nil
+	local := *t.pc.LocalDescription()
+	if sim != nil {
+		// The client gets the answer to the offer it made.
+		restored, err := sim.restoreAnswer(local.SDP)
+		if err != nil {
+			return webrtc.SessionDescription{}, fmt.Errorf("sfu: answer to SSRC simulcast: %w", err)
+		}
+		local.SDP = restored
+	}
+	return local, nil
 }
 
 // HandleAnswer applies the peer's answer to our last offer and starts the

@@ -30,6 +30,7 @@ type loadtestOptions struct {
 	cpuprofile                   string
 	pionSubscribers              bool
 	redAudio                     bool
+	ssrcSimulcast                bool
 }
 
 // Default participant counts by scenario, when --participants is not given.
@@ -77,6 +78,7 @@ func (a *app) loadtestCmd() *cobra.Command {
 	fs.StringVar(&o.out, "out", "", "write the report as JSON to this file")
 	fs.StringVar(&o.html, "html", "", "write the report as an HTML page to this file")
 	fs.BoolVar(&o.redAudio, "red", false, "publish microphones as Opus RED (RFC 2198), as LiveKit's web client does")
+	fs.BoolVar(&o.ssrcSimulcast, "ssrc-simulcast", false, "announce simulcast encodings by SSRC (a=ssrc-group:SIM) instead of by RID")
 	fs.BoolVar(&o.pionSubscribers, "pion-subscribers", false, "receive with full pion peer connections instead of the lean subscriber (costs the load tester more CPU)")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the load tester to this file (go tool pprof)")
 	return cmd
@@ -98,6 +100,7 @@ func (a *app) runLoadtest(cmd *cobra.Command, scenario string, o *loadtestOption
 		Simulcast:       o.simulcast,
 		PionSubscribers: o.pionSubscribers,
 		RedAudio:        o.redAudio,
+		SSRCSimulcast:   o.ssrcSimulcast,
 		Progress:        a.stderr,
 		Params:          map[string]string{},
 	}
