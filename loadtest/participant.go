@@ -115,6 +115,7 @@ func newParticipant(env *runEnv, spec participantSpec) *participant {
 		requested:  map[string]bool{},
 		qualitySet: map[string]bool{},
 	}
+	p.signals.self = spec.identity
 	if spec.publishes() {
 		p.pb = newPublisher(&spec)
 	}

@@ -10,11 +10,23 @@ import (
 // type: the SignalResponse field ("join", "update", "room_update", ...),
 // as the server's bayan_signal_messages_sent_total names them.
 type signalTally struct {
+	self string // the participant's identity, left out of its view
+
 	mu     sync.Mutex
 	byType map[string]int
+	// view is the other participants the server has told of and not yet
+	// of their leaving.
+	view map[string]bool
 }
 
 func (t *signalTally) add(msg *livekit.SignalResponse) {
+	var infos []*livekit.ParticipantInfo
+	switch m := msg.Message.(type) {
+	case *livekit.SignalResponse_Join:
+		infos = m.Join.GetOtherParticipants()
+	case *livekit.SignalResponse_Update:
+		infos = m.Update.GetParticipants()
+	}
 	name := "other"
 	m := msg.ProtoReflect()
 	if od := m.Descriptor().Oneofs().ByName("message"); od != nil {
@@ -28,6 +40,29 @@ func (t *signalTally) add(msg *livekit.SignalResponse) {
 		t.byType = map[string]int{}
 	}
 	t.byType[name]++
+	if len(infos) > 0 && t.view == nil {
+		t.view = map[string]bool{}
+	}
+	for _, info := range infos {
+		switch {
+		case info.GetIdentity() == t.self:
+		case info.GetState() == livekit.ParticipantInfo_DISCONNECTED:
+			delete(t.view, info.GetIdentity())
+		default:
+			t.view[info.GetIdentity()] = true
+		}
+	}
+}
+
+// seen returns the identities in the participant's view.
+func (t *signalTally) seen() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]string, 0, len(t.view))
+	for id := range t.view {
+		out = append(out, id)
+	}
+	return out
 }
 
 // counts returns a copy of the counts and their total.
