@@ -293,10 +293,19 @@ func (s *Server) handleRTC(w http.ResponseWriter, r *http.Request) {
 		}
 		// The client waits for its turn before the WebSocket is accepted:
 		// a refusal is then a plain HTTP error the SDKs show.
-		if release, err = s.gate.enter(r.Context()); err != nil {
-			if errors.Is(err, ErrBusy) {
+		// The wait ends when the client gives up or the server shuts down.
+		wctx, wcancel := context.WithCancel(r.Context())
+		stop := context.AfterFunc(s.ctx, wcancel)
+		release, err = s.gate.enter(wctx)
+		stop()
+		wcancel()
+		if err != nil {
+			switch {
+			case errors.Is(err, ErrBusy):
 				s.log.Warn("join refused", "room", tok.Grants.Video.Room, "participant", tok.Grants.Identity, "err", err)
 				httpError(w, http.StatusServiceUnavailable, err)
+			case s.ctx.Err() != nil:
+				httpError(w, http.StatusServiceUnavailable, errors.New("server shutting down"))
 			}
 			return
 		}
