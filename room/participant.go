@@ -344,8 +344,12 @@ func (p *Participant) close(reason livekit.DisconnectReason, tellClient bool) {
 		}
 		p.room.onTrackUnpublished(pt)
 	}
-	_ = p.pub.Close()
-	if p.sub != nil {
-		_ = p.sub.Close()
+	for _, tr := range []*sfu.Transport{p.pub, p.sub} {
+		if tr == nil {
+			continue
+		}
+		if err := tr.Close(); errors.Is(err, sfu.ErrCloseStuck) {
+			p.log.Error("peer connection close", "err", err)
+		}
 	}
 }
