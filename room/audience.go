@@ -179,18 +179,23 @@ func (r *Room) visibleToLocked(p *Participant) []*livekit.ParticipantInfo {
 }
 
 // sendCount sends the running count to everyone when the room is in
-// audience mode and the count changed since it was last sent.
+// audience mode and the count changed since it was last sent, and once
+// more when the room has left the mode, so that no client keeps a stale
+// count.
 func (r *Room) sendCount() {
-	if !r.large.Load() {
-		r.lastCount = -1
+	large := r.large.Load()
+	if !large && r.lastCount < 0 {
 		return
 	}
 	info := r.Info()
 	n := int(info.GetNumParticipants())
-	if n == r.lastCount {
+	if large && n == r.lastCount {
 		return
 	}
 	r.lastCount = n
+	if !large {
+		r.lastCount = -1
+	}
 	msg := &livekit.SignalResponse{Message: &livekit.SignalResponse_RoomUpdate{RoomUpdate: &livekit.RoomUpdate{Room: info}}}
 	for _, o := range r.Participants() {
 		o.send(msg)

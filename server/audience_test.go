@@ -226,6 +226,7 @@ func TestLargeRoomFallingBelowThresholdRevealsAudience(t *testing.T) {
 	s1, s2 := students[0], students[1]
 	waitView(t, s1, "teacher")
 	waitView(t, s2, "teacher")
+	waitFor(t, "s1 to be told there are 6", 5*time.Second, func() bool { return s1.lastCount() == 6 })
 
 	// Down to four: still in audience mode (hysteresis).
 	students[4].leave()
@@ -234,10 +235,12 @@ func TestLargeRoomFallingBelowThresholdRevealsAudience(t *testing.T) {
 	s1.ping()
 	waitView(t, s1, "teacher")
 
-	// Down to three: the students see each other again.
+	// Down to three: the students see each other again, and the count
+	// they were given last is the room's.
 	students[2].leave()
 	waitView(t, s1, "s2", "teacher")
 	waitView(t, s2, "s1", "teacher")
+	waitFor(t, "s1's last count to be 3", 5*time.Second, func() bool { return s1.lastCount() == 3 })
 	// And keep seeing each other's changes.
 	srv.Rooms().Room(rn).Participant("s2").UpdateInfo(nil, nil, map[string]string{"k": "v"}, nil)
 	waitFor(t, "s1 to see s2's attribute", 5*time.Second, func() bool { return s1.view()["s2"].GetAttributes()["k"] == "v" })
