@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -25,10 +26,14 @@ const maxBody = 1 << 20
 //	POST /api/classes/{id}/start     take it live
 //	POST /api/classes/{id}/end       end it
 //	POST /api/classes/{id}/join      a join token for one person, with the role the class gives them
+//	GET  /api/classes/{id}/attendance[?format=csv][&grace=5m]  who came, when and for how long
+//	GET  /api/classes/{id}/polls     the class's polls with their tallies
 //
 // Every request carries a LiveKit access token (Authorization: Bearer)
 // signed with one of the node's API keys and granting roomCreate or
-// roomAdmin, as LiveKit's RoomService asks of a back end.
+// roomAdmin, as LiveKit's RoomService asks of a back end. The class's
+// attendance and polls may also be read with a teacher's or an
+// assistant's join token for that class.
 type API struct {
 	store *store.Store
 	keys  *signaling.Keys
@@ -52,17 +57,131 @@ func (a *API) Handler() http.Handler {
 	mux.HandleFunc("POST /api/classes/{id}/start", a.authorized(a.setState(store.ClassLive)))
 	mux.HandleFunc("POST /api/classes/{id}/end", a.authorized(a.setState(store.ClassEnded)))
 	mux.HandleFunc("POST /api/classes/{id}/join", a.authorized(a.join))
+	mux.HandleFunc("GET /api/classes/{id}/attendance", a.staffOrAuthorized(a.attendance))
+	mux.HandleFunc("GET /api/classes/{id}/polls", a.staffOrAuthorized(a.polls))
 	return mux
+}
+
+// staffOrAuthorized lets through what authorized does, and also requests
+// whose token is a teacher's or an assistant's join token for the class
+// named in the path (the role from its bayan.role attribute).
+func (a *API) staffOrAuthorized(h func(http.ResponseWriter, *http.Request, *signaling.Verified)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		v, ok := a.verify(w, r)
+		if !ok {
+			return
+		}
+		g := v.Grants.Video
+		role := store.Role(v.Grants.Attributes[RoleAttribute])
+		backEnd := g != nil && (g.RoomCreate || g.RoomAdmin)
+		staff := g != nil && g.RoomJoin && g.Room == r.PathValue("id") &&
+			(role == store.RoleTeacher || role == store.RoleAssistant)
+		if !backEnd && !staff {
+			writeError(w, http.StatusForbidden,
+				"permission denied: the token needs roomCreate or roomAdmin, or to be this class's teacher's or assistant's")
+			return
+		}
+		h(w, r, v)
+	}
+}
+
+// attendance serves the class's attendance report, as JSON or, with
+// format=csv, as CSV; grace (a duration, default DefaultGrace) is the
+// allowance for arriving late or leaving early.
+func (a *API) attendance(w http.ResponseWriter, r *http.Request, _ *signaling.Verified) {
+	q := r.URL.Query()
+	format := q.Get("format")
+	if format != "" && format != "json" && format != "csv" {
+		writeError(w, http.StatusBadRequest, "format: want json or csv")
+		return
+	}
+	grace := DefaultGrace
+	if g := q.Get("grace"); g != "" {
+		d, err := time.ParseDuration(g)
+		if err != nil || d < 0 || d > 24*time.Hour {
+			writeError(w, http.StatusBadRequest, "grace: want a duration from 0s to 24h, e.g. 5m")
+			return
+		}
+		grace = d
+	}
+	c, err := a.store.GetClass(r.Context(), r.PathValue("id"))
+	if err != nil {
+		a.storeError(w, err)
+		return
+	}
+	events, err := a.store.AttendanceEvents(r.Context(), c.ID)
+	if err != nil {
+		a.storeError(w, err)
+		return
+	}
+	rep := buildAttendance(c, events, a.now(), grace)
+	if format != "csv" {
+		writeJSON(w, http.StatusOK, rep)
+		return
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="attendance-`+c.ID+`.csv"`)
+	if err := rep.writeCSV(w); err != nil {
+		a.log.Warn("classroom: attendance CSV", "class", c.ID, "err", err)
+	}
+}
+
+// pollJSON is a poll with its tally as the API shows it.
+type pollJSON struct {
+	ID        string     `json:"id"`
+	Question  string     `json:"question"`
+	Options   []string   `json:"options"`
+	Multiple  bool       `json:"multiple"`
+	CreatedBy string     `json:"created_by"`
+	CreatedAt time.Time  `json:"created_at"`
+	ClosedAt  *time.Time `json:"closed_at,omitempty"`
+	Tally     []int      `json:"tally"`
+	Voters    int        `json:"voters"`
+}
+
+// polls lists the class's polls, oldest first, with their tallies.
+func (a *API) polls(w http.ResponseWriter, r *http.Request, _ *signaling.Verified) {
+	c, err := a.store.GetClass(r.Context(), r.PathValue("id"))
+	if err != nil {
+		a.storeError(w, err)
+		return
+	}
+	tallies, err := a.store.ClassPolls(r.Context(), c.ID)
+	if err != nil {
+		a.storeError(w, err)
+		return
+	}
+	out := make([]pollJSON, len(tallies))
+	for i, t := range tallies {
+		p := t.Poll
+		out[i] = pollJSON{ID: p.ID, Question: p.Question, Options: p.Options, Multiple: p.Multiple,
+			CreatedBy: p.CreatedBy, CreatedAt: p.CreatedAt, Tally: t.Counts, Voters: t.Voters}
+		if !p.Open() {
+			closed := p.ClosedAt
+			out[i].ClosedAt = &closed
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"class": c.ID, "polls": out})
+}
+
+// verify checks the request's bearer token, answering 401 when it is
+// missing, forged or expired.
+func (a *API) verify(w http.ResponseWriter, r *http.Request) (*signaling.Verified, bool) {
+	raw, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	v, err := a.keys.Verify(strings.TrimSpace(raw))
+	if err != nil {
+		writeError(w, http.StatusUnauthorized, "unauthenticated: "+err.Error())
+		return nil, false
+	}
+	return v, true
 }
 
 // authorized lets through requests whose token grants roomCreate or
 // roomAdmin, handing the verified token to h.
 func (a *API) authorized(h func(http.ResponseWriter, *http.Request, *signaling.Verified)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		raw, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		v, err := a.keys.Verify(strings.TrimSpace(raw))
-		if err != nil {
-			writeError(w, http.StatusUnauthorized, "unauthenticated: "+err.Error())
+		v, ok := a.verify(w, r)
+		if !ok {
 			return
 		}
 		g := v.Grants.Video
@@ -203,7 +322,8 @@ func (a *API) join(w http.ResponseWriter, r *http.Request, v *signaling.Verified
 		writeError(w, http.StatusInternalServerError, "could not mint a token")
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"url": a.wsURL, "token": token, "role": string(role), "room": c.ID})
+	writeJSON(w, http.StatusOK, map[string]string{"url": a.wsURL, "token": token, "role": string(role), "room": c.ID,
+		"link": pageURL(a.wsURL) + "/?t=" + url.QueryEscape(token)})
 }
 
 // decode reads a JSON body into v, answering 400 (or 413) and reporting
@@ -246,4 +366,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 func writeError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+// pageURL is the web classroom's address on the node whose signaling URL
+// is wsURL: the same host over HTTP (the page is served at "/").
+func pageURL(wsURL string) string {
+	if rest, ok := strings.CutPrefix(wsURL, "wss://"); ok {
+		return "https://" + rest
+	}
+	if rest, ok := strings.CutPrefix(wsURL, "ws://"); ok {
+		return "http://" + rest
+	}
+	return wsURL
 }

@@ -1,12 +1,14 @@
 package classroom
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/livekit/protocol/livekit"
 
@@ -27,11 +29,32 @@ const Topic = "bayan.class"
 type Live struct {
 	store *store.Store
 	log   *slog.Logger
+	now   func() time.Time
+
+	// ctx bounds the store work of jobs and the attendance writer; it is
+	// cancelled when Close gives up waiting for them.
+	ctx    context.Context
+	cancel context.CancelFunc
+	att    *attendance
 
 	mu      sync.Mutex
 	classes map[string]*liveClass // by room name, which is the class id
 	parts   []feature
+	closed  bool                      // no new jobs (under mu)
+	running int                       // jobs in flight (under mu)
+	byWhom  map[*room.Participant]int // jobs in flight per participant (under mu)
+	jobs    sync.WaitGroup            // jobs and the attendance writer
+	chat    *chat
 }
+
+// Bounds of the store work in flight for hooks (poll actions, the polls
+// sent on joining): a whole class answering a poll at once fits within
+// maxJobs; maxJobsEach keeps one client sending actions in a loop from
+// taking them all. Beyond either, an action is refused as busy.
+const (
+	maxJobs     = 1024
+	maxJobsEach = 4
+)
 
 // feature is one mechanism of a live class (hands and stage, chat, polls,
 // attendance). Its calls run on the participant's goroutine, like
@@ -113,8 +136,68 @@ func NewLive(st *store.Store, log *slog.Logger) *Live {
 	if log == nil {
 		log = slog.Default()
 	}
-	l := &Live{store: st, log: log, classes: map[string]*liveClass{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	l := &Live{store: st, log: log, now: time.Now, ctx: ctx, cancel: cancel, classes: map[string]*liveClass{},
+		byWhom: map[*room.Participant]int{}}
+	l.att = newAttendance(l)
+	l.chat = newChat(st, log)
+	l.parts = append(l.parts, l.att, newPolls(l), newControls(l), l.chat)
 	return l
+}
+
+// Close waits for the store work of the live classes to finish (the
+// attendance events still queued are written, chat's writes done) until
+// ctx ends, then stops it. Call it once the rooms are closed (their leaves recorded) and before
+// the store closes.
+func (l *Live) Close(ctx context.Context) error {
+	l.mu.Lock()
+	l.closed = true
+	l.mu.Unlock()
+	l.att.close()
+	l.chat.close()
+	done := make(chan struct{})
+	go func() {
+		l.jobs.Wait()
+		close(done)
+	}()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = fmt.Errorf("classroom: close: store work unfinished: %w", ctx.Err())
+		l.cancel()
+		<-done // every job's store call now fails fast
+	}
+	l.cancel()
+	return err
+}
+
+// spawn runs job, done for p, on a goroutine of its own, so that a hook
+// never waits on the store; it reports false, running nothing, when Live
+// is closing or too many jobs are in flight.
+func (l *Live) spawn(p *room.Participant, job func(ctx context.Context)) bool {
+	l.mu.Lock()
+	if l.closed || l.running >= maxJobs || l.byWhom[p] >= maxJobsEach {
+		l.mu.Unlock()
+		return false
+	}
+	l.running++
+	l.byWhom[p]++
+	l.jobs.Add(1)
+	l.mu.Unlock()
+	go func() {
+		defer func() {
+			l.mu.Lock()
+			l.running--
+			if l.byWhom[p]--; l.byWhom[p] == 0 {
+				delete(l.byWhom, p)
+			}
+			l.mu.Unlock()
+			l.jobs.Done()
+		}()
+		job(l.ctx)
+	}()
+	return true
 }
 
 // roleOf returns the class role p's token gave it, or "" for a participant

@@ -43,7 +43,7 @@ func grantFor(role store.Role, room string) *auth.VideoGrant {
 // an hour from now).
 func joinToken(key, secret string, c *store.Class, identity, name string, role store.Role, now time.Time) (string, error) {
 	validFor := max(c.EndsAt.Sub(now)+time.Hour, time.Hour)
-	meta, err := json.Marshal(map[string]string{"role": string(role), "class": c.ID})
+	meta, err := json.Marshal(map[string]string{"role": string(role), "class": c.ID, "title": c.Title})
 	if err != nil {
 		return "", err
 	}

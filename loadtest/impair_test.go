@@ -180,7 +180,8 @@ func TestDownlinkCapMovesSubscriberToLowLayer(t *testing.T) {
 	// The capped phase, after the fall: loss and layers.
 	time.Sleep(time.Second)
 	v := video()
-	e0, r0 := v.expected.Load(), v.received.Load()
+	low := parts[0].pb.video[layerQ]
+	e0, r0, s0, p0 := v.rtpExpected.Load(), v.rtpReceived.Load(), low.sent.packets.Load(), v.packets.Load()
 	higher := 0
 	for range 80 { // 8 s
 		if layer() != int(layerQ) {
@@ -188,7 +189,12 @@ func TestDownlinkCapMovesSubscriberToLowLayer(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	e1, r1 := v.expected.Load(), v.received.Load()
+	e1, r1, s1, p1 := v.rtpExpected.Load(), v.rtpReceived.Load(), low.sent.packets.Load(), v.packets.Load()
+	// 300 kbit/s carries all of the low layer (150): its frame rate is
+	// not thinned either, once the link has settled.
+	if share := float64(p1-p0) / float64(s1-s0); share < 0.9 {
+		t.Errorf("%.2f of the low layer's packets forwarded while capped, want all of them", share)
+	}
 	// Missing at the end of the window, less those missing at its start
 	// (whose repair may land inside it).
 	lost := float64(max(0, int64(e1-r1)-int64(e0-r0))) / float64(e1-e0)

@@ -36,9 +36,14 @@ type trackStats struct {
 	bytes    atomic.Uint64 // RTP payload bytes
 	expected atomic.Uint64 // packets expected, from the media header sequence
 	received atomic.Uint64 // packets received that count towards expected
-	jitterUs atomic.Uint64 // RFC 3550 interarrival jitter, µs
-	first    atomic.Int64  // arrival of the first packet, Unix ns; 0 before
-	last     atomic.Int64
+	// rtpExpected and rtpReceived count by the server's RTP sequence
+	// numbers: what was lost on the way, whatever the server chose not to
+	// forward (frames of thinned temporal layers, top-K audio).
+	rtpExpected atomic.Uint64
+	rtpReceived atomic.Uint64
+	jitterUs    atomic.Uint64 // RFC 3550 interarrival jitter, µs
+	first       atomic.Int64  // arrival of the first packet, Unix ns; 0 before
+	last        atomic.Int64
 	// layerNow is the layer of the packet received last, -1 before any.
 	layerNow atomic.Int32
 	// layerBytes counts payload bytes by the layer the media header names.
@@ -70,7 +75,8 @@ type trackStats struct {
 	lastPLI        int64
 	foreign        uint64 // packets without a media header
 	rtpSeqSeen     bool
-	rtpSeqMax      uint32 // highest extended RTP sequence number (audio)
+	rtpSeqMax      uint32 // highest extended RTP sequence number
+	rtpSeqBase     uint32 // the first one
 	publisherSeen  uint32
 }
 
@@ -164,9 +170,14 @@ func (t *trackStats) onPacket(p *participant, b []byte, now int64) {
 	// the publisher's: top-K audio withholds a microphone's packets while it
 	// is not among the loudest, and the server's numbering skips nothing
 	// for them, so only packets lost on the way leave a gap.
+	rtpSeq := t.extendRTPSeq(binary.BigEndian.Uint16(b[2:4]))
+	t.rtpExpected.Store(uint64(t.rtpSeqMax-t.rtpSeqBase) + 1)
+	if int32(rtpSeq-t.rtpSeqBase) >= 0 {
+		t.rtpReceived.Add(1)
+	}
 	seq := h.seq
 	if !t.video {
-		seq = t.extendRTPSeq(binary.BigEndian.Uint16(b[2:4]))
+		seq = rtpSeq
 	}
 	if !t.segment || h.layer != t.segLayer || h.publisher != t.segPublisher {
 		if t.segment {
@@ -225,7 +236,7 @@ func (t *trackStats) onPacket(p *participant, b []byte, now int64) {
 // highest seen so far.
 func (t *trackStats) extendRTPSeq(seq uint16) uint32 {
 	if !t.rtpSeqSeen {
-		t.rtpSeqSeen, t.rtpSeqMax = true, uint32(seq)
+		t.rtpSeqSeen, t.rtpSeqMax, t.rtpSeqBase = true, uint32(seq), uint32(seq)
 		return t.rtpSeqMax
 	}
 	ext := t.rtpSeqMax&^0xffff | uint32(seq)

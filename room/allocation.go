@@ -1,6 +1,7 @@
 package room
 
 import (
+	"fmt"
 	"slices"
 	"time"
 
@@ -18,11 +19,22 @@ import (
 // subscriber asked for, in the same order.
 //
 // A video is paused only when its lowest layer has not fitted for
-// pauseGrace: estimates dip for a moment when a client is busy.
+// pauseGrace while the link was losing packets (pauseLoss): estimates dip
+// for a moment when a client is busy, and a delay-based estimate falls
+// when a client's CPU, not its link, is short (four browser tabs on one
+// laptop), where a blank tile would be a worse answer than a late one.
 //
 // When the link shrinks under a layer that had held, the layers above it
 // are not tried for coolDown: a link that just lost capacity rarely gets it
 // back at once, and every failed trial costs a keyframe's worth of queue.
+//
+// A video's steps are rungs: a spatial layer thinned to a VP8 temporal
+// layer. A camera whose layer (above its lowest) no longer fits first
+// drops frames (30 to 15 fps saves about 40 % of a layer's rate) and keeps
+// its resolution, and drops resolution only when that does not fit
+// either; going up, it takes a higher layer only with room for all its
+// frames. A screen share, where detail matters more than motion, may take
+// any layer at 15 or 7.5 fps. Temporal steps cost no keyframe.
 //
 // A raise is a trial: if the estimate falls within trialTime, the layer is
 // withdrawn at once (sfu.DownTrack.SwitchDown) and not tried again for a
@@ -40,6 +52,7 @@ const (
 	trialTolerance = 0.9    // the estimate may sag this much during a trial
 	keepFactor     = 0.6    // a layer in use is kept until the budget falls below this share of its rate
 	pauseGrace     = 2 * time.Second
+	pauseLoss      = 0.02 // loss fraction that shows the link, not the client, is short
 	coolDown       = 10 * time.Second // after the link shrank, before trying higher layers
 )
 
@@ -47,16 +60,97 @@ const (
 // the rates of LiveKit's default simulcast layers.
 var defaultLayerRates = [3]float64{150_000, 500_000, 1_700_000}
 
+// rung is one way to send a video: spatial layer q thinned to temporal
+// layer t (allTemporal: every frame), which costs rate bits per second.
+type rung struct {
+	q, t int
+	rate float64
+}
+
+// allTemporal is the temporal layer that means all frames.
+const allTemporal = 2
+
+// uncapped is the rung id of a video that gets all it asked for.
+const uncapped = 3*2 + allTemporal
+
+// id numbers the rungs 0..8 (q*3+t), the index of per-rung state.
+func (r rung) id() int { return r.q*3 + r.t }
+
+// rungOf returns the rung (without its rate) of an id.
+func rungOf(id int) rung { return rung{q: id / 3, t: id % 3} }
+
+// above reports whether r gives more than o: a higher layer, or the same
+// layer with more frames.
+func (r rung) above(o rung) bool { return r.q > o.q || r.q == o.q && r.t > o.t }
+
+// ladder returns the rungs a subscriber may get, cheapest first, up to
+// the layer wantQ and temporal layer wantT it asked for: every layer at
+// all frames, and the layer holdQ (the one the subscriber is on now, if
+// above the lowest) also at 15 fps; for a screen share every layer at
+// every rate. Rungs that cost more than one giving at least as much are
+// left out.
+func ladder(rates [3][3]float64, exists, temporal [3]bool, wantQ, wantT, holdQ int, screen bool) []rung {
+	lowest := lowestLayer(exists)
+	if lowest < 0 {
+		return nil
+	}
+	var all []rung
+	for q := lowest; q <= max(wantQ, lowest) && q < 3; q++ {
+		if !exists[q] {
+			continue
+		}
+		if !temporal[q] {
+			all = append(all, rung{q, allTemporal, rates[q][allTemporal]})
+			continue
+		}
+		first := allTemporal
+		switch {
+		case screen:
+			first = 0
+		case q == holdQ && q > lowest:
+			first = 1
+		}
+		for t := min(first, wantT); t <= wantT; t++ {
+			all = append(all, rung{q, t, rates[q][t]})
+		}
+	}
+	slices.SortStableFunc(all, func(a, b rung) int {
+		switch {
+		case a.rate < b.rate:
+			return -1
+		case a.rate > b.rate:
+			return 1
+		case b.above(a):
+			return -1
+		}
+		return 1
+	})
+	kept := all[:0]
+	for _, r := range all {
+		dominated := false
+		for _, k := range kept {
+			if k.q >= r.q && k.t >= r.t {
+				dominated = true
+				break
+			}
+		}
+		if !dominated {
+			kept = append(kept, r)
+		}
+	}
+	return kept
+}
+
 // allocState is the allocator's memory of one subscription; touched only
 // by the room's allocator goroutine.
 type allocState struct {
-	applied   int // layer index in effect, or -1 for paused
-	trial     int // layer being tried, -1 for none
-	trialFrom int // the layer before the trial
+	applied   int // rung id in effect (uncapped when all it asked for), or -1 for paused
+	trial     int // rung id being tried, -1 for none
+	trialFrom int // the rung id before the trial
 	trialAt   time.Time
 	trialEst  int64
-	backoff   [3]time.Time
-	backDur   [3]time.Duration
+	backoff   [9]time.Time // by rung id
+	backDur   [9]time.Duration
 	announced bool      // paused was announced to the client
 	shortAt   time.Time // since when the budget has had no room for it; zero while it has
 	failed    bool      // a trial failed this tick: its back-off, not a cool-down, applies
@@ -82,10 +176,14 @@ func (a *bandwidthAllocator) close() { a.loop.close() }
 type videoSub struct {
 	s        *subscription
 	settings *livekit.UpdateTrackSettings
-	wanted   int // layer index the subscriber asked for
-	rates    [3]float64
-	exists   [3]bool
+	ladder   []rung // set by allocate, once the state is known
 	priority int    // class: 0 screen share or active speaker, 1 pinned, 2 the rest
+	screen   bool
+	wantQ    int // the layer and temporal layer the subscriber asked for
+	wantT    int
+	rates    [3][3]float64
+	exists   [3]bool
+	temporal [3]bool
 	pin      uint32 // the subscriber's priority for it, within class 1
 }
 
@@ -129,8 +227,12 @@ func (a *bandwidthAllocator) allocate(p *Participant, now time.Time, speaking ma
 			audio++
 			continue
 		}
-		v := &videoSub{s: s, settings: s.settings, wanted: int(s.track.qualityFor(s.settings)), priority: 2}
-		v.rates, v.exists = s.track.layerRates()
+		v := &videoSub{s: s, settings: s.settings, priority: 2, screen: source == livekit.TrackSource_SCREEN_SHARE}
+		v.rates, v.exists, v.temporal = s.track.layerRates()
+		v.wantQ, v.wantT = int(s.track.qualityFor(s.settings)), temporalLayerForFPS(s.settings.GetFps())
+		if v.wantT < 0 {
+			v.wantT = allTemporal
+		}
 		_, speaks := speaking[s.track.owner.SID()]
 		switch {
 		case source == livekit.TrackSource_SCREEN_SHARE || speaks:
@@ -161,14 +263,20 @@ func (a *bandwidthAllocator) allocate(p *Participant, now time.Time, speaking ma
 		return 1
 	})
 
-	alloc := make([]int, len(videos))
+	states := make([]*allocState, len(videos))
 	for i, v := range videos {
 		seen[v.s] = true
 		st := a.state[v.s]
 		if st == nil {
-			st = &allocState{applied: int(livekit.VideoQuality_HIGH), trial: -1}
+			st = &allocState{applied: uncapped, trial: -1}
 			a.state[v.s] = st
 		}
+		states[i] = st
+		holdQ := -1
+		if st.applied >= 0 {
+			holdQ = min(rungOf(st.applied).q, v.wantQ)
+		}
+		v.ladder = ladder(v.rates, v.exists, v.temporal, v.wantQ, v.wantT, holdQ, v.screen)
 		// A trial failed when the estimate fell while it ran.
 		if st.trial >= 0 {
 			switch {
@@ -191,27 +299,45 @@ func (a *bandwidthAllocator) allocate(p *Participant, now time.Time, speaking ma
 				st.trial = -1
 			}
 		}
-		lowest := lowestLayer(v.exists)
-		if lowest < 0 {
+	}
+	loss, _ := t.Estimator().Stats()
+	alloc := fit(videos, states, budget, now, loss >= pauseLoss)
+	for i, v := range videos {
+		a.apply(p, v, states[i], alloc[i], now, est)
+	}
+}
+
+// fit chooses a rung for each video (an index into its ladder, or -1 to
+// pause it) within budget: the lowest rung of each in order, then raises
+// in the same order. A video on screen is paused only while lossy (see
+// pauseGrace). It records in states when a video started to go short.
+func fit(videos []*videoSub, states []*allocState, budget float64, now time.Time, lossy bool) []int {
+	alloc := make([]int, len(videos))
+	for i, v := range videos {
+		st := states[i]
+		if len(v.ladder) == 0 {
 			alloc[i] = -1
 			continue
 		}
-		need := v.rates[lowest]
+		lowest := v.ladder[0]
+		need := lowest.rate
 		if st.applied >= 0 {
 			need *= keepFactor // hysteresis: a video on screen stays a little longer
-		} else if now.Before(st.backoff[lowest]) {
+		} else if now.Before(st.backoff[lowest.id()]) {
 			need = budget + 1 // resuming failed a moment ago: wait out the back-off
 		}
 		if budget < need {
 			// Pause only a shortage that lasts: an estimate that dips and
 			// recovers within pauseGrace should not blank the tile.
 			if st.applied >= 0 {
-				if st.shortAt.IsZero() {
+				if !lossy {
+					st.shortAt = time.Time{}
+				} else if st.shortAt.IsZero() {
 					st.shortAt = now
 				}
-				if now.Sub(st.shortAt) < pauseGrace {
-					alloc[i] = lowest
-					budget -= v.rates[lowest]
+				if !lossy || now.Sub(st.shortAt) < pauseGrace {
+					alloc[i] = 0
+					budget -= lowest.rate
 					continue
 				}
 			}
@@ -219,78 +345,87 @@ func (a *bandwidthAllocator) allocate(p *Participant, now time.Time, speaking ma
 			continue
 		}
 		st.shortAt = time.Time{}
-		alloc[i] = lowest
-		budget -= v.rates[lowest]
+		alloc[i] = 0
+		budget -= lowest.rate
 	}
 	for i, v := range videos {
 		if alloc[i] < 0 {
 			continue
 		}
-		st := a.state[v.s]
-		for q := alloc[i] + 1; q <= v.wanted && q < 3; q++ {
-			if !v.exists[q] {
-				continue
+		st := states[i]
+		for j := alloc[i] + 1; j < len(v.ladder); j++ {
+			r, cur := v.ladder[j], v.ladder[alloc[i]]
+			need := r.rate - cur.rate
+			if st.applied >= 0 && !r.above(rungOf(st.applied)) {
+				need = r.rate*keepFactor - cur.rate // keep what it has a little longer
 			}
-			need := v.rates[q] - v.rates[alloc[i]]
-			if q <= st.applied {
-				need = v.rates[q]*keepFactor - v.rates[alloc[i]] // keep what it has a little longer
-			}
-			if now.Before(st.backoff[q]) || budget < need {
+			if now.Before(st.backoff[r.id()]) || budget < need {
 				break
 			}
-			budget -= v.rates[q] - v.rates[alloc[i]]
-			alloc[i] = q
+			budget -= r.rate - cur.rate
+			alloc[i] = j
 		}
 	}
-	for i, v := range videos {
-		a.apply(p, v, a.state[v.s], alloc[i], now, est)
-	}
+	return alloc
 }
 
-// apply puts a subscription on its allocated layer (or pauses it), and
-// tells the client when a video is paused or resumed for lack of room.
-func (a *bandwidthAllocator) apply(p *Participant, v *videoSub, st *allocState, layer int, now time.Time, est int64) {
-	// The budget's cap: -1 paused, 0..2 the highest layer allowed; a video
-	// that gets all it asked for is not capped at all, so that a wish the
+// apply puts a subscription on its allocated rung (ladder index j, or -1
+// to pause it), and tells the client when a video is paused or resumed for
+// lack of room.
+func (a *bandwidthAllocator) apply(p *Participant, v *videoSub, st *allocState, j int, now time.Time, est int64) {
+	// The budget's cap: -1 paused, else the rung allowed; a video that
+	// gets all it asked for is not capped at all, so that a wish the
 	// subscriber changes later applies at once.
-	capLayer := layer
-	if layer >= v.wanted {
-		capLayer = int(livekit.VideoQuality_HIGH)
+	capID := -1
+	if j >= 0 {
+		capID = v.ladder[j].id()
+		if j == len(v.ladder)-1 {
+			capID = uncapped
+		}
 	}
 	failed := st.failed
 	st.failed = false
-	if capLayer == st.applied {
+	if capID == st.applied {
 		return
 	}
 	s := v.s
-	shrank := capLayer < st.applied
+	shrank := capID < 0 || st.applied >= 0 && rungOf(st.applied).above(rungOf(capID))
+	spatialShrank := capID < 0 || st.applied >= 0 && rungOf(capID).q < rungOf(st.applied).q
 	switch {
 	case !shrank:
 		// A raise, or a resume from pause, is a trial.
-		st.trial, st.trialFrom, st.trialAt, st.trialEst = max(layer, 0), st.applied, now, est
+		st.trial, st.trialFrom, st.trialAt, st.trialEst = v.ladder[max(j, 0)].id(), st.applied, now, est
 	case st.trial < 0 && !failed:
-		// The link shrank under a layer that had held: let it settle
-		// before trying the layers above again.
-		for q := max(capLayer+1, 0); q < 3; q++ {
-			if until := now.Add(coolDown); st.backoff[q].Before(until) {
-				st.backoff[q] = until
+		// The link shrank under a rung that had held: let it settle
+		// before trying the layers above again. More frames of the same
+		// layer cost no keyframe to try: only their own back-off applies.
+		until := now.Add(coolDown)
+		for id := range st.backoff {
+			r := rungOf(id)
+			if capID >= 0 && (!r.above(rungOf(capID)) || r.q == rungOf(capID).q) {
+				continue
+			}
+			if st.backoff[id].Before(until) {
+				st.backoff[id] = until
 			}
 		}
 	}
-	st.applied = capLayer
+	p.log.Debug("allocation", "track", v.s.track.SID(), "from", st.applied, "to", capID, "estimate", est, "trial", !shrank, "ladder", fmt.Sprint(v.ladder))
+	st.applied = capID
 	p.mu.Lock()
 	if p.subs[s.track.SID()] != s {
 		p.mu.Unlock()
 		return // unsubscribed meanwhile
 	}
-	s.budgetPaused.Store(capLayer < 0)
-	if capLayer >= 0 {
-		s.budgetCap.Store(int32(capLayer))
+	s.budgetPaused.Store(capID < 0)
+	if capID >= 0 {
+		s.budgetCap.Store(int32(rungOf(capID).q))
+		s.budgetTemporal.Store(int32(rungOf(capID).t))
 	}
 	settings := s.settings
 	p.mu.Unlock()
-	s.applyBudget(settings, shrank)
-	if paused := capLayer < 0; paused != st.announced {
+	s.applyBudget(settings, spatialShrank)
+	if paused := capID < 0; paused != st.announced {
 		st.announced = paused
 		state := livekit.StreamState_ACTIVE
 		if paused {

@@ -151,5 +151,10 @@ func (m *Manager) Close(reason livekit.DisconnectReason) {
 	}
 }
 
-// PingTimeout is how long a client may stay silent before it is dropped.
+// PingInterval is how often clients are asked to ping, and how often the
+// node pings their WebSockets.
+func (m *Manager) PingInterval() time.Duration { return m.cfg.PingInterval }
+
+// PingTimeout is how long a client may stay silent (no request, no answer
+// to a WebSocket ping) before it is dropped.
 func (m *Manager) PingTimeout() time.Duration { return m.cfg.PingTimeout }

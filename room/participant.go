@@ -288,6 +288,13 @@ func (p *Participant) UpdateInfo(name, metadata *string, attrs map[string]string
 				toUnpublish = append(toUnpublish, sid)
 			}
 		}
+		// A track announced but whose media has not arrived yet would
+		// otherwise be published when it does.
+		for cid, ti := range p.pending {
+			if !canPublishSource(perm, ti.Source) {
+				delete(p.pending, cid)
+			}
+		}
 	}
 	var subs []string
 	if lostSubscribe {

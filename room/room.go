@@ -286,6 +286,11 @@ func (r *Room) scheduleCloseLocked(d time.Duration) {
 	})
 }
 
+// Close closes the room for everyone in it, telling them why, as
+// RoomService.DeleteRoom does; the manager forgets it, so a later join
+// starts a new room.
+func (r *Room) Close(reason livekit.DisconnectReason) { r.mgr.closeRoom(r, reason) }
+
 // close removes everyone, telling them why, and marks the room closed.
 func (r *Room) close(reason livekit.DisconnectReason) {
 	r.mu.Lock()

@@ -39,6 +39,7 @@ func (p *Participant) subscribe(pt *PublishedTrack) error {
 	down.SetEstimator(p.downTransport().Estimator())
 	s := &subscription{track: pt, down: down, sender: sender}
 	s.budgetCap.Store(int32(livekit.VideoQuality_HIGH))
+	s.budgetTemporal.Store(allTemporal)
 	p.subs[sid] = s
 	// Paused before it joins the fan-out if the track is muted; the
 	// publisher hears of the new subscriber below (dynacast), unlocked.

@@ -20,8 +20,9 @@ type subscription struct {
 
 	// Set by the room's bandwidth allocator: the highest layer the
 	// subscriber's downlink has room for, and whether it has room for none.
-	budgetCap    atomic.Int32 // a livekit.VideoQuality; HIGH until told otherwise
-	budgetPaused atomic.Bool
+	budgetCap      atomic.Int32 // a livekit.VideoQuality; HIGH until told otherwise
+	budgetTemporal atomic.Int32 // highest temporal layer; allTemporal until told otherwise
+	budgetPaused   atomic.Bool
 }
 
 // applyPause pauses the down-track while the publisher has it muted or the
@@ -35,7 +36,7 @@ func (s *subscription) applyPause() {
 // settings (read under the subscriber's lock) best among those the
 // publisher sends, thinned to the frame rate it asks for.
 func (s *subscription) applyLayer(settings *livekit.UpdateTrackSettings) {
-	s.down.SetMaxTemporalLayer(temporalLayerForFPS(settings.GetFps()))
+	s.down.SetMaxTemporalLayer(s.temporalLayer(settings))
 	s.down.SwitchTo(s.track.layerFor(s.quality(settings)))
 	s.track.owner.room.updateDynacast(s.track)
 }
@@ -44,12 +45,27 @@ func (s *subscription) applyLayer(settings *livekit.UpdateTrackSettings) {
 // budget allow; when the budget shrank, the layer being left stops at once.
 func (s *subscription) applyBudget(settings *livekit.UpdateTrackSettings, shrank bool) {
 	target := s.track.layerFor(s.quality(settings))
+	s.down.SetMaxTemporalLayer(s.temporalLayer(settings))
 	if shrank {
 		s.down.SwitchDown(target)
 	} else {
 		s.down.SwitchTo(target)
 	}
 	s.applyPause()
+}
+
+// temporalLayer is the highest temporal layer to forward: what the frame
+// rate the subscriber asked for needs, within its budget; -1 for all.
+func (s *subscription) temporalLayer(settings *livekit.UpdateTrackSettings) int {
+	t := temporalLayerForFPS(settings.GetFps())
+	if t < 0 {
+		t = allTemporal
+	}
+	t = min(t, int(s.budgetTemporal.Load()))
+	if t >= allTemporal {
+		return -1
+	}
+	return t
 }
 
 // quality is the quality the subscriber asked for, within its budget.

@@ -1231,3 +1231,24 @@ func TestStaleSessionCannotRemoveItsReplacement(t *testing.T) {
 		}
 	}
 }
+
+// ParticipantInfo.client_protocol is the client's feature level from
+// ClientInfo (query parameter client_protocol), not the signaling
+// protocol: livekit-client reads 2 or more as "understands single-packet
+// data streams" and would send those to clients that do not.
+func TestClientProtocolIsTheClients(t *testing.T) {
+	srv := testserver.Start(t, nil)
+	plain := biJoin(t, srv, "plain", testserver.Token(t, "cp", "plain", nil), "")
+	if got := plain.join.GetParticipant().GetClientProtocol(); got != 0 {
+		t.Errorf("a client that said nothing has client_protocol %d, want 0 (the signaling protocol is 16)", got)
+	}
+	told := biJoin(t, srv, "told", testserver.Token(t, "cp", "told", nil), "client_protocol=1")
+	if got := told.join.GetParticipant().GetClientProtocol(); got != 1 {
+		t.Errorf("client_protocol=1 joined as %d", got)
+	}
+	for _, o := range told.join.GetOtherParticipants() {
+		if o.GetIdentity() == "plain" && o.GetClientProtocol() != 0 {
+			t.Errorf("the others see plain's client_protocol as %d", o.GetClientProtocol())
+		}
+	}
+}

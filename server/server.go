@@ -20,6 +20,7 @@ import (
 	"github.com/bayan-dev/bayan/sfu"
 	"github.com/bayan-dev/bayan/signaling"
 	"github.com/bayan-dev/bayan/store"
+	"github.com/bayan-dev/bayan/web"
 )
 
 // Version is reported to clients in the JoinResponse.
@@ -152,6 +153,9 @@ func New(cfg Config) (*Server, error) {
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		engine.Close()
+		if s.live != nil {
+			_ = s.live.Close(context.Background()) // nobody joined: nothing to wait for
+		}
 		if st != nil {
 			_ = st.Close()
 		}
@@ -162,6 +166,9 @@ func New(cfg Config) (*Server, error) {
 		// The classes' API for schools' back ends, beside RoomService.
 		mux.Handle("/api/", classroom.NewAPI(st, keys, s.URL(), cfg.Log).Handler())
 	}
+	// The classroom page at the root: every path above is more specific,
+	// and any other path that is not one of the page's files is a 404.
+	mux.Handle("/", web.Handler())
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { s.serveCh <- s.http.Serve(ln) }()
 	return s, nil
@@ -195,6 +202,11 @@ func (s *Server) Close(ctx context.Context) error {
 	err := s.http.Shutdown(ctx)
 	s.hooks.Close(ctx)
 	s.engine.Close()
+	if s.live != nil {
+		// The rooms are closed, so every leave and chat message is queued:
+		// written before the store closes.
+		err = errors.Join(err, s.live.Close(ctx))
+	}
 	if s.store != nil {
 		err = errors.Join(err, s.store.Close())
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/pion/logging"
+	"github.com/pion/webrtc/v4"
 )
 
 // pionLogs routes pion's logs into slog. pion's informational messages are
@@ -34,23 +35,44 @@ func (l pionLogger) emit(level slog.Level, msg string) {
 	}
 }
 
-func (l pionLogger) Trace(msg string) { l.emit(slog.LevelDebug-4, msg) }
-func (l pionLogger) Tracef(format string, args ...any) {
-	l.emit(slog.LevelDebug-4, fmt.Sprintf(format, args...))
+// emitf formats only what may be written: warnings and errors always (emit
+// reads them before their level is final), the rest only when enabled.
+func (l pionLogger) emitf(level slog.Level, format string, args []any) {
+	if level < slog.LevelWarn && !l.log.Enabled(context.Background(), level) {
+		return
+	}
+	l.emit(level, fmt.Sprintf(format, lockedArgs(args)...))
 }
-func (l pionLogger) Debug(msg string) { l.emit(slog.LevelDebug, msg) }
-func (l pionLogger) Debugf(format string, args ...any) {
-	l.emit(slog.LevelDebug, fmt.Sprintf(format, args...))
+
+// lockedArgs shows pion's remote tracks by what their locked accessors
+// report: pion logs a new track with %+v while its other goroutines still
+// write to it (the RTX stream of a simulcast layer, say), and formatting
+// its fields directly is a data race.
+func lockedArgs(args []any) []any {
+	var out []any
+	for i, a := range args {
+		t, ok := a.(*webrtc.TrackRemote)
+		if !ok || t == nil {
+			continue
+		}
+		if out == nil {
+			out = append([]any(nil), args...)
+		}
+		out[i] = fmt.Sprintf("{id:%s rid:%s ssrc:%d kind:%s codec:%s}", t.ID(), t.RID(), t.SSRC(), t.Kind(), t.Codec().MimeType)
+	}
+	if out == nil {
+		return args
+	}
+	return out
 }
-func (l pionLogger) Info(msg string) { l.emit(slog.LevelDebug, msg) }
-func (l pionLogger) Infof(format string, args ...any) {
-	l.emit(slog.LevelDebug, fmt.Sprintf(format, args...))
-}
-func (l pionLogger) Warn(msg string) { l.emit(slog.LevelWarn, msg) }
-func (l pionLogger) Warnf(format string, args ...any) {
-	l.emit(slog.LevelWarn, fmt.Sprintf(format, args...))
-}
-func (l pionLogger) Error(msg string) { l.emit(slog.LevelError, msg) }
-func (l pionLogger) Errorf(format string, args ...any) {
-	l.emit(slog.LevelError, fmt.Sprintf(format, args...))
-}
+
+func (l pionLogger) Trace(msg string)                  { l.emit(slog.LevelDebug-4, msg) }
+func (l pionLogger) Tracef(format string, args ...any) { l.emitf(slog.LevelDebug-4, format, args) }
+func (l pionLogger) Debug(msg string)                  { l.emit(slog.LevelDebug, msg) }
+func (l pionLogger) Debugf(format string, args ...any) { l.emitf(slog.LevelDebug, format, args) }
+func (l pionLogger) Info(msg string)                   { l.emit(slog.LevelDebug, msg) }
+func (l pionLogger) Infof(format string, args ...any)  { l.emitf(slog.LevelDebug, format, args) }
+func (l pionLogger) Warn(msg string)                   { l.emit(slog.LevelWarn, msg) }
+func (l pionLogger) Warnf(format string, args ...any)  { l.emitf(slog.LevelWarn, format, args) }
+func (l pionLogger) Error(msg string)                  { l.emit(slog.LevelError, msg) }
+func (l pionLogger) Errorf(format string, args ...any) { l.emitf(slog.LevelError, format, args) }

@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -55,8 +56,12 @@ type Receiver struct {
 	lastPLI atomic.Int64
 	packets atomic.Uint64 // packets received on this stream
 	bytes   atomic.Uint64 // bytes of those packets
-	levels  audioLevels
-	rx      receptionStats // loss and jitter, for connection quality
+	// temporalBytes splits bytes by VP8 temporal layer (0, 1, 2 and
+	// above); a stream without temporal layers counts all as layer 0.
+	temporalBytes [3]atomic.Uint64
+	vp8           bool
+	levels        audioLevels
+	rx            receptionStats // loss and jitter, for connection quality
 	// slot is the receiver's place in its room's AudioSelector; nil when
 	// it is not ranked (video, or top-K forwarding off).
 	slot   atomic.Pointer[audioSlot]
@@ -132,6 +137,7 @@ func NewReceiverFromSource(src RTPSource, p ReceiverParams) *Receiver {
 		done:      make(chan struct{}),
 	}
 	r.rx.clockRate = int64(p.Codec.ClockRate)
+	r.vp8 = strings.EqualFold(p.Codec.MimeType, webrtc.MimeTypeVP8)
 	if p.Kind == webrtc.RTPCodecTypeAudio {
 		r.levels.extID = p.AudioLevelExtID
 	}
@@ -190,6 +196,14 @@ func (r *Receiver) forward(hdr *rtp.Header, pkt []byte, arrival time.Time) {
 	}
 	r.packets.Add(1)
 	r.bytes.Add(uint64(len(pkt)))
+	if r.vp8 {
+		var d vp8Descriptor
+		tid := 0
+		if parseVP8Descriptor(payload, &d) && d.hasTID {
+			tid = min(int(d.tid), 2)
+		}
+		r.temporalBytes[tid].Add(uint64(len(pkt)))
+	}
 	if r.levels.extID != 0 && hdr.Extension {
 		if ext := hdr.GetExtension(r.levels.extID); len(ext) > 0 {
 			amp := amplitudeMillionths[ext[0]&0x7f] // 0 is the loudest, 127 silence
@@ -269,6 +283,16 @@ func (r *Receiver) Close() {
 
 // ByteCount returns how many bytes of RTP the stream has delivered.
 func (r *Receiver) ByteCount() uint64 { return r.bytes.Load() }
+
+// TemporalByteCounts returns the bytes of ByteCount by VP8 temporal layer
+// (the last counts layer 2 and above); all of a stream without temporal
+// layers (or not VP8) is in layer 0, when VP8, and nowhere otherwise.
+func (r *Receiver) TemporalByteCounts() (b [3]uint64) {
+	for i := range b {
+		b[i] = r.temporalBytes[i].Load()
+	}
+	return b
+}
 
 // PacketCount returns how many packets the stream has delivered.
 func (r *Receiver) PacketCount() uint64 { return r.packets.Load() }

@@ -236,10 +236,14 @@ type joinOptions struct {
 	single        bool                 // one peer connection (join_request)
 	request       *livekit.JoinRequest // nil for /rtc query-parameter joins
 	autoSubscribe bool
-	protocol      int
-	resume        bool
-	sid           string // participant to resume
-	text          bool   // protojson text frames
+	protocol      int // the signaling protocol version
+	// clientProtocol is the client's feature level (ClientInfo.client_protocol:
+	// data stream packets, ...), which ParticipantInfo tells the others; not
+	// the signaling protocol.
+	clientProtocol int32
+	resume         bool
+	sid            string // participant to resume
+	text           bool   // protojson text frames
 }
 
 // joinOptions reads the join parameters from the query string or, for
@@ -259,6 +263,7 @@ func (s *Server) joinOptions(r *http.Request, tok *Verified) (*joinOptions, int,
 		o.request = jr
 		o.autoSubscribe = jr.GetConnectionSettings() == nil || jr.GetConnectionSettings().GetAutoSubscribe()
 		o.protocol = int(jr.GetClientInfo().GetProtocol())
+		o.clientProtocol = jr.GetClientInfo().GetClientProtocol()
 		o.resume = jr.GetReconnect() && jr.GetParticipantSid() != ""
 		o.sid = jr.GetParticipantSid()
 		return o, 0, nil
@@ -268,6 +273,9 @@ func (s *Server) joinOptions(r *http.Request, tok *Verified) (*joinOptions, int,
 	}
 	o.autoSubscribe = queryBool(r, "auto_subscribe", true)
 	o.protocol, _ = strconv.Atoi(q.Get("protocol"))
+	if cp, err := strconv.ParseInt(q.Get("client_protocol"), 10, 32); err == nil {
+		o.clientProtocol = int32(cp)
+	}
 	o.sid = q.Get("sid")
 	o.resume = queryBool(r, "reconnect", false) && o.sid != ""
 	return o, 0, nil
@@ -373,7 +381,7 @@ func (s *Server) join(sess *session, opts *joinOptions) bool {
 		Permission:           g.Video.ToPermission(),
 		Kind:                 g.GetParticipantKind(),
 		AutoSubscribe:        opts.autoSubscribe,
-		ClientProtocol:       int32(opts.protocol),
+		ClientProtocol:       opts.clientProtocol,
 		SinglePeerConnection: opts.single,
 	}
 	if jr := opts.request; jr != nil {

@@ -37,6 +37,10 @@ type session struct {
 
 	closeCode   websocket.StatusCode // set once, before done is closed
 	closeReason string
+
+	// heard is when the client was last heard from (Unix ns): a request,
+	// or a pong to the node's ping.
+	heard atomic.Int64
 }
 
 func newSession(srv *Server, conn *websocket.Conn, text bool, tok *Verified, log *slog.Logger) *session {
@@ -122,14 +126,16 @@ func (s *session) writeLoop(ctx context.Context) {
 
 // readLoop handles requests until the client leaves or the socket fails.
 func (s *session) readLoop(ctx context.Context) {
-	timeout := s.srv.rooms.PingTimeout()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	s.heard.Store(time.Now().UnixNano())
+	go s.keepAlive(ctx, cancel)
 	for {
-		rctx, cancel := context.WithTimeout(ctx, timeout)
-		typ, data, err := s.conn.Read(rctx)
-		cancel()
+		typ, data, err := s.conn.Read(ctx)
 		if err != nil {
 			return
 		}
+		s.heard.Store(time.Now().UnixNano())
 		req, err := DecodeRequest(data, typ == websocket.MessageText)
 		if err != nil {
 			s.srv.metrics.badFrames.Add(1)

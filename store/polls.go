@@ -239,3 +239,139 @@ func (s *Store) PollTally(ctx context.Context, pollID string) (Tally, error) {
 	}
 	return t, nil
 }
+
+// ClassPolls returns the class's polls by creation time (to the
+// millisecond; ties in no set order), each with its tally. An unknown
+// class has none.
+func (s *Store) ClassPolls(ctx context.Context, classID string) ([]Tally, error) {
+	what := "polls of class " + classID
+	rows, err := s.db.QueryContext(ctx,
+		`SELECT id, class_id, question, multiple, created_by, created_at, closed_at
+		 FROM polls WHERE class_id = $1 ORDER BY created_at, id`, classID)
+	if err != nil {
+		return nil, fmt.Errorf("store: %s: %w", what, err)
+	}
+	var out []Tally
+	index := map[string]int{}
+	for rows.Next() {
+		var (
+			p       Poll
+			created int64
+			closed  sql.NullInt64
+		)
+		if err := rows.Scan(&p.ID, &p.ClassID, &p.Question, &p.Multiple, &p.CreatedBy, &created, &closed); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("store: %s: %w", what, err)
+		}
+		p.CreatedAt, p.ClosedAt = fromMS(created), fromNullMS(closed)
+		index[p.ID] = len(out)
+		out = append(out, Tally{Poll: p})
+	}
+	err = rows.Err()
+	rows.Close()
+	if err != nil {
+		return nil, fmt.Errorf("store: %s: %w", what, err)
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	err = s.eachRow(ctx,
+		`SELECT o.poll_id, o.text FROM poll_options o JOIN polls p ON p.id = o.poll_id
+		 WHERE p.class_id = $1 ORDER BY o.poll_id, o.idx`, []any{classID},
+		func(scan func(...any) error) error {
+			var id, text string
+			if err := scan(&id, &text); err != nil {
+				return err
+			}
+			if i, ok := index[id]; ok {
+				out[i].Poll.Options = append(out[i].Poll.Options, text)
+			}
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("store: %s: options: %w", what, err)
+	}
+	for i := range out {
+		out[i].Counts = make([]int, len(out[i].Poll.Options))
+	}
+	// As in PollTally, one statement gives voters (index -1) and counts.
+	err = s.eachRow(ctx,
+		`SELECT a.poll_id, -1, COUNT(*) FROM poll_answers a JOIN polls p ON p.id = a.poll_id
+		 WHERE p.class_id = $1 GROUP BY a.poll_id
+		 UNION ALL
+		 SELECT c.poll_id, c.option_idx, COUNT(*) FROM poll_answer_choices c JOIN polls p ON p.id = c.poll_id
+		 WHERE p.class_id = $1 GROUP BY c.poll_id, c.option_idx`, []any{classID},
+		func(scan func(...any) error) error {
+			var (
+				id     string
+				idx, n int
+			)
+			if err := scan(&id, &idx, &n); err != nil {
+				return err
+			}
+			i, ok := index[id]
+			switch {
+			case !ok:
+			case idx == -1:
+				out[i].Voters = n
+			case idx >= 0 && idx < len(out[i].Counts):
+				out[i].Counts[idx] = n
+			}
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("store: %s: tallies: %w", what, err)
+	}
+	return out, nil
+}
+
+// PollVoters returns the identities that answered the poll, sorted. An
+// unknown poll has none.
+func (s *Store) PollVoters(ctx context.Context, pollID string) ([]string, error) {
+	out, err := s.column(ctx, `SELECT identity FROM poll_answers WHERE poll_id = $1 ORDER BY identity`, pollID)
+	if err != nil {
+		return nil, fmt.Errorf("store: voters of poll %s: %w", pollID, err)
+	}
+	return out, nil
+}
+
+// PollsAnswered returns the ids of the class's polls that identity
+// answered.
+func (s *Store) PollsAnswered(ctx context.Context, classID, identity string) ([]string, error) {
+	out, err := s.column(ctx, `SELECT a.poll_id FROM poll_answers a JOIN polls p ON p.id = a.poll_id
+		 WHERE p.class_id = $1 AND a.identity = $2 ORDER BY a.poll_id`, classID, identity)
+	if err != nil {
+		return nil, fmt.Errorf("store: polls of class %s answered by %s: %w", classID, identity, err)
+	}
+	return out, nil
+}
+
+// eachRow runs the query and calls row for each row it returns, with the
+// row's Scan.
+func (s *Store) eachRow(ctx context.Context, query string, args []any, row func(scan func(...any) error) error) error {
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := row(rows.Scan); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// column returns the one text column of the rows query selects.
+func (s *Store) column(ctx context.Context, query string, args ...any) ([]string, error) {
+	var out []string
+	err := s.eachRow(ctx, query, args, func(scan func(...any) error) error {
+		var v string
+		if err := scan(&v); err != nil {
+			return err
+		}
+		out = append(out, v)
+		return nil
+	})
+	return out, err
+}

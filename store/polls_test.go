@@ -120,3 +120,75 @@ func TestCreatePollInvalid(t *testing.T) {
 		}
 	})
 }
+
+func TestClassPollsAndVoters(t *testing.T) {
+	forEachDB(t, func(t *testing.T, s *Store) {
+		ctx := testContext(t)
+		c := mustClass(t, s, "Polls")
+		other := mustClass(t, s, "Other")
+		s.now = func() time.Time { return t0 }
+		first, err := s.CreatePoll(ctx, Poll{ClassID: c.ID, Question: "One?", Options: []string{"a", "b"}, CreatedBy: "teacher"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.now = func() time.Time { return t0.Add(time.Second) }
+		second, err := s.CreatePoll(ctx, Poll{ClassID: c.ID, Question: "Two?", Options: []string{"x", "y", "z"}, Multiple: true, CreatedBy: "teacher"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		elsewhere, err := s.CreatePoll(ctx, Poll{ClassID: other.ID, Question: "Else?", Options: []string{"a", "b"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range []struct {
+			poll    Poll
+			who     string
+			choices []int
+		}{
+			{first, "s2", []int{1}}, {first, "s1", []int{1}},
+			{second, "s1", []int{0, 2}}, {second, "s3", []int{2}},
+			{elsewhere, "s1", []int{0}},
+		} {
+			if err := s.AnswerPoll(ctx, a.poll.ID, a.who, a.choices); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.ClosePoll(ctx, first.ID, t0.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+
+		got, err := s.ClassPolls(ctx, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 || got[0].Poll.ID != first.ID || got[1].Poll.ID != second.ID {
+			t.Fatalf("ClassPolls = %+v", got)
+		}
+		if g := got[0]; g.Poll.Open() || !slices.Equal(g.Poll.Options, []string{"a", "b"}) ||
+			!slices.Equal(g.Counts, []int{0, 2}) || g.Voters != 2 || g.Poll.Question != "One?" {
+			t.Errorf("first = %+v", g)
+		}
+		if g := got[1]; !g.Poll.Open() || !g.Poll.Multiple || !slices.Equal(g.Poll.Options, []string{"x", "y", "z"}) ||
+			!slices.Equal(g.Counts, []int{1, 0, 2}) || g.Voters != 2 {
+			t.Errorf("second = %+v", g)
+		}
+		if got, err := s.ClassPolls(ctx, "CL_missing"); err != nil || len(got) != 0 {
+			t.Errorf("missing class: %v, %v", got, err)
+		}
+
+		if v, err := s.PollVoters(ctx, first.ID); err != nil || !slices.Equal(v, []string{"s1", "s2"}) {
+			t.Errorf("PollVoters = %v, %v", v, err)
+		}
+		if v, err := s.PollVoters(ctx, "PL_missing"); err != nil || len(v) != 0 {
+			t.Errorf("PollVoters(missing) = %v, %v", v, err)
+		}
+		want := []string{first.ID, second.ID}
+		slices.Sort(want)
+		if ids, err := s.PollsAnswered(ctx, c.ID, "s1"); err != nil || !slices.Equal(ids, want) {
+			t.Errorf("PollsAnswered(s1) = %v, %v; want %v", ids, err, want)
+		}
+		if ids, err := s.PollsAnswered(ctx, c.ID, "s3"); err != nil || !slices.Equal(ids, []string{second.ID}) {
+			t.Errorf("PollsAnswered(s3) = %v, %v", ids, err)
+		}
+	})
+}

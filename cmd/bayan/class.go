@@ -84,16 +84,12 @@ func (a *app) classCmd() *cobra.Command {
 	}
 	list.Flags().StringVar(&state, "state", "", "only classes in this state: scheduled, live or ended")
 
-	byID := func(use, short, suffix string) *cobra.Command {
+	byID := func(use, short, method, suffix string) *cobra.Command {
 		return &cobra.Command{
 			Use:   use + " ID",
 			Short: short,
 			Args:  cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				method := "POST"
-				if suffix == "" {
-					method = "GET"
-				}
 				return a.classCall(cmd.Context(), &o, method, "/api/classes/"+url.PathEscape(args[0])+suffix, nil)
 			},
 		}
@@ -117,8 +113,33 @@ func (a *app) classCmd() *cobra.Command {
 	join.Flags().StringVar(&name, "name", "", "their display name")
 	join.Flags().BoolVar(&observer, "observer", false, "join hidden, to watch only")
 
-	cmd.AddCommand(create, list, byID("get", "Print one class as JSON", ""),
-		byID("start", "Take a class live", "/start"), byID("end", "End a class", "/end"), join)
+	var asCSV bool
+	var grace time.Duration
+	attendance := &cobra.Command{
+		Use:   "attendance ID [--csv]",
+		Short: "Print a class's attendance report: who came, when, for how long, late, left early, absent",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			q := url.Values{}
+			if asCSV {
+				q.Set("format", "csv")
+			}
+			if cmd.Flags().Changed("grace") {
+				q.Set("grace", grace.String())
+			}
+			path := "/api/classes/" + url.PathEscape(args[0]) + "/attendance"
+			if len(q) > 0 {
+				path += "?" + q.Encode()
+			}
+			return a.classCall(cmd.Context(), &o, "GET", path, nil)
+		},
+	}
+	attendance.Flags().BoolVar(&asCSV, "csv", false, "print CSV (a header row, one row per person) instead of JSON")
+	attendance.Flags().DurationVar(&grace, "grace", 5*time.Minute, "how late one may arrive, or how early leave, unremarked")
+
+	cmd.AddCommand(create, list, byID("get", "Print one class as JSON", "GET", ""),
+		byID("start", "Take a class live", "POST", "/start"), byID("end", "End a class", "POST", "/end"), join, attendance,
+		byID("polls", "Print a class's polls with their tallies as JSON", "GET", "/polls"))
 	return cmd
 }
 
@@ -162,6 +183,10 @@ func (a *app) classCall(ctx context.Context, o *classOptions, method, path strin
 			return fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, e.Error)
 		}
 		return fmt.Errorf("%s %s: %s", method, path, resp.Status)
+	}
+	if !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		_, err = a.stdout.Write(out) // CSV, printed as it came
+		return err
 	}
 	var pretty bytes.Buffer
 	if json.Indent(&pretty, out, "", "  ") != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"path/filepath"
 	"strings"
@@ -34,6 +35,26 @@ func TestClassCommands(t *testing.T) {
 	var j struct{ Token, Role, URL string }
 	if err != nil || json.Unmarshal([]byte(out), &j) != nil || j.Role != "teacher" || j.Token == "" || !strings.HasPrefix(j.URL, "ws://127.0.0.1:") {
 		t.Fatalf("join: %q, %v", out, err)
+	}
+	out, err = class("attendance", c.ID)
+	var rep struct {
+		Class    string
+		Students []struct {
+			Identity string
+			Absent   bool
+		}
+	}
+	if err != nil || json.Unmarshal([]byte(out), &rep) != nil || rep.Class != c.ID || len(rep.Students) != 1 ||
+		rep.Students[0].Identity != "ana" || !rep.Students[0].Absent {
+		t.Fatalf("attendance: %q, %v", out, err)
+	}
+	out, err = class("attendance", c.ID, "--csv", "--grace", "10m")
+	rows, cerr := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil || cerr != nil || len(rows) != 3 || rows[0][0] != "identity" || rows[1][0] != "ana" || rows[2][0] != "mr-k" {
+		t.Fatalf("attendance --csv: %q, %v, %v", out, err, cerr)
+	}
+	if out, err = class("polls", c.ID); err != nil || !strings.Contains(out, `"polls": []`) {
+		t.Fatalf("polls: %q, %v", out, err)
 	}
 	if _, err := class("join", c.ID, "--identity", "stranger"); err == nil || !strings.Contains(err.Error(), "not on this class's roster") {
 		t.Errorf("a stranger's join: %v", err)

@@ -1,0 +1,147 @@
+package room
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+// cameraRates are a three-layer VP8 camera with three temporal layers:
+// each layer at 7.5, 15 and 30 fps.
+var cameraRates = [3][3]float64{
+	{60_000, 90_000, 150_000},
+	{200_000, 300_000, 500_000},
+	{680_000, 1_020_000, 1_700_000},
+}
+
+func cameraVideo(applied int, screen bool) (*videoSub, *allocState) {
+	v := &videoSub{rates: cameraRates, exists: [3]bool{true, true, true}, temporal: [3]bool{true, true, true},
+		wantQ: 2, wantT: allTemporal, screen: screen}
+	st := &allocState{applied: applied, trial: -1}
+	holdQ := -1
+	if applied >= 0 {
+		holdQ = min(rungOf(applied).q, v.wantQ)
+	}
+	v.ladder = ladder(v.rates, v.exists, v.temporal, v.wantQ, v.wantT, holdQ, v.screen)
+	return v, st
+}
+
+func TestLadder(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		holdQ  int
+		screen bool
+		wantT  int
+		want   string
+	}{
+		{"camera on the high layer", 2, false, allTemporal, "[{0 2 150000} {1 2 500000} {2 1 1.02e+06} {2 2 1.7e+06}]"},
+		{"camera on the medium layer", 1, false, allTemporal, "[{0 2 150000} {1 1 300000} {1 2 500000} {2 2 1.7e+06}]"},
+		{"camera on the low layer", 0, false, allTemporal, "[{0 2 150000} {1 2 500000} {2 2 1.7e+06}]"},
+		{"screen share", 1, true, allTemporal, "[{0 0 60000} {0 1 90000} {0 2 150000} {1 0 200000} {1 1 300000} {1 2 500000} {2 0 680000} {2 1 1.02e+06} {2 2 1.7e+06}]"},
+		{"camera asking for 15 fps", 2, false, 1, "[{0 2 150000} {1 2 500000} {2 1 1.02e+06}]"},
+	} {
+		got := fmt.Sprint(ladder(cameraRates, [3]bool{true, true, true}, [3]bool{true, true, true}, 2, c.wantT, c.holdQ, c.screen))
+		if c.name == "camera asking for 15 fps" {
+			// Layers below hold have no 15 fps rung; their whole rate is
+			// what the subscriber gets there.
+			got = fmt.Sprint(ladder(cameraRates, [3]bool{true, true, true}, [3]bool{false, false, true}, 2, c.wantT, c.holdQ, c.screen))
+		}
+		if got != c.want {
+			t.Errorf("%s:\n got %s\nwant %s", c.name, got, c.want)
+		}
+	}
+	// Without temporal layers each layer is one rung; without layers, none.
+	if got := fmt.Sprint(ladder(cameraRates, [3]bool{true, false, true}, [3]bool{}, 2, allTemporal, 2, false)); got != "[{0 2 150000} {2 2 1.7e+06}]" {
+		t.Errorf("no temporal layers: %s", got)
+	}
+	if got := ladder(cameraRates, [3]bool{}, [3]bool{}, 2, allTemporal, 2, false); got != nil {
+		t.Errorf("no layers: %v", got)
+	}
+	// A rung that costs more than one giving as much is left out.
+	odd := cameraRates
+	odd[1][2] = 1_800_000 // medium costs more than high
+	if got := fmt.Sprint(ladder(odd, [3]bool{true, true, true}, [3]bool{}, 2, allTemporal, 2, false)); got != "[{0 2 150000} {2 2 1.7e+06}]" {
+		t.Errorf("dominated rung kept: %s", got)
+	}
+}
+
+// TestFitThinsFrameRateBeforeResolution: a camera on the high layer whose
+// budget no longer carries it keeps the high layer at 15 fps when that
+// fits, drops to the medium layer when not even that does, and from there
+// goes back up only to the whole high layer.
+func TestFitThinsFrameRateBeforeResolution(t *testing.T) {
+	now := time.Now()
+	for _, c := range []struct {
+		name    string
+		applied int
+		screen  bool
+		budget  float64
+		want    rung
+	}{
+		{"room for everything", uncapped, false, 2_000_000, rung{q: 2, t: 2}},
+		// A layer in use is kept down to keepFactor of its rate.
+		{"the whole high layer kept a while", uncapped, false, 1_300_000, rung{q: 2, t: 2}},
+		{"high at 15 fps fits", uncapped, false, 900_000, rung{q: 2, t: 1}},
+		{"holding high at 15 fps", rung{q: 2, t: 1}.id(), false, 900_000, rung{q: 2, t: 1}},
+		{"not even that", rung{q: 2, t: 1}.id(), false, 520_000, rung{q: 1, t: 2}},
+		{"medium: no 15 fps high going up", rung{q: 1, t: 2}.id(), false, 1_300_000, rung{q: 1, t: 2}},
+		{"medium: whole high going up", rung{q: 1, t: 2}.id(), false, 1_800_000, rung{q: 2, t: 2}},
+		{"300 kbit/s: the low layer, whole", uncapped, false, 260_000, rung{q: 0, t: 2}},
+		{"screen share: high at 7.5 fps", rung{q: 1, t: 2}.id(), true, 700_000, rung{q: 2, t: 0}},
+	} {
+		v, st := cameraVideo(c.applied, c.screen)
+		j := fit([]*videoSub{v}, []*allocState{st}, c.budget, now, true)[0]
+		if j < 0 {
+			t.Errorf("%s: paused", c.name)
+			continue
+		}
+		if got := v.ladder[j]; got.q != c.want.q || got.t != c.want.t {
+			t.Errorf("%s: budget %.0f gives layer %d temporal %d, want %d %d (ladder %v)", c.name, c.budget, got.q, got.t, c.want.q, c.want.t, v.ladder)
+		}
+	}
+}
+
+// TestFitOrder: one budget across tracks, in the order given (the
+// allocator sorts by priority first), pausing what cannot fit.
+func TestFitOrder(t *testing.T) {
+	now := time.Now()
+	a, sa := cameraVideo(uncapped, false)
+	b, sb := cameraVideo(uncapped, false)
+	c, sc := cameraVideo(-1, false) // paused: resumes only with room
+	got := fit([]*videoSub{a, b, c}, []*allocState{sa, sb, sc}, 2_000_000, now, true)
+	// The first keeps all of the high layer, the others get their lowest.
+	if a.ladder[got[0]] != (rung{2, 2, 1_700_000}) || got[1] != 0 || got[2] != 0 {
+		t.Errorf("2 Mbit/s for three: got %v (%v %v %v)", got, a.ladder, b.ladder, c.ladder)
+	}
+	got = fit([]*videoSub{a, b, c}, []*allocState{sa, sb, sc}, 100_000, now, true)
+	if got[2] != -1 {
+		t.Errorf("100 kbit/s: the paused video resumed: %v", got)
+	}
+}
+
+// TestFitPausesOnlyLossyShortage: a budget below every lowest layer keeps
+// the videos on screen while the link loses nothing (a busy client, not a
+// slow link), and pauses them once a lossy shortage has lasted pauseGrace.
+func TestFitPausesOnlyLossyShortage(t *testing.T) {
+	now := time.Now()
+	v, st := cameraVideo(uncapped, false)
+	for i := range 12 { // 3 s, without loss
+		if j := fit([]*videoSub{v}, []*allocState{st}, 50_000, now.Add(time.Duration(i)*allocInterval), false)[0]; j != 0 {
+			t.Fatalf("tick %d without loss: rung %d, want the lowest (0)", i, j)
+		}
+	}
+	start := now.Add(3 * time.Second)
+	for i := 0; ; i++ {
+		at := start.Add(time.Duration(i) * allocInterval)
+		j := fit([]*videoSub{v}, []*allocState{st}, 50_000, at, true)[0]
+		if j < 0 {
+			if d := at.Sub(start); d < pauseGrace {
+				t.Fatalf("paused after %v of lossy shortage, before pauseGrace", d)
+			}
+			return
+		}
+		if i > 20 {
+			t.Fatal("never paused in 5 s of lossy shortage")
+		}
+	}
+}
