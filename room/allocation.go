@@ -52,7 +52,7 @@ const (
 	trialTolerance = 0.9    // the estimate may sag this much during a trial
 	keepFactor     = 0.6    // a layer in use is kept until the budget falls below this share of its rate
 	pauseGrace     = 2 * time.Second
-	pauseLoss      = 0.02 // loss fraction that shows the link, not the client, is short
+	pauseLoss      = 0.02             // loss fraction that shows the link, not the client, is short
 	coolDown       = 10 * time.Second // after the link shrank, before trying higher layers
 )
 
