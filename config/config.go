@@ -60,6 +60,7 @@ const (
 	EnvEmptyTimeout     = "BAYAN_ROOM_EMPTY_TIMEOUT"
 	EnvDepartureTimeout = "BAYAN_ROOM_DEPARTURE_TIMEOUT"
 	EnvMaxParticipants  = "BAYAN_ROOM_MAX_PARTICIPANTS"
+	EnvLargeRoom        = "BAYAN_ROOM_LARGE_ROOM_THRESHOLD"
 	EnvWebhookURLs      = "BAYAN_WEBHOOK_URLS" // comma-separated
 	EnvWebhookAPIKey    = "BAYAN_WEBHOOK_API_KEY"
 	EnvLogLevel         = "BAYAN_LOG_LEVEL"
@@ -68,6 +69,8 @@ const (
 	EnvReconnectGrace   = "BAYAN_RECONNECT_GRACE"
 	EnvAudioTopK        = "BAYAN_AUDIO_TOP_K"
 	EnvAudioTopKThresh  = "BAYAN_AUDIO_TOP_K_THRESHOLD"
+	EnvMaxJoining       = "BAYAN_SIGNAL_MAX_JOINING"
+	EnvJoinWait         = "BAYAN_SIGNAL_JOIN_WAIT"
 )
 
 // Config is a node's configuration, as written in the YAML file.
@@ -81,6 +84,7 @@ type Config struct {
 	RTC     RTCConfig     `yaml:"rtc"`
 	Room    RoomConfig    `yaml:"room"`
 	Audio   AudioConfig   `yaml:"audio"`
+	Signal  SignalConfig  `yaml:"signal"`
 	Webhook WebhookConfig `yaml:"webhook"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"log_level"`
@@ -121,7 +125,14 @@ type RoomConfig struct {
 	DepartureTimeout Duration `yaml:"departure_timeout"`
 	// MaxParticipants limits every room; 0 is unlimited.
 	MaxParticipants int `yaml:"max_participants"`
+	// LargeRoomThreshold is the room size (participants) above which
+	// participants who may not publish (a class's students) are told only
+	// of those who may, and of a running count; 0 turns it off.
+	LargeRoomThreshold int `yaml:"large_room_threshold"`
 }
+
+// DefaultLargeRoomThreshold is the default room.large_room_threshold.
+const DefaultLargeRoomThreshold = 50
 
 // AudioConfig says how audio is forwarded in big rooms.
 type AudioConfig struct {
@@ -132,6 +143,23 @@ type AudioConfig struct {
 	// TopK loudest are sent; 0 applies top-K to every room.
 	TopKThreshold int `yaml:"top_k_threshold"`
 }
+
+// SignalConfig says how joins are admitted.
+type SignalConfig struct {
+	// MaxJoining bounds the joins in progress at once on this node (from
+	// the WebSocket to connected media); the others wait their turn. 0:
+	// no limit.
+	MaxJoining int `yaml:"max_joining"`
+	// JoinWait is how long a join may wait for its turn before it is
+	// refused (HTTP 503, "server busy").
+	JoinWait Duration `yaml:"join_wait"`
+}
+
+// Default join admission settings.
+const (
+	DefaultMaxJoining = 32
+	DefaultJoinWait   = 10 * time.Second
+)
 
 // Default top-K audio settings.
 const (
@@ -217,10 +245,12 @@ func Default() *Config {
 		Port:        DefaultPort,
 		RTC:         RTCConfig{UDPPort: DefaultUDPPort, TCPPort: DefaultTCPPort},
 		Room: RoomConfig{
-			EmptyTimeout:     Duration(5 * time.Minute),
-			DepartureTimeout: Duration(20 * time.Second),
+			EmptyTimeout:       Duration(5 * time.Minute),
+			DepartureTimeout:   Duration(20 * time.Second),
+			LargeRoomThreshold: DefaultLargeRoomThreshold,
 		},
 		Audio:          AudioConfig{TopK: DefaultAudioTopK, TopKThreshold: DefaultAudioTopKThreshold},
+		Signal:         SignalConfig{MaxJoining: DefaultMaxJoining, JoinWait: Duration(DefaultJoinWait)},
 		LogLevel:       "info",
 		Data:           DefaultData,
 		ReconnectGrace: Duration(20 * time.Second),
@@ -338,8 +368,10 @@ func (c *Config) applyEnv(env func(string) (string, bool)) error {
 		{EnvUDPPort, &c.RTC.UDPPort},
 		{EnvTCPPort, &c.RTC.TCPPort},
 		{EnvMaxParticipants, &c.Room.MaxParticipants},
+		{EnvLargeRoom, &c.Room.LargeRoomThreshold},
 		{EnvAudioTopK, &c.Audio.TopK},
 		{EnvAudioTopKThresh, &c.Audio.TopKThreshold},
+		{EnvMaxJoining, &c.Signal.MaxJoining},
 	}
 	for _, e := range ints {
 		if v, ok := get(e.name); ok {
@@ -357,6 +389,7 @@ func (c *Config) applyEnv(env func(string) (string, bool)) error {
 		{EnvEmptyTimeout, &c.Room.EmptyTimeout},
 		{EnvDepartureTimeout, &c.Room.DepartureTimeout},
 		{EnvReconnectGrace, &c.ReconnectGrace},
+		{EnvJoinWait, &c.Signal.JoinWait},
 	}
 	for _, e := range durations {
 		if v, ok := get(e.name); ok {
@@ -517,6 +550,12 @@ func (c *Config) Validate() error {
 	if c.Room.MaxParticipants < 0 {
 		return fmt.Errorf("config: room.max_participants %d is negative (0 means unlimited)", c.Room.MaxParticipants)
 	}
+	if c.Room.LargeRoomThreshold < 0 {
+		return fmt.Errorf("config: room.large_room_threshold %d is negative (0 turns large-room mode off)", c.Room.LargeRoomThreshold)
+	}
+	if c.Signal.MaxJoining < 0 {
+		return fmt.Errorf("config: signal.max_joining %d is negative (0 means no limit)", c.Signal.MaxJoining)
+	}
 	if c.Audio.TopK < 0 {
 		return fmt.Errorf("config: audio.top_k %d is negative (0 forwards every microphone)", c.Audio.TopK)
 	}
@@ -598,9 +637,12 @@ func (c *Config) ServerConfig(log *slog.Logger) server.Config {
 			MaxParticipants:    c.Room.MaxParticipants,
 			AudioTopK:          c.Audio.TopK,
 			AudioTopKThreshold: c.Audio.TopKThreshold,
+			AudienceThreshold:  c.Room.LargeRoomThreshold,
 		},
 		Webhook:        wh,
 		ReconnectGrace: time.Duration(c.ReconnectGrace),
+		MaxJoining:     c.Signal.MaxJoining,
+		JoinWait:       time.Duration(c.Signal.JoinWait),
 		Log:            log,
 	}
 }

@@ -45,9 +45,13 @@ room:
   empty_timeout: 10m
   departure_timeout: 30   # seconds, as LiveKit writes it
   max_participants: 50
+  large_room_threshold: 200
 audio:
   top_k: 4
   top_k_threshold: 100
+signal:
+  max_joining: 8
+  join_wait: 5s
 webhook:
   urls: [http://hooks.example/a, http://hooks.example/b]
   api_key: key1
@@ -68,11 +72,13 @@ func TestParseFull(t *testing.T) {
 		Port:        9000,
 		RTC:         RTCConfig{UDPPort: 9002, TCPPort: 9001, NodeIP: StringList{"203.0.113.7", "2001:db8::7"}},
 		Room: RoomConfig{
-			EmptyTimeout:     Duration(10 * time.Minute),
-			DepartureTimeout: Duration(30 * time.Second),
-			MaxParticipants:  50,
+			EmptyTimeout:       Duration(10 * time.Minute),
+			DepartureTimeout:   Duration(30 * time.Second),
+			MaxParticipants:    50,
+			LargeRoomThreshold: 200,
 		},
 		Audio:          AudioConfig{TopK: 4, TopKThreshold: 100},
+		Signal:         SignalConfig{MaxJoining: 8, JoinWait: Duration(5 * time.Second)},
 		Webhook:        WebhookConfig{URLs: []string{"http://hooks.example/a", "http://hooks.example/b"}, APIKey: "key1"},
 		LogLevel:       "debug",
 		ReconnectGrace: Duration(45 * time.Second),
@@ -97,8 +103,11 @@ func TestParseFull(t *testing.T) {
 		t.Errorf("NodeIPs %v", sc.NodeIPs)
 	}
 	if sc.Room.EmptyTimeout != 10*time.Minute || sc.Room.DepartureTimeout != 30*time.Second || sc.Room.MaxParticipants != 50 ||
-		sc.Room.AudioTopK != 4 || sc.Room.AudioTopKThreshold != 100 {
+		sc.Room.AudioTopK != 4 || sc.Room.AudioTopKThreshold != 100 || sc.Room.AudienceThreshold != 200 {
 		t.Errorf("room %+v", sc.Room)
+	}
+	if sc.MaxJoining != 8 || sc.JoinWait != 5*time.Second {
+		t.Errorf("join admission %d, %v", sc.MaxJoining, sc.JoinWait)
 	}
 	if sc.ReconnectGrace != 45*time.Second {
 		t.Errorf("ReconnectGrace %v", sc.ReconnectGrace)
@@ -122,7 +131,8 @@ func TestDefaults(t *testing.T) {
 	}
 	if c.LogLevel != "info" || sc.ReconnectGrace != 20*time.Second ||
 		sc.Room.EmptyTimeout != 5*time.Minute || sc.Room.DepartureTimeout != 20*time.Second || sc.Room.MaxParticipants != 0 ||
-		sc.Room.AudioTopK != 3 || sc.Room.AudioTopKThreshold != 50 {
+		sc.Room.AudioTopK != 3 || sc.Room.AudioTopKThreshold != 50 || sc.Room.AudienceThreshold != 50 ||
+		sc.MaxJoining != 32 || sc.JoinWait != 10*time.Second {
 		t.Errorf("defaults %+v / %+v", c, sc)
 	}
 	if len(sc.NodeIPs) != 0 || len(sc.Webhook.URLs) != 0 {
@@ -176,7 +186,7 @@ keys: {filekey: `+longSecret+`}
 bind_address: 10.0.0.1
 port: 1001
 rtc: {udp_port: 1002, tcp_port: 1003, node_ip: [192.0.2.1]}
-room: {empty_timeout: 1m, departure_timeout: 1s, max_participants: 1}
+room: {empty_timeout: 1m, departure_timeout: 1s, max_participants: 1, large_room_threshold: 7}
 audio: {top_k: 1, top_k_threshold: 1}
 webhook: {urls: [http://file.example], api_key: filekey}
 log_level: warn
@@ -193,12 +203,15 @@ data: /file/data
 		EnvEmptyTimeout:     "2m",
 		EnvDepartureTimeout: "2",
 		EnvMaxParticipants:  "2",
+		EnvLargeRoom:        "0",
 		EnvWebhookURLs:      "http://env.example/1,http://env.example/2",
 		EnvWebhookAPIKey:    "envkey",
 		EnvLogLevel:         "error",
 		EnvReconnectGrace:   "2s",
 		EnvAudioTopK:        "2",
 		EnvAudioTopKThresh:  "0",
+		EnvMaxJoining:       "0",
+		EnvJoinWait:         "3s",
 		EnvData:             "/env/data",
 	}
 
@@ -213,11 +226,13 @@ data: /file/data
 		Port:        2001,
 		RTC:         RTCConfig{UDPPort: 2002, TCPPort: 2003, NodeIP: StringList{"192.0.2.2", "192.0.2.3"}},
 		Room: RoomConfig{
-			EmptyTimeout:     Duration(2 * time.Minute),
-			DepartureTimeout: Duration(2 * time.Second),
-			MaxParticipants:  2,
+			EmptyTimeout:       Duration(2 * time.Minute),
+			DepartureTimeout:   Duration(2 * time.Second),
+			MaxParticipants:    2,
+			LargeRoomThreshold: 0,
 		},
 		Audio:          AudioConfig{TopK: 2, TopKThreshold: 0},
+		Signal:         SignalConfig{MaxJoining: 0, JoinWait: Duration(3 * time.Second)},
 		Webhook:        WebhookConfig{URLs: []string{"http://env.example/1", "http://env.example/2"}, APIKey: "envkey"},
 		LogLevel:       "error",
 		ReconnectGrace: Duration(2 * time.Second),
@@ -387,6 +402,8 @@ func TestErrors(t *testing.T) {
 		{name: "node ip", flags: Overrides{NodeIP: []string{"example.com"}}, dev: true, want: "rtc.node_ip"},
 		{name: "log level", flags: Overrides{LogLevel: ptr("loud")}, dev: true, want: "log_level"},
 		{name: "max participants", yaml: "room: {max_participants: -3}", dev: true, want: "max_participants"},
+		{name: "negative large room threshold", yaml: "room: {large_room_threshold: -1}", dev: true, want: "room.large_room_threshold"},
+		{name: "negative max joining", env: map[string]string{EnvMaxJoining: "-1"}, dev: true, want: "signal.max_joining"},
 		{name: "negative top k", yaml: "audio: {top_k: -1}", dev: true, want: "audio.top_k"},
 		{name: "negative top k threshold", env: map[string]string{EnvAudioTopKThresh: "-5"}, dev: true, want: "audio.top_k_threshold"},
 		{name: "webhook key unknown", yaml: "webhook: {urls: [http://x], api_key: nope}", dev: true, want: "webhook.api_key"},

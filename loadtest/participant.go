@@ -81,6 +81,7 @@ type participant struct {
 	streamStates atomic.Int32
 	firstMedia   atomic.Int64 // Unix ns
 	delays       histogram    // end-to-end delay of every packet received, µs
+	signals      signalTally  // signaling messages received
 	maxDelay     atomic.Int64 // ns
 
 	published chan *livekit.TrackPublishedResponse
@@ -114,6 +115,7 @@ func newParticipant(env *runEnv, spec participantSpec) *participant {
 		requested:  map[string]bool{},
 		qualitySet: map[string]bool{},
 	}
+	p.signals.self = spec.identity
 	if spec.publishes() {
 		p.pb = newPublisher(&spec)
 	}
@@ -177,7 +179,7 @@ func (p *participant) connect() error {
 		return err
 	}
 	dctx, dcancel := context.WithTimeout(ctx, signalDialTimeout)
-	sig, join, err := dialSignal(dctx, p.env.http, p.env.cfg.URL, token, p.spec.autoSubscribe)
+	sig, join, err := dialSignal(dctx, p.env.http, p.env.cfg.URL, token, p.spec.autoSubscribe, &p.signals)
 	dcancel()
 	if err != nil {
 		return err

@@ -28,6 +28,8 @@ type serverSample struct {
 	// delay holds the cumulative buckets of bayan_forward_delay_seconds by
 	// upper bound.
 	delay map[float64]float64
+	// signalSent is bayan_signal_messages_sent_total by type.
+	signalSent map[string]float64
 }
 
 func scrape(ctx context.Context, client *http.Client, url string) (*serverSample, error) {
@@ -57,7 +59,7 @@ func scrape(ctx context.Context, client *http.Client, url string) (*serverSample
 // parseMetrics reads the series it knows from Prometheus text; it fails if
 // none of them is there (not a Bayan or Go process endpoint).
 func parseMetrics(r io.Reader) (*serverSample, error) {
-	s := &serverSample{delay: map[float64]float64{}}
+	s := &serverSample{delay: map[float64]float64{}, signalSent: map[string]float64{}}
 	found := 0
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -89,6 +91,12 @@ func parseMetrics(r io.Reader) (*serverSample, error) {
 				continue
 			}
 			s.delay[bound] = value
+		case "bayan_signal_messages_sent_total":
+			typ, ok := labelValue(labels, "type")
+			if !ok {
+				continue
+			}
+			s.signalSent[typ] = value
 		default:
 			continue
 		}
@@ -198,8 +206,15 @@ func serverUsage(first, before, after *serverSample, participants int) *ServerUs
 	if out > 0 {
 		u.CPUMicrosPerPacket = cpu * 1e6 / out
 	}
+	u.SignalMessagesByType = map[string]float64{}
 	if participants > 0 {
 		u.MemoryPerParticipant = (after.rssBytes - first.rssBytes) / float64(participants)
+		for typ, n := range after.signalSent {
+			if d := n - first.signalSent[typ]; d > 0 {
+				u.SignalMessagesByType[typ] = d / float64(participants)
+				u.SignalMessagesPerParticipant += d / float64(participants)
+			}
+		}
 	}
 	return u
 }

@@ -37,6 +37,11 @@ type Report struct {
 	NACKsSent uint64 `json:"nacks_sent"`
 	PLIsSent  uint64 `json:"plis_sent"`
 
+	// Signal counts the signaling messages participants received, by role.
+	Signal SignalStats `json:"signal"`
+	// TeacherMedia says which students received the teacher's media (class).
+	TeacherMedia TeacherMedia `json:"teacher_media"`
+
 	Server *ServerUsage `json:"server,omitempty"` // nil when --metrics-url is not reachable
 	Client ClientUsage  `json:"client"`
 
@@ -82,6 +87,37 @@ type ServerUsage struct {
 	MemoryPerParticipant   float64 `json:"memory_per_participant"`    // (RSS end - RSS start) / participants
 	PacketsInPerSecond     float64 `json:"packets_in_per_second"`     // received from publishers
 	ForwardDelayP99Seconds float64 `json:"forward_delay_p99_seconds"` // from the server's histogram
+	// SignalMessagesPerParticipant is bayan_signal_messages_sent_total over
+	// the whole run (joins included) divided by the participants who
+	// joined; SignalMessagesByType splits it by message type.
+	SignalMessagesPerParticipant float64            `json:"signal_messages_per_participant"`
+	SignalMessagesByType         map[string]float64 `json:"signal_messages_by_type"`
+}
+
+// SignalStats is what the participants' signaling connections received.
+type SignalStats struct {
+	// ByRole maps a role ("teacher", "student", "stage", "peer") to the
+	// messages each of its participants received.
+	ByRole map[string]RoleSignal `json:"by_role"`
+}
+
+// RoleSignal summarises the signaling messages received by the
+// participants of one role over the whole run.
+type RoleSignal struct {
+	Participants int     `json:"participants"`
+	Mean         float64 `json:"mean"`
+	Max          float64 `json:"max"`
+	// ByType is the mean per participant by message type (the
+	// SignalResponse field: "update", "room_update", "offer", ...).
+	ByType map[string]float64 `json:"by_type"`
+}
+
+// TeacherMedia says whether every student received the teacher's audio
+// and video (class scenario; zero otherwise).
+type TeacherMedia struct {
+	Students int      `json:"students"` // students of the run (this shard), joined or not
+	Received int      `json:"received"` // of them, those who received both
+	Missing  []string `json:"missing"`  // identities of some who did not
 }
 
 // ClientUsage is the load tester's own cost.

@@ -574,6 +574,8 @@ func buildReport(cfg *Config, env *runEnv, parts []*participant, start, end time
 			Subscribers:  len(layerRecv[l]),
 		}
 	}
+	rep.Signal = signalStats(parts)
+	rep.TeacherMedia = teacherMedia(parts)
 	rep.NACKsSent = env.rtcp.nacks.Load()
 	rep.PLIsSent = env.rtcp.plis.Load()
 	return rep

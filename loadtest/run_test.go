@@ -149,6 +149,16 @@ func testClassReceivesTeacher(t *testing.T, ssrcSimulcast bool) {
 	if rep.Server == nil || rep.Server.PacketsOutPerSecond <= 0 || rep.Server.CPUCores <= 0 {
 		t.Errorf("server figures: %+v", rep.Server)
 	}
+	if tm := rep.TeacherMedia; tm.Students != 20 || tm.Received != 20 {
+		t.Errorf("teacher's media: %+v", tm)
+	}
+	st := rep.Signal.ByRole["student"]
+	if st.Participants != 20 || st.ByType["join"] != 1 || st.ByType["offer"] < 1 || st.Mean < st.ByType["update"] {
+		t.Errorf("students' signaling: %+v", st)
+	}
+	if rep.Server != nil && (rep.Server.SignalMessagesByType["join"] != 1 || rep.Server.SignalMessagesPerParticipant < 3) {
+		t.Errorf("server's signaling per participant: %.1f %v", rep.Server.SignalMessagesPerParticipant, rep.Server.SignalMessagesByType)
+	}
 	if rep.Client.CPUCores <= 0 || rep.Client.CPUMicrosPerSubscriber <= 0 || rep.Client.Goroutines == 0 {
 		t.Errorf("client figures: %+v", rep.Client)
 	}

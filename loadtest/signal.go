@@ -22,8 +22,11 @@ import (
 // clientProtocol is the LiveKit signaling protocol version announced.
 const clientProtocol = "16"
 
-// signalDialTimeout bounds the WebSocket handshake and the JoinResponse.
-const signalDialTimeout = 10 * time.Second
+// signalDialTimeout bounds the WebSocket handshake and the JoinResponse,
+// as livekit-client's websocketTimeout does (15 s): under a join storm the
+// server makes joins wait their turn (signal.join_wait, 10 s) before the
+// handshake completes.
+const signalDialTimeout = 15 * time.Second
 
 // signalWriteTimeout bounds one frame write.
 const signalWriteTimeout = 5 * time.Second
@@ -31,7 +34,8 @@ const signalWriteTimeout = 5 * time.Second
 // signalClient is one participant's signaling connection. send may be
 // called from any goroutine; read only from one.
 type signalClient struct {
-	conn *websocket.Conn
+	conn  *websocket.Conn
+	tally *signalTally // counts what is read
 }
 
 // joinError is a join the server refused over HTTP (wrong key, wrong path).
@@ -123,7 +127,7 @@ func rtcURL(base, token string, autoSubscribe bool) (string, error) {
 
 // dialSignal connects to /rtc and reads the JoinResponse. ctx bounds the
 // whole exchange.
-func dialSignal(ctx context.Context, client *http.Client, base, token string, autoSubscribe bool) (*signalClient, *livekit.JoinResponse, error) {
+func dialSignal(ctx context.Context, client *http.Client, base, token string, autoSubscribe bool, tally *signalTally) (*signalClient, *livekit.JoinResponse, error) {
 	u, err := rtcURL(base, token, autoSubscribe)
 	if err != nil {
 		return nil, nil, err
@@ -142,7 +146,7 @@ func dialSignal(ctx context.Context, client *http.Client, base, token string, au
 		return nil, nil, je
 	}
 	conn.SetReadLimit(8 << 20)
-	c := &signalClient{conn: conn}
+	c := &signalClient{conn: conn, tally: tally}
 	msg, err := c.read(ctx)
 	if err != nil {
 		c.closeNow()
@@ -195,6 +199,9 @@ func (c *signalClient) read(ctx context.Context) (*livekit.SignalResponse, error
 	msg := &livekit.SignalResponse{}
 	if err := proto.Unmarshal(b, msg); err != nil {
 		return nil, fmt.Errorf("decode signal frame: %w", err)
+	}
+	if c.tally != nil {
+		c.tally.add(msg)
 	}
 	return msg, nil
 }

@@ -45,11 +45,32 @@ func WriteSummary(w io.Writer, r *Report) error {
 	row("jitter", "%.2f ms (mean over tracks)", r.JitterMs)
 	row("delay", "%s", pct(r.DelayMs, "ms"))
 	row("NACKs / PLIs sent", "%d / %d", r.NACKsSent, r.PLIsSent)
+	roles := make([]string, 0, len(r.Signal.ByRole))
+	for role := range r.Signal.ByRole {
+		roles = append(roles, role)
+	}
+	sort.Strings(roles)
+	for i, role := range roles {
+		rs := r.Signal.ByRole[role]
+		name := ""
+		if i == 0 {
+			name = "signaling received"
+		}
+		row(name, "%s (%d): mean %.1f, max %.0f messages each; %s", role, rs.Participants, rs.Mean, rs.Max, byType(rs.ByType))
+	}
+	if tm := r.TeacherMedia; tm.Students > 0 {
+		if tm.Received == tm.Students {
+			row("teacher's media", "received by all %d students (audio and video)", tm.Students)
+		} else {
+			row("teacher's media", "received by %d of %d students; MISSING: %s", tm.Received, tm.Students, strings.Join(tm.Missing, " "))
+		}
+	}
 	if s := r.Server; s != nil {
 		row("server CPU", "%.2f cores, %.2f µs per forwarded packet", s.CPUCores, s.CPUMicrosPerPacket)
 		row("server packets", "%.0f/s in, %.0f/s out", s.PacketsInPerSecond, s.PacketsOutPerSecond)
 		row("server memory", "%.1f MiB RSS, %.0f KiB per participant", s.RSSBytes/(1<<20), s.MemoryPerParticipant/(1<<10))
 		row("server forward delay", "p99 %.3f ms", s.ForwardDelayP99Seconds*1000)
+		row("server signaling", "%.1f messages sent per participant; %s", s.SignalMessagesPerParticipant, byType(s.SignalMessagesByType))
 	} else {
 		row("server", "no figures (metrics not reachable)")
 	}
@@ -63,4 +84,25 @@ func WriteSummary(w io.Writer, r *Report) error {
 		row(name, "%s", strings.ReplaceAll(e, "\n", " "))
 	}
 	return tw.Flush()
+}
+
+// byType writes per-type counts, largest first: "update 12.0, offer 1.0".
+func byType(m map[string]float64) string {
+	types := make([]string, 0, len(m))
+	for k, v := range m {
+		if v > 0 {
+			types = append(types, k)
+		}
+	}
+	sort.Slice(types, func(i, j int) bool {
+		if m[types[i]] != m[types[j]] {
+			return m[types[i]] > m[types[j]]
+		}
+		return types[i] < types[j]
+	})
+	parts := make([]string, len(types))
+	for i, k := range types {
+		parts[i] = fmt.Sprintf("%s %.1f", k, m[k])
+	}
+	return strings.Join(parts, ", ")
 }

@@ -44,6 +44,11 @@ var (
 	publishedDesc    = prometheus.NewDesc("bayan_published_tracks", "Tracks published on this node.", []string{"kind"}, nil)
 	subscribedDesc   = prometheus.NewDesc("bayan_subscribed_tracks", "Down-tracks forwarded by this node.", nil, nil)
 	delayDesc        = prometheus.NewDesc("bayan_forward_delay_seconds", "Time from a packet's arrival to its last down-track write.", nil, nil)
+	sigSentDesc      = prometheus.NewDesc("bayan_signal_messages_sent_total", "Signaling responses written to clients, by type (the SignalResponse field).", []string{"type"}, nil)
+	joiningDesc      = prometheus.NewDesc("bayan_signal_joins_in_progress", "Joins admitted whose media is not connected yet.", nil, nil)
+	joinWaitingDesc  = prometheus.NewDesc("bayan_signal_joins_waiting", "Joins waiting for their turn.", nil, nil)
+	joinWaitDesc     = prometheus.NewDesc("bayan_signal_join_wait_seconds_total", "Time admitted joins spent waiting for their turn, summed.", nil, nil)
+	sigReceivedDesc  = prometheus.NewDesc("bayan_signal_messages_received_total", "Signaling requests received from clients, by type (the SignalRequest field).", []string{"type"}, nil)
 )
 
 func counters() []counter {
@@ -62,6 +67,8 @@ func counters() []counter {
 		newCounter("signal_joins_total", "Successful joins.", func(s Sources) uint64 { return s.Signaling.Joins() }),
 		newCounter("signal_resumes_total", "Resumed signaling sessions.", func(s Sources) uint64 { return s.Signaling.Resumes() }),
 		newCounter("signal_auth_failures_total", "Requests refused for their token.", func(s Sources) uint64 { return s.Signaling.AuthFailures() }),
+		newCounter("signal_joins_refused_busy_total", "Joins refused because their turn did not come in time.", func(s Sources) uint64 { return s.Signaling.JoinsRefusedBusy() }),
+		newCounter("signal_bytes_sent_total", "Bytes of signaling responses written to clients.", func(s Sources) uint64 { return s.Signaling.BytesSent() }),
 	}
 }
 
@@ -76,12 +83,26 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- publishedDesc
 	ch <- subscribedDesc
 	ch <- delayDesc
+	ch <- sigSentDesc
+	ch <- sigReceivedDesc
+	ch <- joiningDesc
+	ch <- joinWaitingDesc
+	ch <- joinWaitDesc
 }
 
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	for _, k := range counters() {
 		ch <- prometheus.MustNewConstMetric(k.desc, prometheus.CounterValue, float64(k.read(c.src)))
 	}
+	for typ, n := range c.src.Signaling.MessagesSent() {
+		ch <- prometheus.MustNewConstMetric(sigSentDesc, prometheus.CounterValue, float64(n), typ)
+	}
+	for typ, n := range c.src.Signaling.MessagesReceived() {
+		ch <- prometheus.MustNewConstMetric(sigReceivedDesc, prometheus.CounterValue, float64(n), typ)
+	}
+	ch <- prometheus.MustNewConstMetric(joiningDesc, prometheus.GaugeValue, float64(c.src.Signaling.JoinsInProgress()))
+	ch <- prometheus.MustNewConstMetric(joinWaitingDesc, prometheus.GaugeValue, float64(c.src.Signaling.JoinsWaiting()))
+	ch <- prometheus.MustNewConstMetric(joinWaitDesc, prometheus.CounterValue, c.src.Signaling.JoinWaitSeconds())
 	rooms := c.src.Rooms.Rooms()
 	var participants, audio, video, subscribed int
 	for _, r := range rooms {

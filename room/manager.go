@@ -24,6 +24,11 @@ type Config struct {
 	// participants (every room when the threshold is 0).
 	AudioTopK          int
 	AudioTopKThreshold int
+	// AudienceThreshold, when above 0, puts rooms of more than that many
+	// participants in audience mode: participants who may not publish and
+	// publish nothing are told only of those who do, and of a running
+	// count (see audience.go). 0 turns it off.
+	AudienceThreshold int
 	// QualityInterval is how often connection quality is measured and
 	// changes are sent (ConnectionQualityUpdate); 0 means 5 s.
 	QualityInterval time.Duration

@@ -66,6 +66,15 @@ type Participant struct {
 	closed        bool
 	lostTimer     *time.Timer // runs while the signal connection is gone
 
+	// settled is closed once the media connection is up or the
+	// participant is gone: the end of its join.
+	settled     chan struct{}
+	settledOnce sync.Once
+
+	// audience is the status the room's view last gave this participant
+	// (see audience.go); guarded by room.viewMu.
+	audience bool
+
 	// listener gates the microphones this participant is sent by the
 	// room's top-K selection; unused when top-K is off.
 	listener sfu.AudioListener
@@ -99,6 +108,7 @@ func newParticipant(r *Room, p JoinParams, sink SignalSink) (*Participant, error
 		subs:          map[string]*subscription{},
 		autoSubscribe: p.AutoSubscribe,
 		sink:          sink,
+		settled:       make(chan struct{}),
 	}
 	part.info.Sid = part.sid
 	part.log = r.log.With("participant", p.Identity, "pID", part.sid)
@@ -183,8 +193,17 @@ func (p *Participant) setState(s livekit.ParticipantInfo_State) {
 	p.info.State = s
 	p.info.Version++
 	p.mu.Unlock()
+	if s >= livekit.ParticipantInfo_ACTIVE {
+		p.settle()
+	}
 	p.room.broadcastParticipant(p)
 }
+
+// Settled is closed once the participant's media connection is up, or it
+// has left: its join is over either way.
+func (p *Participant) Settled() <-chan struct{} { return p.settled }
+
+func (p *Participant) settle() { p.settledOnce.Do(func() { close(p.settled) }) }
 
 // SetSink replaces the connection that signal responses go to, as when a
 // client resumes over a new WebSocket; nil marks the connection as lost.
@@ -309,6 +328,7 @@ func (p *Participant) close(reason livekit.DisconnectReason, tellClient bool) {
 		}})
 	}
 	p.closed = true
+	p.settle()
 	p.info.State = livekit.ParticipantInfo_DISCONNECTED
 	p.info.DisconnectReason = reason
 	p.info.Version++
@@ -331,8 +351,12 @@ func (p *Participant) close(reason livekit.DisconnectReason, tellClient bool) {
 		}
 		p.room.onTrackUnpublished(pt)
 	}
-	_ = p.pub.Close()
-	if p.sub != nil {
-		_ = p.sub.Close()
+	for _, tr := range []*sfu.Transport{p.pub, p.sub} {
+		if tr == nil {
+			continue
+		}
+		if err := tr.Close(); errors.Is(err, sfu.ErrCloseStuck) {
+			p.log.Error("peer connection close", "err", err)
+		}
 	}
 }

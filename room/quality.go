@@ -88,6 +88,33 @@ func (m *qualityMonitor) tick() {
 			delete(m.state, sid)
 		}
 	}
+	m.distribute(ps, infos, news, hidden, changed)
+}
+
+// distribute sends each participant its own quality and that of the
+// others it sees: everyone's the first time, then the changes. In audience
+// mode an audience member hears only of those who are not audience, so a
+// big room's changes cost O(N), not O(N²).
+func (m *qualityMonitor) distribute(ps []*Participant, infos map[string]*livekit.ConnectionQualityInfo,
+	news, hidden map[string]bool, changed []*livekit.ConnectionQualityInfo) {
+	r := m.room
+	r.viewMu.Lock()
+	defer r.viewMu.Unlock()
+	large := r.large.Load()
+	bySID := make(map[string]*Participant, len(ps))
+	for _, p := range ps {
+		bySID[p.SID()] = p
+	}
+	// Changes of audience members, which only non-audience participants
+	// are told of in audience mode, apart from the rest.
+	var public, private []*livekit.ConnectionQualityInfo
+	for _, info := range changed {
+		if p := bySID[info.ParticipantSid]; large && p.audience {
+			private = append(private, info)
+		} else {
+			public = append(public, info)
+		}
+	}
 	for _, o := range ps {
 		sid := o.SID()
 		st := m.state[sid]
@@ -95,18 +122,24 @@ func (m *qualityMonitor) tick() {
 		if !st.informed {
 			st.informed = true
 			updates = append(updates, infos[sid])
-			for other, info := range infos {
-				if other != sid && !hidden[other] {
-					updates = append(updates, info)
+			for _, p := range ps {
+				if p != o && !hidden[p.SID()] && r.sees(o, p) {
+					updates = append(updates, infos[p.SID()])
 				}
 			}
 		} else {
 			if news[sid] {
 				updates = append(updates, infos[sid])
 			}
-			for _, info := range changed {
-				if info.ParticipantSid != sid {
-					updates = append(updates, info)
+			lists := [][]*livekit.ConnectionQualityInfo{public}
+			if !large || !o.audience {
+				lists = append(lists, private)
+			}
+			for _, list := range lists {
+				for _, info := range list {
+					if info.ParticipantSid != sid {
+						updates = append(updates, info)
+					}
 				}
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/livekit/protocol/livekit"
@@ -20,6 +21,14 @@ type Room struct {
 	mgr  *Manager
 	name string
 	log  *slog.Logger
+
+	// viewMu orders every decision about who is told of whom (see
+	// audience.go); it is taken before mu.
+	viewMu sync.Mutex
+	// large is audience mode, written under viewMu and mu.
+	large     atomic.Bool
+	lastCount int // the count last sent in audience mode; the count loop's
+	counter   *periodic
 
 	mu           sync.Mutex
 	info         *livekit.Room
@@ -69,6 +78,8 @@ func newRoom(m *Manager, name string, opts *livekit.CreateRoomRequest) *Room {
 	r.liveness = newLayerLiveness(r)
 	r.alloc = newBandwidthAllocator(r)
 	r.audio = newAudioSelector(m.cfg)
+	r.lastCount = -1
+	r.counter = startPeriodic(countInterval, func(time.Time) { r.sendCount() })
 	return r
 }
 
@@ -145,9 +156,11 @@ func (r *Room) Join(params JoinParams, sink SignalSink) (*Participant, error) {
 	if err != nil {
 		return nil, err
 	}
+	r.viewMu.Lock()
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
+		r.viewMu.Unlock()
 		p.close(livekit.DisconnectReason_ROOM_CLOSED, false)
 		return nil, ErrRoomClosed
 	}
@@ -155,13 +168,10 @@ func (r *Room) Join(params JoinParams, sink SignalSink) (*Participant, error) {
 		r.emptyTimer.Stop()
 		r.emptyTimer = nil
 	}
-	others := make([]*livekit.ParticipantInfo, 0, len(r.participants))
-	for _, o := range r.participants {
-		if !o.Hidden() {
-			others = append(others, o.Info())
-		}
-	}
+	p.audience = p.isAudience()
 	r.participants[params.Identity] = p
+	r.switchModeLocked(p)
+	others := r.visibleToLocked(p)
 	r.updateAudioSelectionLocked()
 	first := !r.hadJoin
 	r.hadJoin = true
@@ -183,6 +193,7 @@ func (r *Room) Join(params JoinParams, sink SignalSink) (*Participant, error) {
 		},
 	}}})
 	r.mu.Unlock()
+	r.viewMu.Unlock()
 
 	if first {
 		r.mgr.event(&livekit.WebhookEvent{Event: "room_started", Room: roomInfo})
@@ -251,6 +262,11 @@ func (r *Room) removeParticipant(p *Participant, reason livekit.DisconnectReason
 
 	p.close(reason, tellClient)
 	r.broadcastParticipant(p)
+	r.viewMu.Lock()
+	r.mu.Lock()
+	r.switchModeLocked(nil)
+	r.mu.Unlock()
+	r.viewMu.Unlock()
 	r.mgr.event(&livekit.WebhookEvent{Event: "participant_left", Room: r.Info(), Participant: p.Info()})
 	r.mgr.cfg.Hooks.Left(r, p, reason)
 }
@@ -293,6 +309,7 @@ func (r *Room) close(reason livekit.DisconnectReason) {
 	r.participants = map[string]*Participant{}
 	hadJoin := r.hadJoin
 	r.mu.Unlock()
+	r.counter.close()
 	r.speakers.close()
 	r.quality.close()
 	r.liveness.close()
@@ -310,33 +327,32 @@ func (r *Room) close(reason livekit.DisconnectReason) {
 	}
 }
 
-// broadcastParticipant sends p's current info to everyone in the room
-// (p itself included, so it learns of permission changes), unless p is
-// hidden.
+// broadcastParticipant sends p's current info to everyone in the room who
+// sees p (p itself included, so it learns of permission changes), unless p
+// is hidden. It first brings p's audience status up to date.
 func (r *Room) broadcastParticipant(p *Participant) {
+	r.viewMu.Lock()
+	defer r.viewMu.Unlock()
+	r.refreshAudienceLocked(p)
 	info := p.Info()
-	msg := &livekit.SignalResponse{Message: &livekit.SignalResponse_Update{
-		Update: &livekit.ParticipantUpdate{Participants: []*livekit.ParticipantInfo{info}},
-	}}
+	msg := updateOf([]*livekit.ParticipantInfo{info})
 	hidden := info.GetPermission().GetHidden()
 	for _, o := range r.Participants() {
-		if hidden && o != p {
+		if o != p && (hidden || !r.sees(o, p)) {
 			continue
 		}
 		o.send(msg)
 	}
 }
 
-// hideParticipant makes p disappear for everyone else, as if it had left.
+// hideParticipant makes p disappear for everyone else who saw it, as if it
+// had left.
 func (r *Room) hideParticipant(p *Participant) {
-	info := p.Info()
-	info.State = livekit.ParticipantInfo_DISCONNECTED
-	info.Tracks = nil
-	msg := &livekit.SignalResponse{Message: &livekit.SignalResponse_Update{
-		Update: &livekit.ParticipantUpdate{Participants: []*livekit.ParticipantInfo{info}},
-	}}
+	r.viewMu.Lock()
+	defer r.viewMu.Unlock()
+	msg := updateOf([]*livekit.ParticipantInfo{goneInfo(p)})
 	for _, o := range r.Participants() {
-		if o != p {
+		if o != p && r.sees(o, p) {
 			o.send(msg)
 		}
 	}

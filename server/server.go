@@ -54,7 +54,11 @@ type Config struct {
 	ReconnectGrace time.Duration
 	// RefreshInterval is how often clients get a fresh token.
 	RefreshInterval time.Duration
-	Log             *slog.Logger
+	// MaxJoining bounds the joins in progress at once (0: no limit);
+	// JoinWait is how long a join may wait for its turn (see signaling.Config).
+	MaxJoining int
+	JoinWait   time.Duration
+	Log        *slog.Logger
 }
 
 // Server is a running node.
@@ -128,6 +132,8 @@ func New(cfg Config) (*Server, error) {
 		Log:             cfg.Log,
 		ReconnectGrace:  cfg.ReconnectGrace,
 		RefreshInterval: cfg.RefreshInterval,
+		MaxJoining:      cfg.MaxJoining,
+		JoinWait:        cfg.JoinWait,
 	})
 
 	mux := http.NewServeMux()

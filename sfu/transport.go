@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/bayan-dev/bayan/sfu/bwe"
 
@@ -189,7 +190,18 @@ func (t *Transport) offerLocked() error {
 	return nil
 }
 
-// Close closes the peer connection.
+// closeTimeout bounds how long Close waits for pion's Close.
+const closeTimeout = 5 * time.Second
+
+// ErrCloseStuck is returned when pion's Close did not return in time.
+var ErrCloseStuck = errors.New("sfu: peer connection close did not return (left to finish on its own)")
+
+// Close closes the peer connection. pion's Close can block for good when an
+// SRTCP packet from a new SSRC races the DTLS transport's stop (the SRTCP
+// read loop waits for a stream acceptor that is gone while Stop waits for
+// the read loop; seen in a join-storm test, cf. pion/webrtc#1430): the
+// participant's teardown, and with it the signaling handler and the node's
+// shutdown, must not block with it, so Close waits a bounded time.
 func (t *Transport) Close() error {
 	t.mu.Lock()
 	if t.closed {
@@ -198,5 +210,14 @@ func (t *Transport) Close() error {
 	}
 	t.closed = true
 	t.mu.Unlock()
-	return t.pc.Close()
+	done := make(chan error, 1)
+	go func() { done <- t.pc.Close() }()
+	timer := time.NewTimer(closeTimeout)
+	defer timer.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-timer.C:
+		return ErrCloseStuck
+	}
 }

@@ -28,6 +28,18 @@ type Config struct {
 	ReconnectGrace time.Duration
 	// RefreshInterval is how often a client is sent a fresh token.
 	RefreshInterval time.Duration
+	// MaxJoining bounds the joins in progress at once (from the WebSocket
+	// to connected media); the others wait their turn. 0: no limit.
+	MaxJoining int
+	// JoinWait is how long a join may wait for its turn before it is
+	// refused with 503; 0 means 10 s.
+	JoinWait time.Duration
+	// JoinHold is how long a join that does not connect its media keeps
+	// its turn; 0 means 10 s.
+	JoinHold time.Duration
+	// MaxQueuedJoins bounds the joins waiting; more are refused at once.
+	// 0 means 10 000.
+	MaxQueuedJoins int
 }
 
 // Counters are the signaling layer's own metrics.
@@ -36,7 +48,24 @@ type Counters struct {
 	joins       atomic.Uint64
 	resumes     atomic.Uint64
 	authFailure atomic.Uint64
+	sent        messageCounts
+	received    messageCounts
+	gate        *joinGate
 }
+
+// JoinsInProgress returns the joins admitted whose media is not connected
+// yet; JoinsWaiting those waiting their turn.
+func (c *Counters) JoinsInProgress() int { return c.gate.inProgress() }
+
+// JoinsWaiting returns the joins waiting their turn.
+func (c *Counters) JoinsWaiting() int { return int(c.gate.waiting.Load()) }
+
+// JoinsRefusedBusy returns the joins refused because their turn did not
+// come in time or too many were waiting.
+func (c *Counters) JoinsRefusedBusy() uint64 { return c.gate.refused.Load() }
+
+// JoinWaitSeconds returns the time admitted joins spent waiting, summed.
+func (c *Counters) JoinWaitSeconds() float64 { return float64(c.gate.waitedNs.Load()) / 1e9 }
 
 // BadFrames returns how many undecodable frames were dropped.
 func (c *Counters) BadFrames() uint64 { return c.badFrames.Load() }
@@ -57,6 +86,7 @@ type Server struct {
 	log     *slog.Logger
 	cfg     Config
 	metrics Counters
+	gate    *joinGate
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -77,9 +107,21 @@ func NewServer(cfg Config) *Server {
 	if cfg.RefreshInterval <= 0 {
 		cfg.RefreshInterval = 10 * time.Minute
 	}
+	if cfg.JoinWait <= 0 {
+		cfg.JoinWait = 10 * time.Second
+	}
+	if cfg.JoinHold <= 0 {
+		cfg.JoinHold = 10 * time.Second
+	}
+	if cfg.MaxQueuedJoins <= 0 {
+		cfg.MaxQueuedJoins = 10000
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Server{keys: cfg.Keys, rooms: cfg.Rooms, log: cfg.Log, cfg: cfg, ctx: ctx, cancel: cancel,
-		sessions: map[*session]struct{}{}}
+	s := &Server{keys: cfg.Keys, rooms: cfg.Rooms, log: cfg.Log, cfg: cfg, ctx: ctx, cancel: cancel,
+		sessions: map[*session]struct{}{},
+		gate:     newJoinGate(cfg.MaxJoining, cfg.MaxQueuedJoins, cfg.JoinWait)}
+	s.metrics.gate = s.gate
+	return s
 }
 
 // Counters returns the server's counters.
@@ -251,11 +293,31 @@ func (s *Server) handleRTC(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resume := opts.resume
+	release := func() {}
 	if !resume {
 		if err := s.checkCapacity(tok); err != nil {
 			httpError(w, http.StatusServiceUnavailable, err)
 			return
 		}
+		// The client waits for its turn before the WebSocket is accepted:
+		// a refusal is then a plain HTTP error the SDKs show.
+		// The wait ends when the client gives up or the server shuts down.
+		wctx, wcancel := context.WithCancel(r.Context())
+		stop := context.AfterFunc(s.ctx, wcancel)
+		release, err = s.gate.enter(wctx)
+		stop()
+		wcancel()
+		if err != nil {
+			switch {
+			case errors.Is(err, ErrBusy):
+				s.log.Warn("join refused", "room", tok.Grants.Video.Room, "participant", tok.Grants.Identity, "err", err)
+				httpError(w, http.StatusServiceUnavailable, err)
+			case s.ctx.Err() != nil:
+				httpError(w, http.StatusServiceUnavailable, errors.New("server shutting down"))
+			}
+			return
+		}
+		defer release()
 	}
 	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 		// Classrooms are embedded in schools' own sites: the token, not the
@@ -298,6 +360,8 @@ func (s *Server) handleRTC(w http.ResponseWriter, r *http.Request) {
 		}
 	} else if !s.join(sess, opts) {
 		return
+	} else {
+		s.releaseWhenSettled(ctx, sess.p, release)
 	}
 	go s.refreshTokens(ctx, sess)
 	sess.readLoop(ctx)
@@ -366,6 +430,23 @@ func (s *Server) join(sess *session, opts *joinOptions) bool {
 		}
 	}
 	return true
+}
+
+// releaseWhenSettled gives up the join's turn once p's media is connected
+// or it left, or after the hold time, whichever comes first.
+func (s *Server) releaseWhenSettled(ctx context.Context, p *room.Participant, release func()) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer release()
+		t := time.NewTimer(s.cfg.JoinHold)
+		defer t.Stop()
+		select {
+		case <-p.Settled():
+		case <-t.C:
+		case <-ctx.Done():
+		}
+	}()
 }
 
 // resume re-attaches a participant whose WebSocket dropped.

@@ -100,6 +100,7 @@ func (s *session) writeLoop(ctx context.Context) {
 			s.close(websocket.StatusGoingAway, "write failed")
 			return false
 		}
+		s.srv.metrics.sent.add(msg, len(b))
 		return true
 	}
 	for {
@@ -141,6 +142,7 @@ func (s *session) readLoop(ctx context.Context) {
 			s.log.Debug("dropping bad signal frame", "err", err)
 			continue
 		}
+		s.srv.metrics.received.add(req, len(data))
 		s.text.Store(typ == websocket.MessageText)
 		s.handle(req)
 		if s.left {

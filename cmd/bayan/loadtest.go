@@ -155,6 +155,9 @@ func (a *app) runLoadtest(cmd *cobra.Command, scenario string, o *loadtestOption
 	if werr := loadtest.WriteSummary(a.stdout, rep); werr != nil && err == nil {
 		err = werr
 	}
+	if tm := rep.TeacherMedia; tm.Received < tm.Students && err == nil {
+		err = fmt.Errorf("%d of %d students did not receive the teacher's media", tm.Students-tm.Received, tm.Students)
+	}
 	if o.out != "" {
 		if werr := writeFileWith(o.out, func(f *os.File) error {
 			enc := json.NewEncoder(f)
