@@ -250,6 +250,17 @@ func (cl *ctlClient) replies() []string {
 }
 
 // state returns the latest state received.
+// statesSeen returns the state events received so far.
+func (cl *ctlClient) statesSeen() []ctlState {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	return slices.Clone(cl.states)
+}
+
+// memberChangeWait is how long the server gathers arrivals and departures
+// before it broadcasts the state (memberChangeDelay).
+const memberChangeWait = 250 * time.Millisecond
+
 func (cl *ctlClient) state() ctlState {
 	cl.mu.Lock()
 	defer cl.mu.Unlock()
@@ -416,9 +427,18 @@ func TestClassFlow(t *testing.T) {
 		t.Fatalf("the teacher publishes: %v", err)
 	}
 
-	// Hands, in the order they went up; each student sees only their own.
+	// Hands, in the order they went up; each student sees only their own,
+	// and is sent nothing for another's (a class of hundreds would
+	// otherwise get a state event per raised hand).
+	ben.waitState("ana's arrival counted", func(s ctlState) bool { return s.Students == 2 })
+	time.Sleep(2 * memberChangeWait) // the last gathered broadcast is out
+	benStates := len(ben.statesSeen())
 	if r := ana.do("hand", map[string]any{"raised": true}); r != "ok" {
 		t.Fatalf("ana raises her hand: %s", r)
+	}
+	teacher.waitState("ana's hand", func(s ctlState) bool { return len(s.Hands) == 1 })
+	if got := len(ben.statesSeen()); got != benStates {
+		t.Fatalf("ben was sent %d state events for ana's hand", got-benStates)
 	}
 	if r := ben.do("hand", map[string]any{"raised": true}); r != "ok" {
 		t.Fatalf("ben raises his hand: %s", r)

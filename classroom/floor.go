@@ -1,8 +1,12 @@
 package classroom
 
 import (
+	"bytes"
+	"encoding/json"
 	"sync"
 	"time"
+
+	"github.com/bayan-dev/bayan/room"
 )
 
 // memberChangeDelay gathers the state broadcasts that arrivals and
@@ -20,6 +24,10 @@ type floor struct {
 	spotlight string      // identity, or "" for none
 	pending   *time.Timer // a gathered broadcast, waiting
 	closed    bool        // the class emptied: no more broadcasts
+	// sent is the copy of the state each member was sent last: a change
+	// goes only to those whose copy it changes (a student's raised hand to
+	// the staff and that student, not to a class of hundreds).
+	sent map[*room.Participant][]byte
 }
 
 // broadcastLocked sends every member present their copy of the state now;
@@ -34,9 +42,21 @@ func (fl *floor) broadcastLocked(c *liveClass) {
 	}
 	present := c.present()
 	pub := fl.publicStateLocked(c, present)
+	sent := make(map[*room.Participant][]byte, len(present))
 	for _, m := range present {
-		send(m.p, fl.stateForLocked(pub, m))
+		b, err := json.Marshal(fl.stateForLocked(pub, m))
+		if err != nil {
+			continue
+		}
+		if last, ok := fl.sent[m.p]; ok && bytes.Equal(last, b) {
+			sent[m.p] = last
+			continue
+		}
+		if sendJSON(m.p, b) {
+			sent[m.p] = b
+		}
 	}
+	fl.sent = sent // members who left are forgotten
 }
 
 // broadcastSoonLocked broadcasts the state after memberChangeDelay, with
@@ -57,7 +77,16 @@ func (fl *floor) sendLocked(c *liveClass, m member) {
 	if fl.closed {
 		return
 	}
-	send(m.p, fl.stateForLocked(fl.publicStateLocked(c, c.present()), m))
+	b, err := json.Marshal(fl.stateForLocked(fl.publicStateLocked(c, c.present()), m))
+	if err != nil {
+		return
+	}
+	if sendJSON(m.p, b) {
+		if fl.sent == nil {
+			fl.sent = map[*room.Participant][]byte{}
+		}
+		fl.sent[m.p] = b
+	}
 }
 
 // closeLocked stops broadcasts for good: the class has emptied.

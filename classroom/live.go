@@ -326,6 +326,11 @@ func send(p *room.Participant, event any) bool {
 	if err != nil {
 		return false
 	}
+	return sendJSON(p, b)
+}
+
+// sendJSON sends an encoded classroom event to one member.
+func sendJSON(p *room.Participant, b []byte) bool {
 	topic := Topic
 	return p.SendData(&livekit.DataPacket{Value: &livekit.DataPacket_User{User: &livekit.UserPacket{
 		Payload: b, Topic: &topic,
