@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/bayan-dev/bayan/store"
@@ -204,6 +205,16 @@ func unionLength(ivs []interval) time.Duration {
 	return total
 }
 
+// spreadsheetSafe keeps a cell that a spreadsheet would read as a formula
+// (=, +, -, @, tab or carriage return first: an identity is whatever the
+// school's back end chose) as text, with a leading apostrophe.
+func spreadsheetSafe(cell string) string {
+	if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+		return "'" + cell
+	}
+	return cell
+}
+
 // csvHeader names the columns of the report as CSV.
 var csvHeader = []string{"identity", "role", "on_roster", "absent", "first_join", "last_leave", "present",
 	"minutes_present", "joins", "late", "left_early"}
@@ -222,7 +233,7 @@ func (r AttendanceReport) writeCSV(w io.Writer) error {
 		return t.UTC().Format(time.RFC3339)
 	}
 	for _, a := range slices.Concat(r.Students, r.Staff) {
-		row := []string{a.Identity, a.Role, strconv.FormatBool(a.OnRoster), strconv.FormatBool(a.Absent),
+		row := []string{spreadsheetSafe(a.Identity), a.Role, strconv.FormatBool(a.OnRoster), strconv.FormatBool(a.Absent),
 			stamp(a.FirstJoin), stamp(a.LastLeave), strconv.FormatBool(a.Present),
 			strconv.FormatFloat(a.MinutesPresent, 'f', 1, 64), strconv.Itoa(a.Joins),
 			strconv.FormatBool(a.Late), strconv.FormatBool(a.LeftEarly)}

@@ -181,7 +181,7 @@ func TestUnionLength(t *testing.T) {
 }
 
 func TestAttendanceCSV(t *testing.T) {
-	c := store.Class{ID: "CL_x", Teachers: []string{"ms-lee"}, Roster: []string{`o"neil, jr`, "ana"}, StartsAt: t0,
+	c := store.Class{ID: "CL_x", Teachers: []string{"ms-lee"}, Roster: []string{`o"neil, jr`, "ana", "=HYPERLINK(1)"}, StartsAt: t0,
 		EndsAt: minute(60), State: store.ClassEnded, StartedAt: t0, EndedAt: minute(60)}
 	ev := timeline("ana", store.RoleStudent, store.Join, 0.0, "ana", store.RoleStudent, store.Leave, 30.0)
 	var buf bytes.Buffer
@@ -192,16 +192,24 @@ func TestAttendanceCSV(t *testing.T) {
 	if err != nil {
 		t.Fatalf("read back: %v\n%s", err, buf.String())
 	}
-	if len(rows) != 4 || !slices.Equal(rows[0], csvHeader) {
+	if len(rows) != 5 || !slices.Equal(rows[0], csvHeader) {
 		t.Fatalf("rows %q", rows)
 	}
-	if want := []string{"ana", "student", "true", "false", "2026-11-02T09:00:00Z", "2026-11-02T09:30:00Z", "false", "30.0", "1", "false", "true"}; !slices.Equal(rows[1], want) {
-		t.Errorf("ana's row %q, want %q", rows[1], want)
+	byID := map[string][]string{}
+	for _, r := range rows[1:] {
+		byID[r[0]] = r
 	}
-	if rows[2][0] != `o"neil, jr` || rows[2][3] != "true" || rows[2][4] != "" {
-		t.Errorf("absent row %q", rows[2])
+	if want := []string{"ana", "student", "true", "false", "2026-11-02T09:00:00Z", "2026-11-02T09:30:00Z", "false", "30.0", "1", "false", "true"}; !slices.Equal(byID["ana"], want) {
+		t.Errorf("ana's row %q, want %q", byID["ana"], want)
 	}
-	if rows[3][0] != "ms-lee" || rows[3][1] != "teacher" {
-		t.Errorf("staff row %q", rows[3])
+	if r := byID[`o"neil, jr`]; r == nil || r[3] != "true" || r[4] != "" {
+		t.Errorf("absent row %q", r)
+	}
+	// A spreadsheet must show this identity, not run it.
+	if byID["'=HYPERLINK(1)"] == nil {
+		t.Errorf("formula-like identity not kept as text: %q", rows)
+	}
+	if r := rows[len(rows)-1]; r[0] != "ms-lee" || r[1] != "teacher" {
+		t.Errorf("staff row %q", r)
 	}
 }
