@@ -14,6 +14,11 @@ import (
 // the layer it is forwarded or switching to, and also the one it asked for
 // when that one stopped arriving: the publisher must keep trying to send it
 // so that the subscriber can move back.
+//
+// A layer the track advertises but whose first packet has not arrived is
+// always wanted: the server learns of a layer only from its packets, and a
+// publisher told to leave it off before then would never send it, so that
+// subscribers of a layer that stops could not fall back to it.
 func (r *Room) updateDynacast(pt *PublishedTrack) {
 	pt.dynacastMu.Lock()
 	defer pt.dynacastMu.Unlock()
@@ -60,6 +65,11 @@ func (r *Room) updateDynacast(pt *PublishedTrack) {
 			mark(pt.askedLayer(q))
 		}
 	}
+	for q, l := range layers {
+		if advertised[q] && l == nil {
+			wanted[q] = true
+		}
+	}
 	pt.mu.Lock()
 	if pt.dynacastSent && pt.dynacast == wanted {
 		pt.mu.Unlock()
@@ -67,6 +77,8 @@ func (r *Room) updateDynacast(pt *PublishedTrack) {
 	}
 	pt.dynacast, pt.dynacastSent = wanted, true
 	pt.mu.Unlock()
+	r.log.Debug("dynacast", "track", sid, "low", wanted[livekit.VideoQuality_LOW],
+		"medium", wanted[livekit.VideoQuality_MEDIUM], "high", wanted[livekit.VideoQuality_HIGH])
 
 	qualities := make([]*livekit.SubscribedQuality, 0, len(wanted))
 	for q, on := range wanted {

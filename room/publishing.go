@@ -162,6 +162,7 @@ func (p *Participant) addSimulcastLayer(pt *PublishedTrack, remote *webrtc.Track
 		return
 	}
 	r := p.newReceiver(remote, pt.rtpReceiver)
+	p.log.Debug("simulcast layer arrived", "track", pt.SID(), "quality", q)
 	pt.addLayer(q, r)
 	r.Start()
 	p.room.onLayersChanged(pt)

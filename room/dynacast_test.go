@@ -1,0 +1,85 @@
+package room
+
+import (
+	"sync"
+	"testing"
+
+	"github.com/livekit/protocol/livekit"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/bayan-dev/bayan/sfu"
+)
+
+// signalLog records what a participant is sent.
+type signalLog struct {
+	mu   sync.Mutex
+	msgs []*livekit.SignalResponse
+}
+
+func (l *signalLog) Send(m *livekit.SignalResponse) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.msgs = append(l.msgs, m)
+}
+
+// lastQualities returns the layers the last SubscribedQualityUpdate
+// enabled, and whether there was one.
+func (l *signalLog) lastQualities() (enabled [3]bool, ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i := len(l.msgs) - 1; i >= 0; i-- {
+		if u := l.msgs[i].GetSubscribedQualityUpdate(); u != nil {
+			for _, q := range u.GetSubscribedQualities() {
+				if q.GetQuality() <= livekit.VideoQuality_HIGH {
+					enabled[q.GetQuality()] = q.GetEnabled()
+				}
+			}
+			return enabled, true
+		}
+	}
+	return enabled, false
+}
+
+// A layer the publisher advertised but whose packets have not arrived yet
+// is never turned off: the server learns of a layer only from its packets,
+// and a subscriber whose layer stops must have the next one to fall back
+// to. Once every layer has arrived, only the watched one stays on.
+func TestDynacastKeepsUnarrivedLayersOn(t *testing.T) {
+	const low, med, high = livekit.VideoQuality_LOW, livekit.VideoQuality_MEDIUM, livekit.VideoQuality_HIGH
+	m := NewManager(nil, nil, nil, Config{}, nil)
+	r := m.GetOrCreate("dynacast")
+	defer m.Close(livekit.DisconnectReason_ROOM_DELETED)
+
+	sent := &signalLog{}
+	alice := &Participant{room: r, identity: "alice", info: &livekit.ParticipantInfo{Identity: "alice"}, sink: sent,
+		pending: map[string]*livekit.TrackInfo{}, published: map[string]*PublishedTrack{}, subs: map[string]*subscription{}}
+	// Only the high layer has arrived.
+	pt := simulcastTrack(high)
+	pt.owner = alice
+	pt.info = &livekit.TrackInfo{Sid: "TR_cam", Type: livekit.TrackType_VIDEO, Simulcast: true, MimeType: webrtc.MimeTypeVP8,
+		Layers: []*livekit.VideoLayer{{Quality: low}, {Quality: med}, {Quality: high}}}
+	bob := &Participant{room: r, identity: "bob", info: &livekit.ParticipantInfo{Identity: "bob"},
+		pending: map[string]*livekit.TrackInfo{}, published: map[string]*PublishedTrack{}, subs: map[string]*subscription{}}
+	bob.subs["TR_cam"] = &subscription{track: pt, down: sfu.NewDownTrack(pt.layers[high], "TR_cam", "alice", nil)}
+	r.mu.Lock()
+	r.participants["bob"] = bob
+	r.mu.Unlock()
+	defer func() {
+		// bob is a bare participant, with nothing for the room to close.
+		r.mu.Lock()
+		delete(r.participants, "bob")
+		r.mu.Unlock()
+	}()
+
+	r.updateDynacast(pt)
+	if got, ok := sent.lastQualities(); !ok || got != [3]bool{true, true, true} {
+		t.Fatalf("before the low and medium layers arrived: enabled %v (sent %v), want all", got, ok)
+	}
+	for _, q := range []livekit.VideoQuality{low, med} {
+		pt.addLayer(q, sfu.NewReceiverFromSource(nil, sfu.ReceiverParams{Kind: webrtc.RTPCodecTypeVideo}))
+	}
+	r.updateDynacast(pt)
+	if got, _ := sent.lastQualities(); got != [3]bool{false, false, true} {
+		t.Fatalf("every layer arrived, bob watches high: enabled %v, want only high", got)
+	}
+}
