@@ -153,6 +153,7 @@ type allocState struct {
 	backDur   [9]time.Duration
 	announced bool      // paused was announced to the client
 	shortAt   time.Time // since when the budget has had no room for it; zero while it has
+	lossAt    time.Time // when its link last reported loss (pauseLoss)
 	failed    bool      // a trial failed this tick: its back-off, not a cool-down, applies
 }
 
@@ -309,12 +310,17 @@ func (a *bandwidthAllocator) allocate(p *Participant, now time.Time, speaking ma
 
 // fit chooses a rung for each video (an index into its ladder, or -1 to
 // pause it) within budget: the lowest rung of each in order, then raises
-// in the same order. A video on screen is paused only while lossy (see
-// pauseGrace). It records in states when a video started to go short.
+// in the same order. A video on screen is paused only after pauseGrace
+// without room, and while its link loses packets (lossy now or within
+// pauseGrace: loss comes in bursts). It records in states when a video
+// started to go short and when its link last lost packets.
 func fit(videos []*videoSub, states []*allocState, budget float64, now time.Time, lossy bool) []int {
 	alloc := make([]int, len(videos))
 	for i, v := range videos {
 		st := states[i]
+		if lossy {
+			st.lossAt = now
+		}
 		if len(v.ladder) == 0 {
 			alloc[i] = -1
 			continue
@@ -330,12 +336,11 @@ func fit(videos []*videoSub, states []*allocState, budget float64, now time.Time
 			// Pause only a shortage that lasts: an estimate that dips and
 			// recovers within pauseGrace should not blank the tile.
 			if st.applied >= 0 {
-				if !lossy {
-					st.shortAt = time.Time{}
-				} else if st.shortAt.IsZero() {
+				if st.shortAt.IsZero() {
 					st.shortAt = now
 				}
-				if !lossy || now.Sub(st.shortAt) < pauseGrace {
+				recentLoss := !st.lossAt.IsZero() && now.Sub(st.lossAt) < pauseGrace
+				if !recentLoss || now.Sub(st.shortAt) < pauseGrace {
 					alloc[i] = 0
 					budget -= lowest.rate
 					continue

@@ -121,27 +121,36 @@ func TestFitOrder(t *testing.T) {
 
 // TestFitPausesOnlyLossyShortage: a budget below every lowest layer keeps
 // the videos on screen while the link loses nothing (a busy client, not a
-// slow link), and pauses them once a lossy shortage has lasted pauseGrace.
+// slow link); with loss, a shortage that has lasted pauseGrace pauses, and
+// loss that comes and goes (bursts) still counts.
 func TestFitPausesOnlyLossyShortage(t *testing.T) {
 	now := time.Now()
+	tick := func(i int) time.Time { return now.Add(time.Duration(i) * allocInterval) }
 	v, st := cameraVideo(uncapped, false)
-	for i := range 12 { // 3 s, without loss
-		if j := fit([]*videoSub{v}, []*allocState{st}, 50_000, now.Add(time.Duration(i)*allocInterval), false)[0]; j != 0 {
+	for i := range 20 { // 5 s, without loss
+		if j := fit([]*videoSub{v}, []*allocState{st}, 50_000, tick(i), false)[0]; j != 0 {
 			t.Fatalf("tick %d without loss: rung %d, want the lowest (0)", i, j)
 		}
 	}
-	start := now.Add(3 * time.Second)
+	// The shortage has lasted: the first loss pauses.
+	if j := fit([]*videoSub{v}, []*allocState{st}, 50_000, tick(20), true)[0]; j != -1 {
+		t.Fatalf("a lasting shortage with loss: rung %d, want paused", j)
+	}
+
+	// A new shortage with loss every other tick: paused once it has lasted
+	// pauseGrace, not before.
+	v, st = cameraVideo(uncapped, false)
 	for i := 0; ; i++ {
-		at := start.Add(time.Duration(i) * allocInterval)
-		j := fit([]*videoSub{v}, []*allocState{st}, 50_000, at, true)[0]
+		at := tick(i)
+		j := fit([]*videoSub{v}, []*allocState{st}, 50_000, at, i%2 == 0)[0]
 		if j < 0 {
-			if d := at.Sub(start); d < pauseGrace {
+			if d := at.Sub(now); d < pauseGrace {
 				t.Fatalf("paused after %v of lossy shortage, before pauseGrace", d)
 			}
 			return
 		}
 		if i > 20 {
-			t.Fatal("never paused in 5 s of lossy shortage")
+			t.Fatal("never paused in 5 s of bursty lossy shortage")
 		}
 	}
 }

@@ -1252,3 +1252,18 @@ func TestClientProtocolIsTheClients(t *testing.T) {
 		}
 	}
 }
+
+// ServerInfo.version is the LiveKit server version whose features Bayan
+// provides, which the SDKs gate features on (livekit-client refuses RPC
+// below 1.8.0); Bayan's own version is in the debug info.
+func TestServerInfoVersionForSDKs(t *testing.T) {
+	srv := testserver.Start(t, nil)
+	c := biJoin(t, srv, "v", testserver.Token(t, "v", "v", nil), "")
+	info := c.join.GetServerInfo()
+	if info.GetVersion() != server.LiveKitVersion || c.join.GetServerVersion() != server.LiveKitVersion {
+		t.Errorf("server info version %q (join's %q), want %q", info.GetVersion(), c.join.GetServerVersion(), server.LiveKitVersion)
+	}
+	if info.GetDebugInfo() != "bayan "+server.Version || info.GetProtocol() != server.ProtocolVersion {
+		t.Errorf("server info %v", info)
+	}
+}

@@ -23,8 +23,16 @@ import (
 	"github.com/bayan-dev/bayan/web"
 )
 
-// Version is reported to clients in the JoinResponse.
+// Version is Bayan's own version (bayan version, logs, ServerInfo's
+// debug info).
 const Version = "0.1.0"
+
+// LiveKitVersion is the LiveKit server version whose client-facing features
+// Bayan provides, reported as ServerInfo.version: the SDKs decide from it
+// what they may use (livekit-client refuses RPC below 1.8.0 and sends chat
+// as data streams above 1.8.2; it asks for SVC simulcast, which Bayan does
+// not forward, only above 1.13.6).
+const LiveKitVersion = "1.9.0"
 
 // ProtocolVersion is the newest LiveKit signaling protocol spoken.
 const ProtocolVersion = 17
@@ -114,10 +122,11 @@ func New(cfg Config) (*Server, error) {
 	s.hooks = signaling.NewWebhooks(cfg.Webhook, keys, cfg.Log)
 	if cfg.Room.ServerInfo == nil {
 		cfg.Room.ServerInfo = &livekit.ServerInfo{
-			Edition:  livekit.ServerInfo_Standard,
-			Version:  Version,
-			Protocol: ProtocolVersion,
-			NodeId:   "bayan",
+			Edition:   livekit.ServerInfo_Standard,
+			Version:   LiveKitVersion,
+			Protocol:  ProtocolVersion,
+			NodeId:    "bayan",
+			DebugInfo: "bayan " + Version,
 		}
 	}
 	if st != nil && cfg.Room.Hooks == nil {
