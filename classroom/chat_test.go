@@ -387,24 +387,37 @@ func TestChatRelayStoreDelete(t *testing.T) {
 	// Two late joiners, one right after the other.
 	cy := n.join("cy", "")
 	dan := n.join("dan", "")
+	// Each message of the history comes as a ChatMessage and as the legacy
+	// JSON (LiveKit's components read that one), with the same id.
 	for _, late := range []*member{cy, dan} {
-		chatWait(t, late.identity+" to receive 100 messages", func() bool { return len(late.received()) >= 100 })
+		chatWait(t, late.identity+" to receive 100 messages twice", func() bool { return len(late.received()) >= 200 })
 	}
 	time.Sleep(200 * time.Millisecond) // nothing more should come
 	for _, late := range []*member{cy, dan} {
 		got := late.received()
-		if len(got) != 100 {
-			t.Fatalf("%s received %d messages, want 100", late.identity, len(got))
+		if len(got) != 200 {
+			t.Fatalf("%s received %d messages, want 100 in each of two forms", late.identity, len(got))
 		}
-		for i, g := range got {
-			w := want[i]
-			if g.form != "chat" || g.text != w.Body || g.from != w.Sender || g.id != w.ClientID || g.ts != w.CreatedAt.UnixMilli() {
-				t.Fatalf("%s: history %d: %+v, want %+v", late.identity, i, g, w)
+		for _, form := range []string{"chat", "legacy"} {
+			var inForm []chatMsg
+			for _, g := range got {
+				if g.form == form {
+					inForm = append(inForm, g)
+				}
+			}
+			if len(inForm) != 100 {
+				t.Fatalf("%s received %d history messages as %s, want 100", late.identity, len(inForm), form)
+			}
+			for i, g := range inForm {
+				w := want[i]
+				if g.text != w.Body || g.from != w.Sender || g.id != w.ClientID || g.ts != w.CreatedAt.UnixMilli() {
+					t.Fatalf("%s: history %d as %s: %+v, want %+v", late.identity, i, form, g, w)
+				}
 			}
 		}
 	}
 	got := cy.received()
-	if texts := cy.find("history 110"); len(texts) != 0 || len(cy.find("history 119")) != 1 {
+	if texts := cy.find("history 110"); len(texts) != 0 || len(cy.find("history 119")) != 2 {
 		t.Errorf("history has the deleted message or lacks the last one: %+v", got)
 	}
 }

@@ -53,14 +53,21 @@ func (ch *chat) sendHistory(ctx context.Context, cc *classChat) {
 		ch.log.Warn("classroom: chat history not sent", "class", cc.c.id, "err", err)
 	}
 	for _, msg := range history {
-		pkt := &livekit.DataPacket{
-			ParticipantIdentity: msg.Sender,
+		// As a ChatMessage (livekit-client's chat event), and as the legacy
+		// JSON, which LiveKit's components (useChat) read beside text
+		// streams; both carry the message's id, by which clients that
+		// read both keep one copy.
+		legacy := (&chatIn{form: formLegacy, id: publicID(msg), text: msg.Body}).packets(msg.CreatedAt.UnixMilli())
+		pkts := append([]*livekit.DataPacket{{
 			Value: &livekit.DataPacket_ChatMessage{ChatMessage: &livekit.ChatMessage{
 				Id: publicID(msg), Timestamp: msg.CreatedAt.UnixMilli(), Message: msg.Body,
 			}},
-		}
-		for _, p := range to {
-			p.SendData(pkt, livekit.DataPacket_RELIABLE)
+		}}, legacy...)
+		for _, pkt := range pkts {
+			pkt.ParticipantIdentity = msg.Sender
+			for _, p := range to {
+				p.SendData(pkt, livekit.DataPacket_RELIABLE)
+			}
 		}
 	}
 	cc.mu.Lock()
