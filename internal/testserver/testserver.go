@@ -26,9 +26,17 @@ const (
 // if not nil, adjusts the configuration first.
 func Start(t testing.TB, modify func(*server.Config)) *server.Server {
 	t.Helper()
-	logOut := io.Discard
-	if os.Getenv("BAYAN_TEST_LOG") != "" {
-		logOut = os.Stderr
+	// The whole log with BAYAN_TEST_LOG set; else its last lines, shown
+	// if the test fails.
+	var logOut io.Writer = os.Stderr
+	if os.Getenv("BAYAN_TEST_LOG") == "" {
+		tail := newLogTail(300)
+		logOut = tail
+		t.Cleanup(func() {
+			if t.Failed() {
+				t.Logf("the node's last log lines:\n%s", tail)
+			}
+		})
 	}
 	cfg := server.Config{
 		Keys:           map[string]string{Key: Secret},
