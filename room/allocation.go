@@ -1,7 +1,6 @@
 package room
 
 import (
-	"fmt"
 	"slices"
 	"time"
 
@@ -415,7 +414,7 @@ func (a *bandwidthAllocator) apply(p *Participant, v *videoSub, st *allocState, 
 			}
 		}
 	}
-	p.log.Debug("allocation", "track", v.s.track.SID(), "from", st.applied, "to", capID, "estimate", est, "trial", !shrank, "ladder", fmt.Sprint(v.ladder))
+	p.log.Debug("allocation", "track", v.s.track.SID(), "from", st.applied, "to", capID, "estimate", est, "trial", !shrank, "ladder", v.ladder)
 	st.applied = capID
 	p.mu.Lock()
 	if p.subs[s.track.SID()] != s {
