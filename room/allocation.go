@@ -219,7 +219,7 @@ func (a *bandwidthAllocator) allocate(p *Participant, now time.Time, speaking ma
 	audio := 0
 	p.mu.Lock()
 	for _, s := range p.subs {
-		if s.disabled || s.track.Muted() {
+		if s.disabled.Load() || s.track.Muted() {
 			continue
 		}
 		kind, source := s.track.kindAndSource()

@@ -113,7 +113,7 @@ func (p *Participant) UpdateTrackSettings(req *livekit.UpdateTrackSettings) {
 	for _, sid := range req.GetTrackSids() {
 		if s, ok := p.subs[sid]; ok {
 			s.settings = settings
-			s.disabled = req.GetDisabled()
+			s.disabled.Store(req.GetDisabled())
 			changed = append(changed, s)
 		}
 	}

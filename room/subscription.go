@@ -1,6 +1,7 @@
 package room
 
 import (
+	"sync"
 	"sync/atomic"
 
 	"github.com/livekit/protocol/livekit"
@@ -10,13 +11,20 @@ import (
 )
 
 // subscription is one subscriber's down-track of one published track.
-// Guarded by the subscriber's Participant.mu.
+// settings is guarded by the subscriber's Participant.mu; the atomics are
+// read without it, by the allocator and by pausing.
 type subscription struct {
 	track    *PublishedTrack
 	down     *sfu.DownTrack
 	sender   *webrtc.RTPSender
-	disabled bool // the subscriber asked not to receive it (UpdateTrackSettings)
 	settings *livekit.UpdateTrackSettings
+
+	disabled atomic.Bool // the subscriber asked not to receive it (UpdateTrackSettings)
+	// pauseMu makes reading the reasons to pause and applying them one
+	// step: two callers (an unmute and an allocator tick) could otherwise
+	// apply their readings in the other order, and the stale one would
+	// hold until the next change.
+	pauseMu sync.Mutex
 
 	// Set by the room's bandwidth allocator: the highest layer the
 	// subscriber's downlink has room for, and whether it has room for none.
@@ -28,7 +36,9 @@ type subscription struct {
 // applyPause pauses the down-track while the publisher has it muted or the
 // subscriber has it disabled.
 func (s *subscription) applyPause() {
-	s.down.SetPaused(s.disabled || s.track.Muted() || s.budgetPaused.Load())
+	s.pauseMu.Lock()
+	s.down.SetPaused(s.disabled.Load() || s.track.Muted() || s.budgetPaused.Load())
+	s.pauseMu.Unlock()
 	s.track.owner.room.updateDynacast(s.track)
 }
 
