@@ -156,6 +156,22 @@ type allocState struct {
 	failed    bool      // a trial failed this tick: its back-off, not a cool-down, applies
 }
 
+// newAllocState starts the allocator's memory of s from the budget s is
+// held to now. A subscription leaves the allocation while its track is
+// muted or disabled and comes back with the budget it had: memory that
+// assumed "uncapped" would see nothing to change and leave a video paused,
+// or on a low layer, for good.
+func newAllocState(s *subscription) *allocState {
+	st := &allocState{applied: uncapped, trial: -1}
+	switch q, t := int(s.budgetCap.Load()), int(s.budgetTemporal.Load()); {
+	case s.budgetPaused.Load():
+		st.applied, st.announced = -1, true
+	case q < int(livekit.VideoQuality_HIGH) || t < allTemporal:
+		st.applied = rung{q: q, t: t}.id()
+	}
+	return st
+}
+
 // bandwidthAllocator runs for the life of a room.
 type bandwidthAllocator struct {
 	room  *Room
@@ -268,7 +284,7 @@ func (a *bandwidthAllocator) allocate(p *Participant, now time.Time, speaking ma
 		seen[v.s] = true
 		st := a.state[v.s]
 		if st == nil {
-			st = &allocState{applied: uncapped, trial: -1}
+			st = newAllocState(v.s)
 			a.state[v.s] = st
 		}
 		states[i] = st

@@ -154,3 +154,42 @@ func TestFitPausesOnlyLossyShortage(t *testing.T) {
 		}
 	}
 }
+
+// TestAllocStateStartsFromTheBudgetInForce: a subscription comes back to
+// the allocator (its track unmuted, or enabled again) held to the budget
+// it had when it left. The allocator starts from that budget, so that a
+// link with room lifts it; starting from "uncapped" would see nothing to
+// change and leave the video paused or low for good.
+func TestAllocStateStartsFromTheBudgetInForce(t *testing.T) {
+	fresh := func() *subscription {
+		s := &subscription{}
+		s.budgetCap.Store(int32(2))
+		s.budgetTemporal.Store(allTemporal)
+		return s
+	}
+	s := fresh()
+	if st := newAllocState(s); st.applied != uncapped || st.announced {
+		t.Errorf("an uncapped subscription: applied %d, announced %v; want uncapped, not announced", st.applied, st.announced)
+	}
+	s = fresh()
+	s.budgetCap.Store(1)
+	s.budgetTemporal.Store(1)
+	if st := newAllocState(s); st.applied != (rung{q: 1, t: 1}).id() {
+		t.Errorf("held to the medium layer at 15 fps: applied %d, want %d", st.applied, rung{q: 1, t: 1}.id())
+	}
+
+	// Paused for lack of room before the mute: with room now, the
+	// allocation is a change (a resume), and the pause was announced, so
+	// the resume will be too.
+	s = fresh()
+	s.budgetPaused.Store(true)
+	st := newAllocState(s)
+	if st.applied != -1 || !st.announced {
+		t.Fatalf("a paused subscription: applied %d, announced %v; want -1, announced", st.applied, st.announced)
+	}
+	v, _ := cameraVideo(-1, false)
+	j := fit([]*videoSub{v}, []*allocState{st}, 5_000_000, time.Now(), false)[0]
+	if j != len(v.ladder)-1 {
+		t.Fatalf("5 Mbit/s after the unmute: rung %d of %v, want the top", j, v.ladder)
+	}
+}
