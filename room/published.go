@@ -188,3 +188,24 @@ func (t *PublishedTrack) LayerPackets() [3]uint64 {
 	}
 	return out
 }
+
+// dynacastState returns the layers the publisher was last told somebody
+// watches, and whether it was told anything yet.
+func (t *PublishedTrack) dynacastState() (layers [3]bool, sent bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.dynacast, t.dynacastSent
+}
+
+// qualityOf returns the simulcast quality of receiver r, or -1 when r is
+// not one of the track's layers (a track without simulcast).
+func (t *PublishedTrack) qualityOf(r *sfu.Receiver) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for q, l := range t.layers {
+		if l != nil && l == r {
+			return q
+		}
+	}
+	return -1
+}

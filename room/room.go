@@ -39,6 +39,7 @@ type Room struct {
 	speakers     *speakerDetector
 	quality      *qualityMonitor
 	liveness     *layerLiveness
+	keyframes    *periodic // nudgeKeyframes
 	alloc        *bandwidthAllocator
 	audio        *sfu.AudioSelector // top-K audio; nil when off
 }
@@ -76,6 +77,7 @@ func newRoom(m *Manager, name string, opts *livekit.CreateRoomRequest) *Room {
 	r.speakers = newSpeakerDetector(r)
 	r.quality = newQualityMonitor(r, m.cfg.QualityInterval)
 	r.liveness = newLayerLiveness(r)
+	r.keyframes = startPeriodic(keyframeCheckInterval, r.nudgeKeyframes)
 	r.alloc = newBandwidthAllocator(r)
 	r.audio = newAudioSelector(m.cfg)
 	r.lastCount = -1
@@ -313,6 +315,7 @@ func (r *Room) close(reason livekit.DisconnectReason) {
 	r.speakers.close()
 	r.quality.close()
 	r.liveness.close()
+	r.keyframes.close()
 	r.alloc.close()
 	if r.audio != nil {
 		r.audio.Close()

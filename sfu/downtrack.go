@@ -82,6 +82,11 @@ type DownTrack struct {
 	est     atomic.Pointer[bwe.Estimator]
 	twccExt uint8 // under mu
 
+	// awaitSince is when the down-track was first seen awaiting a keyframe
+	// by NudgeKeyframe, lastNudge when that last asked for one; both under
+	// mu, zero when not awaiting.
+	awaitSince, lastNudge time.Time
+
 	bound  atomic.Bool
 	paused atomic.Bool
 	closed atomic.Bool
@@ -175,6 +180,50 @@ func (d *DownTrack) switchTo(r *Receiver, dropCurrent bool) {
 		r.AddDownTrack(d)
 		r.RequestKeyFrame()
 	}
+}
+
+// NudgeAfter is how long a down-track may await a keyframe before
+// NudgeKeyframe asks for one again, and how often it asks after that.
+const NudgeAfter = time.Second
+
+// NudgeKeyframe is the down-track's watchdog, called periodically (every
+// few hundred milliseconds) by its owner. A down-track that awaits a
+// keyframe asks for one whenever a packet of the awaited layer arrives;
+// a request that is lost (RTCP is UDP too) or that reaches an encoder not
+// running yet (a layer about to resume, a camera being replaced) is asked
+// again only by packets that may not come. So, when it has awaited one for
+// NudgeAfter, NudgeKeyframe asks the awaited layer again, then at most
+// every NudgeAfter while the wait lasts.
+//
+// It returns how long the down-track has awaited a keyframe (0 when it is
+// not awaiting one: forwarding, paused or not bound) and whether a PLI
+// went out for it.
+func (d *DownTrack) NudgeKeyframe(now time.Time) (waited time.Duration, asked bool) {
+	if !d.isVideo {
+		return 0, false
+	}
+	d.mu.Lock()
+	if !d.bound.Load() || d.paused.Load() || d.closed.Load() || !d.needKeyframe && d.target == d.current {
+		d.awaitSince, d.lastNudge = time.Time{}, time.Time{}
+		d.mu.Unlock()
+		return 0, false
+	}
+	if d.awaitSince.IsZero() {
+		d.awaitSince = now
+	}
+	waited = now.Sub(d.awaitSince)
+	asked = waited >= NudgeAfter && now.Sub(d.lastNudge) >= NudgeAfter
+	if asked {
+		d.lastNudge = now
+	}
+	target := d.target
+	d.mu.Unlock()
+	if asked {
+		// Throttled like every request: one just sent for another
+		// subscriber serves this one too.
+		asked = target.RequestKeyFrame()
+	}
+	return waited, asked
 }
 
 // keyframeSource is the receiver to ask for keyframes: the wanted layer.

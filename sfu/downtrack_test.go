@@ -654,3 +654,55 @@ func TestDownTrackConcurrent(t *testing.T) {
 		t.Errorf("outgoing seqs 0..%d: %d distinct, want %d (gap-free)", hi, len(seen), want)
 	}
 }
+
+// TestDownTrackNudgesWhileAwaitingKeyframe: a down-track whose layer sends
+// nothing (its PLI lost, its encoder not started) asks again by itself
+// once it has waited NudgeAfter, then at most every NudgeAfter, and stops
+// asking once a keyframe is forwarded or while it is paused.
+func TestDownTrackNudgesWhileAwaitingKeyframe(t *testing.T) {
+	fx := newDownTrackFixture(t, vp8Codec, true) // Bind: PLI #1
+	now := time.Now()
+	pastThrottle := func() { fx.r.lastPLI.Add(-int64(keyframeInterval)) }
+
+	if waited, asked := fx.dt.NudgeKeyframe(now); waited != 0 || asked {
+		t.Fatalf("first look: waited %v, asked %v; want 0, false", waited, asked)
+	}
+	pastThrottle()
+	if _, asked := fx.dt.NudgeKeyframe(now.Add(NudgeAfter / 2)); asked || fx.rtcp.count() != 1 {
+		t.Fatalf("after %v: asked %v, %d PLIs; want no new request yet", NudgeAfter/2, asked, fx.rtcp.count())
+	}
+	waited, asked := fx.dt.NudgeKeyframe(now.Add(NudgeAfter))
+	if waited != NudgeAfter || !asked || fx.rtcp.count() != 2 {
+		t.Fatalf("after %v without a packet: waited %v, asked %v, %d PLIs; want a second PLI", NudgeAfter, waited, asked, fx.rtcp.count())
+	}
+	pastThrottle()
+	if _, asked := fx.dt.NudgeKeyframe(now.Add(NudgeAfter + NudgeAfter/2)); asked || fx.rtcp.count() != 2 {
+		t.Fatalf("asked again %v after the last nudge: asked %v, %d PLIs", NudgeAfter/2, asked, fx.rtcp.count())
+	}
+	pastThrottle()
+	if _, asked := fx.dt.NudgeKeyframe(now.Add(2 * NudgeAfter)); !asked || fx.rtcp.count() != 3 {
+		t.Fatalf("%v on: asked %v, %d PLIs; want a third", 2*NudgeAfter, asked, fx.rtcp.count())
+	}
+
+	// Paused: not awaiting anything.
+	fx.dt.SetPaused(true)
+	pastThrottle()
+	if waited, asked := fx.dt.NudgeKeyframe(now.Add(5 * NudgeAfter)); waited != 0 || asked {
+		t.Fatalf("paused: waited %v, asked %v", waited, asked)
+	}
+	fx.dt.SetPaused(false) // asks once itself
+	feedVideo(t, fx.f, 1, true, 0)
+	if len(fx.w.sent()) != 1 {
+		t.Fatalf("the keyframe was not forwarded: %d packets sent", len(fx.w.sent()))
+	}
+	pastThrottle()
+	before := fx.rtcp.count()
+	for i := range 4 {
+		if waited, asked := fx.dt.NudgeKeyframe(now.Add(time.Duration(10+i) * NudgeAfter)); waited != 0 || asked {
+			t.Fatalf("forwarding: waited %v, asked %v", waited, asked)
+		}
+	}
+	if fx.rtcp.count() != before {
+		t.Fatalf("%d PLIs while forwarding", fx.rtcp.count()-before)
+	}
+}
