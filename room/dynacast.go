@@ -71,11 +71,11 @@ func (r *Room) updateDynacast(pt *PublishedTrack) {
 		}
 	}
 	pt.mu.Lock()
-	if pt.dynacastSent && pt.dynacast == wanted {
+	if pt.dynacastSent && pt.dynacast == wanted && !pt.dynacastResend {
 		pt.mu.Unlock()
 		return
 	}
-	pt.dynacast, pt.dynacastSent = wanted, true
+	pt.dynacast, pt.dynacastSent, pt.dynacastResend = wanted, true, false
 	pt.mu.Unlock()
 	r.log.Debug("dynacast", "track", sid, "low", wanted[livekit.VideoQuality_LOW],
 		"medium", wanted[livekit.VideoQuality_MEDIUM], "high", wanted[livekit.VideoQuality_HIGH])
@@ -92,4 +92,13 @@ func (r *Room) updateDynacast(pt *PublishedTrack) {
 			SubscribedCodecs:    []*livekit.SubscribedCodec{{Codec: codec, Qualities: qualities}},
 		},
 	}})
+}
+
+// resendDynacast tells the publisher again which layers of pt somebody
+// watches, even if that has not changed since it was last told.
+func (r *Room) resendDynacast(pt *PublishedTrack) {
+	pt.mu.Lock()
+	pt.dynacastResend = true
+	pt.mu.Unlock()
+	r.updateDynacast(pt)
 }

@@ -3,6 +3,7 @@ package room
 import (
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/livekit/protocol/livekit"
 	"github.com/pion/webrtc/v4"
@@ -81,5 +82,67 @@ func TestDynacastKeepsUnarrivedLayersOn(t *testing.T) {
 	r.updateDynacast(pt)
 	if got, _ := sent.lastQualities(); got != [3]bool{false, false, true} {
 		t.Fatalf("every layer arrived, bob watches high: enabled %v, want only high", got)
+	}
+}
+
+// qualityUpdates counts the SubscribedQualityUpdates sent.
+func (l *signalLog) qualityUpdates() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, m := range l.msgs {
+		if m.GetSubscribedQualityUpdate() != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// A layer the publisher was told to send and that stops (or never starts)
+// is asked for again, although what anybody watches has not changed: the
+// first request may have been lost with a dropped signal connection.
+func TestDeadLayerIsAskedForAgain(t *testing.T) {
+	const high = livekit.VideoQuality_HIGH
+	m := NewManager(nil, nil, nil, Config{}, nil)
+	r := m.GetOrCreate("dynacast")
+	defer m.Close(livekit.DisconnectReason_ROOM_DELETED)
+
+	sent := &signalLog{}
+	alice := &Participant{room: r, identity: "alice", info: &livekit.ParticipantInfo{Identity: "alice"}, sink: sent,
+		pending: map[string]*livekit.TrackInfo{}, published: map[string]*PublishedTrack{}, subs: map[string]*subscription{}}
+	pt := simulcastTrack(high)
+	pt.owner = alice
+	pt.info = &livekit.TrackInfo{Sid: "TR_cam", Type: livekit.TrackType_VIDEO, Simulcast: true, MimeType: webrtc.MimeTypeVP8,
+		Layers: []*livekit.VideoLayer{{Quality: high}}}
+	alice.published["TR_cam"] = pt
+	bob := &Participant{room: r, identity: "bob", info: &livekit.ParticipantInfo{Identity: "bob"},
+		pending: map[string]*livekit.TrackInfo{}, published: map[string]*PublishedTrack{}, subs: map[string]*subscription{}}
+	bob.subs["TR_cam"] = &subscription{track: pt, down: sfu.NewDownTrack(pt.layers[high], "TR_cam", "alice", nil)}
+	r.mu.Lock()
+	r.participants["alice"], r.participants["bob"] = alice, bob
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		delete(r.participants, "alice")
+		delete(r.participants, "bob")
+		r.mu.Unlock()
+	}()
+
+	r.updateDynacast(pt)
+	r.updateDynacast(pt)
+	if got, ok := sent.lastQualities(); !ok || got != [3]bool{false, false, true} || sent.qualityUpdates() != 1 {
+		t.Fatalf("bob watches high: enabled %v, %d updates; want high alone, once", got, sent.qualityUpdates())
+	}
+	// No packet of the high layer comes: once the publisher has had its
+	// time to start it, the layer is dead, and the publisher is asked again.
+	l := &layerLiveness{room: r}
+	now := time.Now()
+	l.tick(now)
+	l.tick(now.Add(sfu.LayerResumeTimeout + sfu.LayerCheckInterval))
+	if !pt.deadLayers()[high] {
+		t.Fatal("the silent high layer is not dead")
+	}
+	if got, _ := sent.lastQualities(); got != [3]bool{false, false, true} || sent.qualityUpdates() < 2 {
+		t.Fatalf("after the layer died: enabled %v, %d updates; want high asked for again", got, sent.qualityUpdates())
 	}
 }

@@ -32,6 +32,7 @@ func (l *layerLiveness) close() { l.loop.close() }
 func (l *layerLiveness) tick(now time.Time) {
 	for _, p := range l.room.Participants() {
 		for _, pt := range p.PublishedTracks() {
+			was := pt.deadLayers()
 			dead, changed := pt.observeLayers(now)
 			if !changed {
 				continue
@@ -39,6 +40,16 @@ func (l *layerLiveness) tick(now time.Time) {
 			l.room.log.Debug("simulcast layers changed", "track", pt.SID(),
 				"low_dead", dead[livekit.VideoQuality_LOW], "medium_dead", dead[livekit.VideoQuality_MEDIUM], "high_dead", dead[livekit.VideoQuality_HIGH])
 			l.room.onLayersChanged(pt)
+			for q := range dead {
+				if dead[q] && !was[q] {
+					// The publisher was told to send it (else it would not
+					// be dead) and does not: the request may have been lost
+					// with a dropped signal connection, or failed to apply.
+					// Saying it again costs one message.
+					l.room.resendDynacast(pt)
+					break
+				}
+			}
 		}
 	}
 }
@@ -66,4 +77,11 @@ func (t *PublishedTrack) observeLayers(now time.Time) (dead [3]bool, changed boo
 	}
 	t.dead, changed = t.liveness.Observe(now, counts, present, expected)
 	return t.dead, changed
+}
+
+// deadLayers returns the layers the last sample found dead.
+func (t *PublishedTrack) deadLayers() [3]bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.dead
 }
