@@ -248,8 +248,10 @@ func TestClassPollAndAttendance(t *testing.T) {
 
 	teacher := joinClass(t, srv, classID, "ms-lee", tokens["ms-lee"])
 	students := map[string]*classMember{}
+	joined := map[string]time.Time{} // by when the test saw each in class
 	for _, id := range []string{"s1", "s2", "s3"} {
 		students[id] = joinClass(t, srv, classID, id, tokens[id])
+		joined[id] = time.Now()
 	}
 
 	// Permissions by role, and bad polls, change nothing.
@@ -394,6 +396,7 @@ func TestClassPollAndAttendance(t *testing.T) {
 	}
 
 	// Everyone leaves; the leaves reach the store and the report.
+	leaving := time.Now()
 	for _, m := range []*classMember{teacher, students["s1"], s2, students["s3"]} {
 		m.room.Disconnect()
 	}
@@ -413,23 +416,39 @@ func TestClassPollAndAttendance(t *testing.T) {
 			t.Errorf("%s after leaving: %+v (%.0f s since the test began)", a.Identity, a, elapsed)
 		}
 	}
-	// s2 was away for a while; s1 was there throughout, so longer.
-	if s2a.SecondsPresent > s1.SecondsPresent {
-		t.Errorf("s2, who left and came back, present %d s; s1, there throughout, %d s", s2a.SecondsPresent, s1.SecondsPresent)
-	}
 	events, err := srv.Store().AttendanceEvents(context.Background(), classID)
 	if err != nil {
 		t.Fatal(err)
 	}
+	var s2events []store.AttendanceEvent
 	var s2kinds []store.AttendanceKind
 	for _, e := range events {
 		if e.Identity == "s2" {
-			s2kinds = append(s2kinds, e.Kind)
+			s2events, s2kinds = append(s2events, e), append(s2kinds, e.Kind)
 		}
 	}
 	if want := []store.AttendanceKind{store.Join, store.Leave, store.Join, store.Leave}; !slices.Equal(s2kinds, want) {
-		t.Errorf("s2's timeline %v, want %v", s2kinds, want)
+		t.Fatalf("s2's timeline %v, want %v", s2kinds, want)
 	}
+	// s1 was there throughout: from its join to its leave. s2's time away
+	// (from its first leave to its second join) is not counted. Both to
+	// the second the report rounds to.
+	about := func(who string, got int64, want time.Duration) {
+		t.Helper()
+		if d := time.Duration(got)*time.Second - want; d < -time.Second || d > time.Second {
+			t.Errorf("%s present %d s, want %.1f s (timeline %+v)", who, got, want.Seconds(), events)
+		}
+	}
+	// The report's times are the node's, stored to the millisecond.
+	if s1.FirstJoin.After(joined["s1"]) || s1.LastLeave.Before(leaving.Add(-time.Millisecond)) {
+		t.Errorf("s1 from %v to %v; the test saw s1 in class at %v and it left after %v", s1.FirstJoin, s1.LastLeave, joined["s1"], leaving)
+	}
+	about("s1", s1.SecondsPresent, s1.LastLeave.Sub(*s1.FirstJoin))
+	away := s2events[2].At.Sub(s2events[1].At)
+	if away <= 0 {
+		t.Errorf("s2 away for %v", away)
+	}
+	about("s2", s2a.SecondsPresent, s2a.LastLeave.Sub(*s2a.FirstJoin)-away)
 }
 
 // Closing the node with students in class writes every leave before the
