@@ -50,15 +50,31 @@ type browserMedia struct {
 	keySize  [2]int
 	keys     int
 	videoPub *lksdk.RemoteTrackPublication
+	// How the video began: the frames started, whether the first one was a
+	// keyframe, and the PLIs sent for want of one.
+	frames     int
+	firstIsKey bool
+	plis       int
 }
 
-func (m *browserMedia) subscribed(track *webrtc.TrackRemote, pub *lksdk.RemoteTrackPublication) {
+// keyframeWait is how long a receiver goes without a keyframe to start
+// from before it asks for one, as a decoder does when the one it was sent
+// was lost.
+const keyframeWait = 2 * time.Second
+
+func (m *browserMedia) subscribed(track *webrtc.TrackRemote, pub *lksdk.RemoteTrackPublication, rp *lksdk.RemoteParticipant) {
 	m.mu.Lock()
 	m.codecs[track.Kind()] = track.Codec().MimeType
-	if track.Kind() == webrtc.RTPCodecTypeVideo {
+	video := track.Kind() == webrtc.RTPCodecTypeVideo
+	if video {
 		m.videoPub = pub
 	}
 	m.mu.Unlock()
+	done := make(chan struct{})
+	defer close(done)
+	if video {
+		go m.askForKeyframes(rp, track.SSRC(), done)
+	}
 	for {
 		pkt, _, err := track.ReadRTP()
 		if err != nil {
@@ -67,11 +83,48 @@ func (m *browserMedia) subscribed(track *webrtc.TrackRemote, pub *lksdk.RemoteTr
 		w, h, key := vp8KeyframeSize(pkt.Payload)
 		m.mu.Lock()
 		m.packets[track.Kind()]++
-		if key && track.Kind() == webrtc.RTPCodecTypeVideo {
+		if video && vp8FrameStart(pkt.Payload) {
+			if m.frames == 0 {
+				m.firstIsKey = key
+			}
+			m.frames++
+		}
+		if key && video {
 			m.keySize, m.keys = [2]int{w, h}, m.keys+1
 		}
 		m.mu.Unlock()
 	}
+}
+
+// askForKeyframes sends a PLI for ssrc whenever video has come for
+// keyframeWait without a keyframe, until done.
+func (m *browserMedia) askForKeyframes(rp *lksdk.RemoteParticipant, ssrc webrtc.SSRC, done <-chan struct{}) {
+	tick := time.NewTicker(keyframeWait)
+	defer tick.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-tick.C:
+		}
+		m.mu.Lock()
+		ask := m.packets[webrtc.RTPCodecTypeVideo] > 0 && m.keys == 0
+		if ask {
+			m.plis++
+		}
+		m.mu.Unlock()
+		if ask {
+			rp.WritePLI(ssrc)
+		}
+	}
+}
+
+// videoStart describes how the video began, for failure messages.
+func (m *browserMedia) videoStart() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return fmt.Sprintf("%d video packets, %d frames begun (the first a keyframe: %v), %d keyframes, %d PLIs for want of one",
+		m.packets[webrtc.RTPCodecTypeVideo], m.frames, m.firstIsKey, m.keys, m.plis)
 }
 
 func (m *browserMedia) counts() (audio, video int) {
@@ -131,7 +184,7 @@ func TestBrowserSDKPublishesAndSubscribes(t *testing.T) {
 	cb.OnReconnecting = func() { reconnects.Add(1) }
 	cb.OnTrackSubscribed = func(track *webrtc.TrackRemote, pub *lksdk.RemoteTrackPublication, rp *lksdk.RemoteParticipant) {
 		if rp.Identity() == "browser" {
-			go got.subscribed(track, pub)
+			go got.subscribed(track, pub, rp)
 		}
 	}
 	goRoom, err := lksdk.ConnectToRoomWithToken(srv.URL(), testserver.Token(t, roomName, "gosdk", nil), cb)
@@ -246,9 +299,10 @@ func TestBrowserSDKPublishesAndSubscribes(t *testing.T) {
 		t.Errorf("the browser's camera is announced with layers %v, want two or more", info.GetLayers())
 	}
 	waitUntil(t, "a keyframe of the browser's camera at the Go SDK", 15*time.Second, func() (bool, string) {
-		size, n := got.lastKeyframe()
-		return n > 0, fmt.Sprintf("%d keyframes, last %v", n, size)
+		_, n := got.lastKeyframe()
+		return n > 0, got.videoStart()
 	})
+	t.Logf("the video began: %s", got.videoStart())
 	big, keys := got.lastKeyframe()
 	if err := pub.SetVideoQuality(livekit.VideoQuality_LOW); err != nil {
 		t.Fatal(err)

@@ -86,3 +86,11 @@ func vp8KeyframeSize(payload []byte) (width, height int, ok bool) {
 	}
 	return int(binary.LittleEndian.Uint16(b[6:8]) & 0x3fff), int(binary.LittleEndian.Uint16(b[8:10]) & 0x3fff), true
 }
+
+// vp8FrameStart reports whether an RTP payload begins a VP8 frame (the
+// descriptor's S bit set, partition 0).
+func vp8FrameStart(payload []byte) bool {
+	var p codecs.VP8Packet
+	_, err := p.Unmarshal(payload)
+	return err == nil && p.S == 1 && p.PID == 0
+}
