@@ -41,36 +41,49 @@ func (l *signalLog) lastQualities() (enabled [3]bool, ok bool) {
 	return enabled, false
 }
 
+// dynacastFixture is a room where alice publishes a simulcast camera,
+// TR_cam, announced with the layers advertised, of which only arrived has
+// arrived, and bob subscribes to it; sent records what alice is told.
+// alice and bob are bare participants, with nothing for the room to
+// close: they are taken out of it before it closes.
+func dynacastFixture(t *testing.T, advertised []livekit.VideoQuality, arrived livekit.VideoQuality) (*Room, *PublishedTrack, *signalLog) {
+	m := NewManager(nil, nil, nil, Config{}, nil)
+	r := m.GetOrCreate("dynacast")
+	sent := &signalLog{}
+	bare := func(identity string, sink SignalSink) *Participant {
+		return &Participant{room: r, identity: identity, info: &livekit.ParticipantInfo{Identity: identity}, sink: sink,
+			pending: map[string]*livekit.TrackInfo{}, published: map[string]*PublishedTrack{}, subs: map[string]*subscription{}}
+	}
+	alice, bob := bare("alice", sent), bare("bob", nil)
+	pt := simulcastTrack(arrived)
+	pt.owner = alice
+	pt.info = &livekit.TrackInfo{Sid: "TR_cam", Type: livekit.TrackType_VIDEO, Simulcast: true, MimeType: webrtc.MimeTypeVP8}
+	for _, q := range advertised {
+		pt.info.Layers = append(pt.info.Layers, &livekit.VideoLayer{Quality: q})
+	}
+	alice.published["TR_cam"] = pt
+	bob.subs["TR_cam"] = &subscription{track: pt, down: sfu.NewDownTrack(pt.layers[arrived], "TR_cam", "alice", nil)}
+	r.mu.Lock()
+	r.participants["alice"], r.participants["bob"] = alice, bob
+	r.mu.Unlock()
+	t.Cleanup(func() {
+		r.mu.Lock()
+		delete(r.participants, "alice")
+		delete(r.participants, "bob")
+		r.mu.Unlock()
+		m.Close(livekit.DisconnectReason_ROOM_DELETED)
+	})
+	return r, pt, sent
+}
+
 // A layer the publisher advertised but whose packets have not arrived yet
 // is never turned off: the server learns of a layer only from its packets,
 // and a subscriber whose layer stops must have the next one to fall back
 // to. Once every layer has arrived, only the watched one stays on.
 func TestDynacastKeepsUnarrivedLayersOn(t *testing.T) {
 	const low, med, high = livekit.VideoQuality_LOW, livekit.VideoQuality_MEDIUM, livekit.VideoQuality_HIGH
-	m := NewManager(nil, nil, nil, Config{}, nil)
-	r := m.GetOrCreate("dynacast")
-	defer m.Close(livekit.DisconnectReason_ROOM_DELETED)
-
-	sent := &signalLog{}
-	alice := &Participant{room: r, identity: "alice", info: &livekit.ParticipantInfo{Identity: "alice"}, sink: sent,
-		pending: map[string]*livekit.TrackInfo{}, published: map[string]*PublishedTrack{}, subs: map[string]*subscription{}}
 	// Only the high layer has arrived.
-	pt := simulcastTrack(high)
-	pt.owner = alice
-	pt.info = &livekit.TrackInfo{Sid: "TR_cam", Type: livekit.TrackType_VIDEO, Simulcast: true, MimeType: webrtc.MimeTypeVP8,
-		Layers: []*livekit.VideoLayer{{Quality: low}, {Quality: med}, {Quality: high}}}
-	bob := &Participant{room: r, identity: "bob", info: &livekit.ParticipantInfo{Identity: "bob"},
-		pending: map[string]*livekit.TrackInfo{}, published: map[string]*PublishedTrack{}, subs: map[string]*subscription{}}
-	bob.subs["TR_cam"] = &subscription{track: pt, down: sfu.NewDownTrack(pt.layers[high], "TR_cam", "alice", nil)}
-	r.mu.Lock()
-	r.participants["bob"] = bob
-	r.mu.Unlock()
-	defer func() {
-		// bob is a bare participant, with nothing for the room to close.
-		r.mu.Lock()
-		delete(r.participants, "bob")
-		r.mu.Unlock()
-	}()
+	r, pt, sent := dynacastFixture(t, []livekit.VideoQuality{low, med, high}, high)
 
 	r.updateDynacast(pt)
 	if got, ok := sent.lastQualities(); !ok || got != [3]bool{true, true, true} {
@@ -103,30 +116,7 @@ func (l *signalLog) qualityUpdates() int {
 // first request may have been lost with a dropped signal connection.
 func TestDeadLayerIsAskedForAgain(t *testing.T) {
 	const high = livekit.VideoQuality_HIGH
-	m := NewManager(nil, nil, nil, Config{}, nil)
-	r := m.GetOrCreate("dynacast")
-	defer m.Close(livekit.DisconnectReason_ROOM_DELETED)
-
-	sent := &signalLog{}
-	alice := &Participant{room: r, identity: "alice", info: &livekit.ParticipantInfo{Identity: "alice"}, sink: sent,
-		pending: map[string]*livekit.TrackInfo{}, published: map[string]*PublishedTrack{}, subs: map[string]*subscription{}}
-	pt := simulcastTrack(high)
-	pt.owner = alice
-	pt.info = &livekit.TrackInfo{Sid: "TR_cam", Type: livekit.TrackType_VIDEO, Simulcast: true, MimeType: webrtc.MimeTypeVP8,
-		Layers: []*livekit.VideoLayer{{Quality: high}}}
-	alice.published["TR_cam"] = pt
-	bob := &Participant{room: r, identity: "bob", info: &livekit.ParticipantInfo{Identity: "bob"},
-		pending: map[string]*livekit.TrackInfo{}, published: map[string]*PublishedTrack{}, subs: map[string]*subscription{}}
-	bob.subs["TR_cam"] = &subscription{track: pt, down: sfu.NewDownTrack(pt.layers[high], "TR_cam", "alice", nil)}
-	r.mu.Lock()
-	r.participants["alice"], r.participants["bob"] = alice, bob
-	r.mu.Unlock()
-	defer func() {
-		r.mu.Lock()
-		delete(r.participants, "alice")
-		delete(r.participants, "bob")
-		r.mu.Unlock()
-	}()
+	r, pt, sent := dynacastFixture(t, []livekit.VideoQuality{high}, high)
 
 	r.updateDynacast(pt)
 	r.updateDynacast(pt)
