@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/srtp/v3"
 	"github.com/pion/webrtc/v4"
@@ -357,4 +358,32 @@ func benchThreadCPU(tb testing.TB) time.Duration {
 		tb.Fatal(err)
 	}
 	return time.Duration(ts.Nano())
+}
+
+// BenchmarkNudgeKeyframe is the keyframe watchdog's cost per down-track
+// and call (a room calls it for every down-track four times a second):
+// one forwarding, and one awaiting a keyframe from a layer that sends
+// nothing (its requests throttled, as most of them are).
+func BenchmarkNudgeKeyframe(b *testing.B) {
+	for _, awaiting := range []bool{false, true} {
+		b.Run(fmt.Sprintf("awaiting=%v", awaiting), func(b *testing.B) {
+			r := newTestReceiver(vp8Codec, func([]rtcp.Packet) error { return nil })
+			dt := NewDownTrack(r, "TR_sub", "PA_pub|TR_pub", nil)
+			r.AddDownTrack(dt)
+			bindDownTrack(b, dt, testDownPT, testDownSSRC, nopWriter{})
+			if !awaiting {
+				newFeeder(r).feed(b, 1, 3000, vp8Key(64), 0)
+			}
+			now := time.Now()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				dt.NudgeKeyframe(now.Add(time.Duration(i) * time.Millisecond))
+			}
+			b.StopTimer()
+			if waited, _ := dt.NudgeKeyframe(now.Add(time.Duration(b.N) * time.Millisecond)); (waited > 0) != awaiting {
+				b.Fatalf("awaiting %v, but waited %v", awaiting, waited)
+			}
+		})
+	}
 }
