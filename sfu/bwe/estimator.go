@@ -32,6 +32,16 @@ const (
 	nearCongestion = 1_000_000 // µs of cautious, additive increase after a congestion
 	ackedWindow    = 500_000   // µs of arrivals the acked rate is measured over
 	lossDecay      = 0.75      // per feedback message (about 100 ms)
+	// lossSettle is how long a packet reported missing may still be
+	// reported received before it counts as lost. Packets reach the
+	// socket a little out of the order they were numbered in when several
+	// goroutines send on one connection (a busy CPU stretches that), and a
+	// receiver reports the one that came late in its next feedback, 50 to
+	// 250 ms on.
+	lossSettle = 300_000 // µs
+	// maxMissing bounds the packets awaiting lossSettle; past it the
+	// oldest counts as lost at once.
+	maxMissing = 256
 )
 
 // Estimator estimates one connection's downlink capacity. OnSent records
@@ -78,6 +88,18 @@ type Estimator struct {
 	lastLoss      float64
 	lostW, totalW float64 // packets lost and reported, decaying
 	lastAcked     float64
+
+	// missing are the packets reported not received whose lossSettle has
+	// not passed, oldest first: a ring of missingN from missingHead.
+	missing     [maxMissing]missingPacket
+	missingHead int
+	missingN    int
+}
+
+// missingPacket is a packet reported not received, and when (µs).
+type missingPacket struct {
+	seq uint16
+	at  int64
 }
 
 type arrivalGroup struct {
@@ -143,17 +165,26 @@ func (e *Estimator) OnFeedback(fb *rtcp.TransportLayerCC, now int64) {
 	var lost, total int
 	for _, a := range e.acks {
 		sent, ok := e.hist.get(a.seq)
-		if !ok {
-			continue // not ours, or older than the history
+		if !ok || sent.status == fateArrived || sent.status == fateLost {
+			continue // not ours, older than the history, or counted already
 		}
-		total++
 		if !a.received {
-			lost++
+			if sent.status == fateUnreported {
+				sent.status = fateMissing
+				lost += e.addMissing(a.seq, now)
+			}
 			continue
 		}
+		// Received, perhaps after a report that it was missing: it counts
+		// once, as received.
+		sent.status = fateArrived
+		total++
 		e.addRecv(a.arrival, int64(sent.size))
 		e.onArrival(sent.at, a.arrival)
 	}
+	settled := e.settleMissing(now)
+	lost += settled
+	total += lost
 	if total == 0 {
 		return
 	}
@@ -166,6 +197,42 @@ func (e *Estimator) OnFeedback(fb *rtcp.TransportLayerCC, now int64) {
 	e.lastAcked = e.ackedRate()
 	e.congested = e.overusing
 	e.control(now)
+}
+
+// addMissing records that packet seq was reported not received at now;
+// it returns 1 when that made the oldest missing packet count as lost at
+// once (the ring was full), else 0.
+func (e *Estimator) addMissing(seq uint16, now int64) int {
+	settled := 0
+	if e.missingN == maxMissing {
+		settled = e.settleOldest()
+	}
+	e.missing[(e.missingHead+e.missingN)%maxMissing] = missingPacket{seq: seq, at: now}
+	e.missingN++
+	return settled
+}
+
+// settleMissing counts as lost the missing packets reported lossSettle or
+// more before now and not received since; it returns how many.
+func (e *Estimator) settleMissing(now int64) int {
+	n := 0
+	for e.missingN > 0 && now-e.missing[e.missingHead].at >= lossSettle {
+		n += e.settleOldest()
+	}
+	return n
+}
+
+// settleOldest takes the oldest missing packet off the ring and returns 1
+// if it is lost: still missing, and not yet overwritten in the history.
+func (e *Estimator) settleOldest() int {
+	m := e.missing[e.missingHead]
+	e.missingHead = (e.missingHead + 1) % maxMissing
+	e.missingN--
+	if p, ok := e.hist.get(m.seq); ok && p.status == fateMissing {
+		p.status = fateLost
+		return 1
+	}
+	return 0
 }
 
 // onArrival feeds the delay-gradient detector with one received packet.

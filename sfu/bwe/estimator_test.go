@@ -152,3 +152,69 @@ func TestOnSentDoesNotAllocate(t *testing.T) {
 		t.Fatalf("OnSent allocates %.1f times", n)
 	}
 }
+
+// feedback builds a TWCC feedback message about the packets from base on:
+// received[i] says whether base+i arrived; arrivals are 1 ms apart.
+func feedback(base uint16, received []bool) *rtcp.TransportLayerCC {
+	fb := &rtcp.TransportLayerCC{BaseSequenceNumber: base, PacketStatusCount: uint16(len(received))}
+	for _, r := range received {
+		symbol := uint16(rtcp.TypeTCCPacketNotReceived)
+		if r {
+			symbol = rtcp.TypeTCCPacketReceivedSmallDelta
+			fb.RecvDeltas = append(fb.RecvDeltas, &rtcp.RecvDelta{Type: rtcp.TypeTCCPacketReceivedSmallDelta, Delta: 1000})
+		}
+		fb.PacketChunks = append(fb.PacketChunks, &rtcp.RunLengthChunk{PacketStatusSymbol: symbol, RunLength: 1})
+	}
+	return fb
+}
+
+func allReceived(n int) []bool {
+	r := make([]bool, n)
+	for i := range r {
+		r[i] = true
+	}
+	return r
+}
+
+// A packet that reaches the receiver after the next one is reported
+// missing, then received when the receiver repeats that stretch of its
+// window (as Chrome does): no loss, and every packet counts once. A packet
+// that never comes counts as lost once, however often it is reported
+// missing.
+func TestEstimatorCountsEachPacketOnce(t *testing.T) {
+	e := New(Config{Initial: 1_000_000})
+	now := int64(1_000_000)
+	for seq := range uint16(40) {
+		e.OnSent(seq, 1200, now+int64(seq)*1000)
+	}
+	// Packet 5 comes late: missing in the first feedback, received in the
+	// second, which repeats 5..19.
+	first := allReceived(20)
+	first[5] = false
+	e.OnFeedback(feedback(0, first), now+50_000)
+	e.OnFeedback(feedback(5, allReceived(15)), now+100_000)
+	e.OnFeedback(feedback(20, allReceived(10)), now+500_000)
+	if loss, _ := e.Stats(); loss != 0 {
+		t.Fatalf("loss %.3f after a packet came late and was reported received, want 0", loss)
+	}
+
+	// Packet 32 never comes: reported missing twice, lost once, when its
+	// settling time has passed.
+	third := allReceived(10)
+	third[2] = false
+	e.OnFeedback(feedback(30, third), now+600_000)
+	if loss, _ := e.Stats(); loss != 0 {
+		t.Fatalf("loss %.3f while packet 32 may still come, want 0", loss)
+	}
+	e.OnFeedback(feedback(32, third[2:]), now+650_000)
+	e.OnFeedback(feedback(32, []bool{false}), now+950_000)
+	loss, _ := e.Stats()
+	if loss <= 0 {
+		t.Fatal("packet 32, missing for good, was not counted as lost")
+	}
+	// One lost among the packets counted, decaying: one missing for good
+	// must not look like several.
+	if e.lostW > 1.0001 {
+		t.Fatalf("packet 32 counted as lost %.2f times", e.lostW)
+	}
+}
