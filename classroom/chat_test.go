@@ -1,11 +1,9 @@
 package classroom_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -56,20 +54,7 @@ func (n *classNode) api(path string, body, out any) {
 	if err != nil {
 		n.t.Fatal(err)
 	}
-	b, _ := json.Marshal(body)
-	req, _ := http.NewRequest("POST", n.srv.HTTPURL()+path, bytes.NewReader(b))
-	req.Header.Set("Authorization", "Bearer "+tok)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		n.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		n.t.Fatalf("POST %s: %d", path, resp.StatusCode)
-	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		n.t.Fatal(err)
-	}
+	postAPI(n.t, n.srv, tok, path, body, out)
 }
 
 // chatMsg is a chat message a client received, in any form.
@@ -215,13 +200,7 @@ func (m *member) waitError(want string) string {
 // chatWait polls cond for up to 20 s.
 func chatWait(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitWithin(t, 20*time.Second, what, cond)
 }
 
 // stored returns the class's chat history as the store has it.

@@ -61,26 +61,33 @@ func startCtlNode(t *testing.T, roster ...string) *ctlNode {
 // api POSTs body to the classes' API and decodes the 2xx answer into out.
 func (n *ctlNode) api(path string, body, out any) {
 	n.t.Helper()
+	postAPI(n.t, n.srv, n.backend, path, body, out)
+}
+
+// postAPI POSTs body to srv's classes' API with token and decodes the
+// answer into out (when not nil); an answer other than 2xx fails the test.
+func postAPI(t *testing.T, srv *server.Server, token, path string, body, out any) {
+	t.Helper()
 	b, err := json.Marshal(body)
 	if err != nil {
-		n.t.Fatal(err)
+		t.Fatal(err)
 	}
-	req, err := http.NewRequest("POST", n.srv.HTTPURL()+path, bytes.NewReader(b))
+	req, err := http.NewRequest("POST", srv.HTTPURL()+path, bytes.NewReader(b))
 	if err != nil {
-		n.t.Fatal(err)
+		t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+n.backend)
+	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		n.t.Fatal(err)
+		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
-		n.t.Fatalf("POST %s: %d", path, resp.StatusCode)
+		t.Fatalf("POST %s: %d", path, resp.StatusCode)
 	}
 	if out != nil {
 		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-			n.t.Fatalf("POST %s: %v", path, err)
+			t.Fatalf("POST %s: %v", path, err)
 		}
 	}
 }
@@ -241,7 +248,14 @@ func (cl *ctlClient) waitState(what string, cond func(ctlState) bool) ctlState {
 // waitFor polls cond until it holds, for at most 10 s.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	waitWithin(t, 10*time.Second, what, cond)
+}
+
+// waitWithin polls cond until it holds, for at most d; then it fails the
+// test, saying it was waiting for what.
+func waitWithin(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
