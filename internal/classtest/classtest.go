@@ -43,8 +43,8 @@ type Config struct {
 }
 
 // Member is an SDK client in a class that keeps every event the server
-// sends it on classroom.Topic (a JSON object) as the bytes it came in. Its methods are for
-// the test's goroutine.
+// sends it on classroom.Topic (a JSON object) as the bytes it came in. Its
+// methods are for the test's goroutine.
 type Member struct {
 	// Identity and Room are the member's; Join sets them and nothing
 	// changes them.
