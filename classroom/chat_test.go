@@ -1,11 +1,9 @@
 package classroom_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -17,6 +15,7 @@ import (
 	"github.com/livekit/protocol/livekit"
 	lksdk "github.com/livekit/server-sdk-go/v2"
 
+	"github.com/bayan-dev/bayan/internal/classtest"
 	"github.com/bayan-dev/bayan/internal/testnet"
 	"github.com/bayan-dev/bayan/internal/testserver"
 	"github.com/bayan-dev/bayan/server"
@@ -55,20 +54,7 @@ func (n *classNode) api(path string, body, out any) {
 	if err != nil {
 		n.t.Fatal(err)
 	}
-	b, _ := json.Marshal(body)
-	req, _ := http.NewRequest("POST", n.srv.HTTPURL()+path, bytes.NewReader(b))
-	req.Header.Set("Authorization", "Bearer "+tok)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		n.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		n.t.Fatalf("POST %s: %d", path, resp.StatusCode)
-	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		n.t.Fatal(err)
-	}
+	postAPI(n.t, n.srv, tok, path, body, out)
 }
 
 // chatMsg is a chat message a client received, in any form.
@@ -81,15 +67,13 @@ type chatMsg struct {
 	deleted bool
 }
 
-// member is a connected SDK client that records what it receives.
+// member is a class member that also records the chat it receives.
 type member struct {
-	t        *testing.T
-	identity string
-	room     *lksdk.Room
+	*classtest.Member
+	t *testing.T
 
-	mu     sync.Mutex
-	msgs   []chatMsg
-	events []map[string]any // on bayan.class
+	mu   sync.Mutex
+	msgs []chatMsg
 }
 
 // join connects identity to the class with role ("" for what the class
@@ -98,7 +82,7 @@ func (n *classNode) join(identity, role string) *member {
 	n.t.Helper()
 	var j struct{ Token string }
 	n.api("/api/classes/"+n.class+"/join", map[string]string{"identity": identity, "role": role}, &j)
-	m := &member{t: n.t, identity: identity}
+	m := &member{t: n.t}
 	cb := lksdk.NewRoomCallback()
 	cb.OnDataPacket = func(d lksdk.DataPacket, p lksdk.DataReceiveParams) {
 		m.mu.Lock()
@@ -107,8 +91,7 @@ func (n *classNode) join(identity, role string) *member {
 		case *livekit.ChatMessage:
 			m.msgs = append(m.msgs, chatMsg{form: "chat", from: p.SenderIdentity, id: v.Id, text: v.Message, ts: v.Timestamp, deleted: v.Deleted})
 		case *lksdk.UserDataPacket:
-			switch v.Topic {
-			case "lk-chat-topic":
+			if v.Topic == "lk-chat-topic" {
 				var lc struct {
 					ID        string `json:"id"`
 					Timestamp int64  `json:"timestamp"`
@@ -118,22 +101,13 @@ func (n *classNode) join(identity, role string) *member {
 					n.t.Errorf("%s: undecodable legacy chat %q", identity, v.Payload)
 				}
 				m.msgs = append(m.msgs, chatMsg{form: "legacy", from: p.SenderIdentity, id: lc.ID, text: lc.Message, ts: lc.Timestamp})
-			case "bayan.class":
-				var ev map[string]any
-				if err := json.Unmarshal(v.Payload, &ev); err != nil {
-					n.t.Errorf("%s: undecodable event %q", identity, v.Payload)
-				}
-				m.events = append(m.events, ev)
 			}
 		}
 	}
-	r, err := lksdk.ConnectToRoomWithToken(n.srv.URL(), j.Token, cb)
-	if err != nil {
-		n.t.Fatalf("%s connect: %v", identity, err)
-	}
-	n.t.Cleanup(r.Disconnect)
-	m.room = r
-	err = r.RegisterTextStreamHandler("lk.chat", func(reader *lksdk.TextStreamReader, from string) {
+	// Classroom events, on their topic, are the Member's.
+	m.Member = classtest.Join(n.t, classtest.Config{URL: n.srv.URL(), Token: j.Token, Identity: identity, Callback: cb,
+		Wait: 20 * time.Second})
+	err := m.Room.RegisterTextStreamHandler("lk.chat", func(reader *lksdk.TextStreamReader, from string) {
 		text := reader.ReadAll()
 		m.mu.Lock()
 		m.msgs = append(m.msgs, chatMsg{form: "stream", from: from, id: reader.Info.Id, text: text, ts: reader.Info.Timestamp})
@@ -148,32 +122,28 @@ func (n *classNode) join(identity, role string) *member {
 // sendChat sends text as a ChatMessage packet with id.
 func (m *member) sendChat(id, text string) {
 	m.t.Helper()
-	err := m.room.LocalParticipant.PublishDataPacket(&livekit.ChatMessage{Id: id, Timestamp: 1, Message: text},
+	err := m.Room.LocalParticipant.PublishDataPacket(&livekit.ChatMessage{Id: id, Timestamp: 1, Message: text},
 		lksdk.WithDataPublishReliable(true))
 	if err != nil {
-		m.t.Fatalf("%s: send chat: %v", m.identity, err)
+		m.t.Fatalf("%s: send chat: %v", m.Identity, err)
 	}
 }
 
 // sendLegacy sends payload on the legacy chat topic.
 func (m *member) sendLegacy(payload string) {
 	m.t.Helper()
-	err := m.room.LocalParticipant.PublishDataPacket(lksdk.UserData([]byte(payload)),
+	err := m.Room.LocalParticipant.PublishDataPacket(lksdk.UserData([]byte(payload)),
 		lksdk.WithDataPublishReliable(true), lksdk.WithDataPublishTopic("lk-chat-topic"))
 	if err != nil {
-		m.t.Fatalf("%s: send legacy chat: %v", m.identity, err)
+		m.t.Fatalf("%s: send legacy chat: %v", m.Identity, err)
 	}
 }
 
-// act sends a classroom action.
+// act sends a classroom action as it is (its id the test's).
 func (m *member) act(a map[string]any) {
 	m.t.Helper()
 	b, _ := json.Marshal(a)
-	err := m.room.LocalParticipant.PublishDataPacket(lksdk.UserData(b),
-		lksdk.WithDataPublishReliable(true), lksdk.WithDataPublishTopic("bayan.class"))
-	if err != nil {
-		m.t.Fatalf("%s: act: %v", m.identity, err)
-	}
+	m.Send(b)
 }
 
 // received returns the chat messages received so far.
@@ -198,26 +168,22 @@ func (m *member) find(text string) []chatMsg {
 // first such message.
 func (m *member) waitText(text string) chatMsg {
 	m.t.Helper()
-	chatWait(m.t, m.identity+" to receive "+text, func() bool { return len(m.find(text)) > 0 })
+	chatWait(m.t, m.Identity+" to receive "+text, func() bool { return len(m.find(text)) > 0 })
 	return m.find(text)[0]
 }
 
-// waitEvent waits for an event that match accepts and returns it.
+// anyEvent decodes a classroom event (the Member keeps JSON objects only).
+func anyEvent(payload []byte) map[string]any {
+	var ev map[string]any
+	_ = json.Unmarshal(payload, &ev)
+	return ev
+}
+
+// waitEvent waits up to 20 s for an event that match accepts and returns
+// the latest such.
 func (m *member) waitEvent(what string, match func(map[string]any) bool) map[string]any {
 	m.t.Helper()
-	var found map[string]any
-	chatWait(m.t, m.identity+" to get "+what, func() bool {
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		for _, ev := range m.events {
-			if match(ev) {
-				found = ev
-				return true
-			}
-		}
-		return false
-	})
-	return found
+	return anyEvent(m.Wait(what, func(payload []byte) bool { return match(anyEvent(payload)) }))
 }
 
 // waitError waits for an error event about a chat message that mentions
@@ -234,13 +200,7 @@ func (m *member) waitError(want string) string {
 // chatWait polls cond for up to 20 s.
 func chatWait(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitWithin(t, 20*time.Second, what, cond)
 }
 
 // stored returns the class's chat history as the store has it.
@@ -289,7 +249,7 @@ func TestChatRelayStoreDelete(t *testing.T) {
 	for _, m := range []*member{teacher, ben} {
 		got := m.waitText("hello from ana")
 		if got.form != "chat" || got.from != "ana" || got.id != "ana-1" || got.ts < before-1000 {
-			t.Errorf("%s received %+v, want a ChatMessage from ana, id ana-1, the server's time", m.identity, got)
+			t.Errorf("%s received %+v, want a ChatMessage from ana, id ana-1, the server's time", m.Identity, got)
 		}
 	}
 	if got := ana.find("hello from ana"); len(got) != 0 {
@@ -305,18 +265,18 @@ func TestChatRelayStoreDelete(t *testing.T) {
 	for _, m := range []*member{teacher, ana} {
 		got := m.waitText("legacy from ben")
 		if got.form != "legacy" || got.from != "ben" || got.id != "ben-1" || got.ts < before-1000 {
-			t.Errorf("%s received %+v, want a legacy message from ben, id ben-1, the server's time", m.identity, got)
+			t.Errorf("%s received %+v, want a legacy message from ben, id ben-1, the server's time", m.Identity, got)
 		}
 	}
 
 	// A text stream on lk.chat, as current clients send, then the same
 	// message again in legacy form, as the components also send it: both
 	// forms reach the others, stored once.
-	info := ana.room.LocalParticipant.SendText("streamed from ana", lksdk.StreamTextOptions{Topic: "lk.chat"})
+	info := ana.Room.LocalParticipant.SendText("streamed from ana", lksdk.StreamTextOptions{Topic: "lk.chat"})
 	for _, m := range []*member{teacher, ben} {
 		got := m.waitText("streamed from ana")
 		if got.form != "stream" || got.from != "ana" || got.id != info.Id || got.ts < before-1000 {
-			t.Errorf("%s received %+v, want a stream from ana, id %s", m.identity, got, info.Id)
+			t.Errorf("%s received %+v, want a stream from ana, id %s", m.Identity, got, info.Id)
 		}
 	}
 	ana.sendLegacy(fmt.Sprintf(`{"id":%q,"timestamp":2,"message":"streamed from ana"}`, info.Id))
@@ -343,7 +303,7 @@ func TestChatRelayStoreDelete(t *testing.T) {
 		if m == ana {
 			from = "" // from the server: SDKs drop packets from themselves
 		}
-		chatWait(t, m.identity+" to be told ana-1 is deleted", func() bool {
+		chatWait(t, m.Identity+" to be told ana-1 is deleted", func() bool {
 			return slices.ContainsFunc(m.received(), func(c chatMsg) bool {
 				return c.form == "chat" && c.id == "ana-1" && c.deleted && c.from == from
 			})
@@ -390,13 +350,13 @@ func TestChatRelayStoreDelete(t *testing.T) {
 	// Each message of the history comes as a ChatMessage and as the legacy
 	// JSON (LiveKit's components read that one), with the same id.
 	for _, late := range []*member{cy, dan} {
-		chatWait(t, late.identity+" to receive 100 messages twice", func() bool { return len(late.received()) >= 200 })
+		chatWait(t, late.Identity+" to receive 100 messages twice", func() bool { return len(late.received()) >= 200 })
 	}
 	time.Sleep(200 * time.Millisecond) // nothing more should come
 	for _, late := range []*member{cy, dan} {
 		got := late.received()
 		if len(got) != 200 {
-			t.Fatalf("%s received %d messages, want 100 in each of two forms", late.identity, len(got))
+			t.Fatalf("%s received %d messages, want 100 in each of two forms", late.Identity, len(got))
 		}
 		for _, form := range []string{"chat", "legacy"} {
 			var inForm []chatMsg
@@ -406,12 +366,12 @@ func TestChatRelayStoreDelete(t *testing.T) {
 				}
 			}
 			if len(inForm) != 100 {
-				t.Fatalf("%s received %d history messages as %s, want 100", late.identity, len(inForm), form)
+				t.Fatalf("%s received %d history messages as %s, want 100", late.Identity, len(inForm), form)
 			}
 			for i, g := range inForm {
 				w := want[i]
 				if g.text != w.Body || g.from != w.Sender || g.id != w.ClientID || g.ts != w.CreatedAt.UnixMilli() {
-					t.Fatalf("%s: history %d as %s: %+v, want %+v", late.identity, i, form, g, w)
+					t.Fatalf("%s: history %d as %s: %+v, want %+v", late.Identity, i, form, g, w)
 				}
 			}
 		}
@@ -465,16 +425,16 @@ func TestChatRefusals(t *testing.T) {
 	eve.sendLegacy(`{"id":"legacy-long","message":"` + long + `"}`)
 	eve.sendLegacy(`this is not JSON`)
 	edited := int64(5)
-	if err := eve.room.LocalParticipant.PublishDataPacket(&livekit.ChatMessage{Id: "edit", Message: "edited", EditTimestamp: &edited},
+	if err := eve.Room.LocalParticipant.PublishDataPacket(&livekit.ChatMessage{Id: "edit", Message: "edited", EditTimestamp: &edited},
 		lksdk.WithDataPublishReliable(true)); err != nil {
 		t.Fatal(err)
 	}
-	if err := eve.room.LocalParticipant.PublishDataPacket(&livekit.ChatMessage{Id: "private", Message: "just for you"},
+	if err := eve.Room.LocalParticipant.PublishDataPacket(&livekit.ChatMessage{Id: "private", Message: "just for you"},
 		lksdk.WithDataPublishReliable(true), lksdk.WithDataPublishDestination([]string{"teacher"})); err != nil {
 		t.Fatal(err)
 	}
-	huge := eve.room.LocalParticipant.SendText(strings.Repeat("y", 9000), lksdk.StreamTextOptions{Topic: "lk.chat"})
-	tooLong := eve.room.LocalParticipant.SendText(long, lksdk.StreamTextOptions{Topic: "lk.chat"})
+	huge := eve.Room.LocalParticipant.SendText(strings.Repeat("y", 9000), lksdk.StreamTextOptions{Topic: "lk.chat"})
+	tooLong := eve.Room.LocalParticipant.SendText(long, lksdk.StreamTextOptions{Topic: "lk.chat"})
 	for id, want := range map[string]string{
 		"long": "longer than 2000", "empty": "empty", "blank": "empty", "legacy-long": "longer than 2000",
 		"edit": "editing", "private": "whole class", huge.Id: "longer than 2000", tooLong.Id: "longer than 2000",
@@ -498,7 +458,7 @@ func TestChatRefusals(t *testing.T) {
 		for _, c := range m.received() {
 			if c.text == "rate 5" || c.text == long || c.text == "" || strings.TrimSpace(c.text) == "" ||
 				c.text == "edited" || c.text == "just for you" || strings.HasPrefix(c.text, "yyy") || c.text == "from the observer" {
-				t.Errorf("%s received a refused message: %+v", m.identity, c)
+				t.Errorf("%s received a refused message: %+v", m.Identity, c)
 			}
 		}
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media"
 
 	"github.com/bayan-dev/bayan/classroom"
+	"github.com/bayan-dev/bayan/internal/classtest"
 	"github.com/bayan-dev/bayan/internal/testnet"
 	"github.com/bayan-dev/bayan/internal/testserver"
 	"github.com/bayan-dev/bayan/server"
@@ -60,26 +61,33 @@ func startCtlNode(t *testing.T, roster ...string) *ctlNode {
 // api POSTs body to the classes' API and decodes the 2xx answer into out.
 func (n *ctlNode) api(path string, body, out any) {
 	n.t.Helper()
+	postAPI(n.t, n.srv, n.backend, path, body, out)
+}
+
+// postAPI POSTs body to srv's classes' API with token and decodes the
+// answer into out (when not nil); an answer other than 2xx fails the test.
+func postAPI(t *testing.T, srv *server.Server, token, path string, body, out any) {
+	t.Helper()
 	b, err := json.Marshal(body)
 	if err != nil {
-		n.t.Fatal(err)
+		t.Fatal(err)
 	}
-	req, err := http.NewRequest("POST", n.srv.HTTPURL()+path, bytes.NewReader(b))
+	req, err := http.NewRequest("POST", srv.HTTPURL()+path, bytes.NewReader(b))
 	if err != nil {
-		n.t.Fatal(err)
+		t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+n.backend)
+	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		n.t.Fatal(err)
+		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
-		n.t.Fatalf("POST %s: %d", path, resp.StatusCode)
+		t.Fatalf("POST %s: %d", path, resp.StatusCode)
 	}
 	if out != nil {
 		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-			n.t.Fatalf("POST %s: %v", path, err)
+			t.Fatalf("POST %s: %v", path, err)
 		}
 	}
 }
@@ -117,18 +125,11 @@ func (s ctlState) public() string {
 		s.Class, s.ChatLocked, s.Spotlight, s.Stage, s.Invited, s.Students)
 }
 
-// ctlClient is a LiveKit Go SDK client in the class that records the
-// classroom events it receives.
+// ctlClient is a class member whose state events the test reads.
 type ctlClient struct {
+	*classtest.Member
 	t     *testing.T
-	id    string
-	room  *lksdk.Room
 	token string
-
-	mu     sync.Mutex
-	events []map[string]json.RawMessage
-	states []ctlState
-	seq    int
 }
 
 // join connects identity to the class with the token the API gives it
@@ -137,74 +138,40 @@ func (n *ctlNode) join(identity, name, role string, cb *lksdk.RoomCallback) *ctl
 	n.t.Helper()
 	var tok struct{ Token, Role string }
 	n.api("/api/classes/"+n.classID+"/join", map[string]string{"identity": identity, "name": name, "role": role}, &tok)
-	cl := &ctlClient{t: n.t, id: identity, token: tok.Token}
-	if cb == nil {
-		cb = lksdk.NewRoomCallback()
-	}
-	cb.OnDataPacket = func(d lksdk.DataPacket, p lksdk.DataReceiveParams) {
-		if u, ok := d.(*lksdk.UserDataPacket); ok && u.Topic == classroom.Topic && p.SenderIdentity == "" {
-			cl.record(u.Payload)
-		}
-	}
-	r, err := lksdk.ConnectToRoomWithToken(n.srv.URL(), tok.Token, cb, lksdk.WithAutoSubscribe(true))
-	if err != nil {
-		n.t.Fatalf("%s joins: %v", identity, err)
-	}
-	cl.room = r
-	n.t.Cleanup(r.Disconnect)
+	m := classtest.Join(n.t, classtest.Config{URL: n.srv.URL(), Token: tok.Token, Identity: identity, Callback: cb,
+		Options: []lksdk.ConnectOption{lksdk.WithAutoSubscribe(true)}})
+	cl := &ctlClient{Member: m, t: n.t, token: tok.Token}
 	cl.waitState("the first state", func(ctlState) bool { return true })
 	return cl
 }
 
-func (cl *ctlClient) record(payload []byte) {
+// event decodes a payload the member recorded (always a JSON object).
+func event(payload []byte) map[string]json.RawMessage {
 	var ev map[string]json.RawMessage
-	if err := json.Unmarshal(payload, &ev); err != nil {
-		cl.t.Errorf("%s: the server sent undecodable JSON %q", cl.id, payload)
-		return
-	}
-	cl.mu.Lock()
-	defer cl.mu.Unlock()
-	cl.events = append(cl.events, ev)
-	if string(ev["event"]) == `"state"` {
-		var s ctlState
-		if err := json.Unmarshal(payload, &s); err != nil {
-			cl.t.Errorf("%s: state %s: %v", cl.id, payload, err)
-			return
-		}
-		_, s.HasHands = ev["hands"]
-		cl.states = append(cl.states, s)
-	}
+	_ = json.Unmarshal(payload, &ev)
+	return ev
 }
 
-// send publishes a raw message on the classroom topic.
-func (cl *ctlClient) send(payload []byte) {
+// decodeState returns the state event payload is, if it is one; a state
+// the test cannot decode fails it.
+func (cl *ctlClient) decodeState(payload []byte) (ctlState, bool) {
 	cl.t.Helper()
-	if err := cl.room.LocalParticipant.PublishDataPacket(lksdk.UserData(payload),
-		lksdk.WithDataPublishTopic(classroom.Topic), lksdk.WithDataPublishReliable(true)); err != nil {
-		cl.t.Fatalf("%s sends: %v", cl.id, err)
+	ev := event(payload)
+	if string(ev["event"]) != `"state"` {
+		return ctlState{}, false
 	}
+	var s ctlState
+	if err := json.Unmarshal(payload, &s); err != nil {
+		cl.t.Fatalf("%s: state %s: %v", cl.Identity, payload, err)
+	}
+	_, s.HasHands = ev["hands"]
+	return s, true
 }
 
 // do sends an action and returns the server's reply: "ok" or the error.
 func (cl *ctlClient) do(action string, fields map[string]any) string {
 	cl.t.Helper()
-	cl.mu.Lock()
-	cl.seq++
-	id := fmt.Sprintf("%s-%d", cl.id, cl.seq)
-	cl.mu.Unlock()
-	msg := map[string]any{"action": action, "id": id}
-	for k, v := range fields {
-		msg[k] = v
-	}
-	b, err := json.Marshal(msg)
-	if err != nil {
-		cl.t.Fatal(err)
-	}
-	cl.send(b)
-	ev := cl.waitEvent(action+" reply", func(ev map[string]json.RawMessage) bool {
-		return string(ev["id"]) == `"`+id+`"`
-	})
-	return replyText(ev)
+	return replyText(event(cl.Do(action, fields)))
 }
 
 func replyText(ev map[string]json.RawMessage) string {
@@ -217,31 +184,11 @@ func replyText(ev map[string]json.RawMessage) string {
 	return kind + ": " + text
 }
 
-// waitEvent waits for an event that cond accepts.
-func (cl *ctlClient) waitEvent(what string, cond func(map[string]json.RawMessage) bool) map[string]json.RawMessage {
-	cl.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		cl.mu.Lock()
-		for _, ev := range cl.events {
-			if cond(ev) {
-				cl.mu.Unlock()
-				return ev
-			}
-		}
-		cl.mu.Unlock()
-		time.Sleep(10 * time.Millisecond)
-	}
-	cl.t.Fatalf("%s: timed out waiting for %s", cl.id, what)
-	return nil
-}
-
 // replies returns the ok and error events received.
 func (cl *ctlClient) replies() []string {
-	cl.mu.Lock()
-	defer cl.mu.Unlock()
 	var out []string
-	for _, ev := range cl.events {
+	for _, p := range cl.Events() {
+		ev := event(p)
 		if e := string(ev["event"]); e == `"ok"` || e == `"error"` {
 			out = append(out, replyText(ev))
 		}
@@ -249,25 +196,39 @@ func (cl *ctlClient) replies() []string {
 	return out
 }
 
-// state returns the latest state received.
 // statesSeen returns the state events received so far.
 func (cl *ctlClient) statesSeen() []ctlState {
-	cl.mu.Lock()
-	defer cl.mu.Unlock()
-	return slices.Clone(cl.states)
+	cl.t.Helper()
+	var out []ctlState
+	for _, p := range cl.Events() {
+		if s, ok := cl.decodeState(p); ok {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // memberChangeWait is how long the server gathers arrivals and departures
 // before it broadcasts the state (memberChangeDelay).
 const memberChangeWait = 250 * time.Millisecond
 
-func (cl *ctlClient) state() ctlState {
-	cl.mu.Lock()
-	defer cl.mu.Unlock()
-	if len(cl.states) == 0 {
-		return ctlState{}
+// latestState returns the latest state received, if any.
+func (cl *ctlClient) latestState() (ctlState, bool) {
+	cl.t.Helper()
+	events := cl.Events()
+	for i := len(events) - 1; i >= 0; i-- {
+		if s, ok := cl.decodeState(events[i]); ok {
+			return s, true
+		}
 	}
-	return cl.states[len(cl.states)-1]
+	return ctlState{}, false
+}
+
+// state returns the latest state received.
+func (cl *ctlClient) state() ctlState {
+	cl.t.Helper()
+	s, _ := cl.latestState()
+	return s
 }
 
 // waitState waits until the latest state satisfies cond.
@@ -275,22 +236,26 @@ func (cl *ctlClient) waitState(what string, cond func(ctlState) bool) ctlState {
 	cl.t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		cl.mu.Lock()
-		n := len(cl.states)
-		cl.mu.Unlock()
-		if s := cl.state(); n > 0 && cond(s) {
+		if s, ok := cl.latestState(); ok && cond(s) {
 			return s
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	cl.t.Fatalf("%s: timed out waiting for %s; latest state %+v", cl.id, what, cl.state())
+	cl.t.Fatalf("%s: timed out waiting for %s; latest state %+v", cl.Identity, what, cl.state())
 	return ctlState{}
 }
 
 // waitFor polls cond until it holds, for at most 10 s.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	waitWithin(t, 10*time.Second, what, cond)
+}
+
+// waitWithin polls cond until it holds, for at most d; then it fails the
+// test, saying it was waiting for what.
+func waitWithin(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
@@ -359,7 +324,7 @@ func publishMic(ctx context.Context, r *lksdk.Room, magic []byte) (*lksdk.LocalT
 // remoteTrack returns the publication of identity's track of src as cl
 // sees it, or nil.
 func (cl *ctlClient) remoteTrack(identity string, src livekit.TrackSource) *lksdk.RemoteTrackPublication {
-	rp := cl.room.GetParticipantByIdentity(identity)
+	rp := cl.Room.GetParticipantByIdentity(identity)
 	if rp == nil {
 		return nil
 	}
@@ -423,7 +388,7 @@ func TestClassFlow(t *testing.T) {
 	ana := n.join("ana", "Ana", "", nil)
 	ben := n.join("ben", "Ben", "", benCB)
 	teacher.waitState("two students present", func(s ctlState) bool { return s.Students == 2 })
-	if _, err := publishMic(ctx, teacher.room, []byte("TEACHER")); err != nil {
+	if _, err := publishMic(ctx, teacher.Room, []byte("TEACHER")); err != nil {
 		t.Fatalf("the teacher publishes: %v", err)
 	}
 
@@ -451,7 +416,7 @@ func TestClassFlow(t *testing.T) {
 	for _, st := range []*ctlClient{ana, ben} {
 		got := st.waitState("own hand up", func(s ctlState) bool { return s.Hand != nil && *s.Hand })
 		if got.HasHands {
-			t.Fatalf("%s's copy carries the hand queue: %+v", st.id, got)
+			t.Fatalf("%s's copy carries the hand queue: %+v", st.Identity, got)
 		}
 	}
 	// A student who leaves takes their hand and invitation along.
@@ -465,12 +430,12 @@ func TestClassFlow(t *testing.T) {
 	teacher.waitState("cy's hand and invitation", func(s ctlState) bool {
 		return slices.Equal(s.handIDs(), []string{"ana", "ben", "cy"}) && slices.Equal(s.Invited, []string{"cy"}) && s.Students == 3
 	})
-	cy.room.Disconnect()
+	cy.Room.Disconnect()
 	teacher.waitState("cy gone", func(s ctlState) bool {
 		return slices.Equal(s.handIDs(), []string{"ana", "ben"}) && len(s.Invited) == 0 && s.Students == 2
 	})
 	waitFor(t, "ana's hand attribute seen by ben", func() bool {
-		rp := ben.room.GetParticipantByIdentity("ana")
+		rp := ben.Room.GetParticipantByIdentity("ana")
 		return rp != nil && rp.Attributes()[classroom.HandAttribute] == fmt.Sprint(s.Hands[0].At)
 	})
 
@@ -487,11 +452,11 @@ func TestClassFlow(t *testing.T) {
 		t.Fatalf("after accepting: %+v", s)
 	}
 	waitFor(t, "ana's stage attribute and permission", func() bool {
-		rp := ben.room.GetParticipantByIdentity("ana")
+		rp := ben.Room.GetParticipantByIdentity("ana")
 		return rp != nil && rp.Attributes()[classroom.StageAttribute] == "on" && rp.Attributes()[classroom.HandAttribute] == "" &&
-			ana.room.LocalParticipant.Permissions().GetCanPublish()
+			ana.Room.LocalParticipant.Permissions().GetCanPublish()
 	})
-	if _, err := publishMic(ctx, ana.room, magic); err != nil {
+	if _, err := publishMic(ctx, ana.Room, magic); err != nil {
 		t.Fatalf("ana publishes on stage: %v", err)
 	}
 	waitFor(t, "ben to receive ana's microphone", func() bool { return counter.count("ana") >= 25 })
@@ -526,7 +491,7 @@ func TestClassFlow(t *testing.T) {
 	if err := rAna.AddTrack(&livekit.AddTrackRequest{Cid: "again", Type: livekit.TrackType_AUDIO, Source: livekit.TrackSource_MICROPHONE}); err == nil {
 		t.Fatal("the server accepts a track from ana off the stage")
 	}
-	if _, err := publishMic(ctx, ana.room, magic); err == nil {
+	if _, err := publishMic(ctx, ana.Room, magic); err == nil {
 		t.Fatal("ana published again off the stage")
 	}
 	if tr := rAna.PublishedTracks(); len(tr) != 0 {
@@ -552,13 +517,13 @@ func TestClassFlow(t *testing.T) {
 	// End: everyone out, the room gone, the class ended in the store.
 	// The room closes right after the reply: the disconnection is the
 	// answer that counts, the ok may be cut off.
-	teacher.send([]byte(`{"action":"end","id":"end"}`))
+	teacher.Send([]byte(`{"action":"end","id":"end"}`))
 	for _, c := range []*ctlClient{teacher, ana, ben} {
-		waitFor(t, c.id+" disconnected", func() bool {
-			return c.room.ConnectionState() == lksdk.ConnectionStateDisconnected
+		waitFor(t, c.Identity+" disconnected", func() bool {
+			return c.Room.ConnectionState() == lksdk.ConnectionStateDisconnected
 		})
-		if reason := c.room.DisconnectReason(); reason != livekit.DisconnectReason_ROOM_DELETED {
-			t.Errorf("%s left with %v, want ROOM_DELETED", c.id, reason)
+		if reason := c.Room.DisconnectReason(); reason != livekit.DisconnectReason_ROOM_DELETED {
+			t.Errorf("%s left with %v, want ROOM_DELETED", c.Identity, reason)
 		}
 	}
 	if r := n.srv.Rooms().Room(n.classID); r != nil {
@@ -593,7 +558,7 @@ type ctlCase struct {
 	fields map[string]any
 }
 
-func (c ctlCase) String() string { return fmt.Sprintf("%s: %s %v", c.who.id, c.action, c.fields) }
+func (c ctlCase) String() string { return fmt.Sprintf("%s: %s %v", c.who.Identity, c.action, c.fields) }
 
 // settled returns what the server holds and what the teacher last saw once
 // every state sent before has reached the teacher: the reply to the
@@ -628,7 +593,7 @@ func TestControlsByRole(t *testing.T) {
 			t.Fatalf("%v: %s", c, r)
 		}
 	}
-	benMic, err := publishMic(ctx, ben.room, []byte("BEN"))
+	benMic, err := publishMic(ctx, ben.Room, []byte("BEN"))
 	if err != nil {
 		t.Fatalf("ben publishes: %v", err)
 	}
@@ -677,7 +642,7 @@ func TestControlsByRole(t *testing.T) {
 		{obs, "end", nil},
 	} {
 		b, _ := json.Marshal(map[string]any{"action": c.action, "id": "obs-" + c.action})
-		obs.send(b)
+		obs.Send(b)
 	}
 	time.Sleep(500 * time.Millisecond) // what the server would take, it takes in far less
 	if snap2, view2 := n.settled(teacher); snap2 != snap || view2 != view {
@@ -715,10 +680,10 @@ func TestControlsByRole(t *testing.T) {
 		{ctlCase{teacher, "stage.remove", map[string]any{"identity": "ana"}}, func() bool { return len(ana.state().Invited) == 0 }},
 		{ctlCase{tom, "stage.invite", map[string]any{"identity": "ana"}}, func() bool { return len(ana.state().Invited) == 1 }},
 		{ctlCase{ana, "stage.accept", nil}, func() bool {
-			return slices.Equal(ben.state().Stage, []string{"ben", "ana"}) && ana.room.LocalParticipant.Permissions().GetCanPublish()
+			return slices.Equal(ben.state().Stage, []string{"ben", "ana"}) && ana.Room.LocalParticipant.Permissions().GetCanPublish()
 		}},
 		{ctlCase{ana, "stage.remove", nil}, func() bool {
-			return slices.Equal(ben.state().Stage, []string{"ben"}) && !ana.room.LocalParticipant.Permissions().GetCanPublish()
+			return slices.Equal(ben.state().Stage, []string{"ben"}) && !ana.Room.LocalParticipant.Permissions().GetCanPublish()
 		}},
 		{ctlCase{tom, "mute", map[string]any{"identity": "ben"}}, micMuted(ana, true)},
 		{ctlCase{teacher, "mute", map[string]any{"all": true}}, micMuted(ana, true)},
@@ -729,11 +694,11 @@ func TestControlsByRole(t *testing.T) {
 		{ctlCase{tom, "stage.remove", map[string]any{"identity": "ben"}}, func() bool {
 			return len(ana.state().Stage) == 0 && ana.remoteTrack("ben", livekit.TrackSource_MICROPHONE) == nil
 		}},
-		{ctlCase{teacher, "end", nil}, func() bool { return obs.room.ConnectionState() == lksdk.ConnectionStateDisconnected }},
+		{ctlCase{teacher, "end", nil}, func() bool { return obs.Room.ConnectionState() == lksdk.ConnectionStateDisconnected }},
 	} {
 		if step.action == "end" {
 			// The room closes right after the reply, which may be cut off.
-			step.who.send([]byte(`{"action":"end"}`))
+			step.who.Send([]byte(`{"action":"end"}`))
 		} else if r := step.who.do(step.action, step.fields); r != "ok" {
 			t.Fatalf("%v: %s", step.ctlCase, r)
 		}
@@ -768,7 +733,7 @@ func TestControlsRefuseMalformed(t *testing.T) {
 		{"unknown action", []byte(`{"action":"dance","id":"d"}`), "unknown action"},
 	} {
 		before := len(ana.replies())
-		ana.send(tc.payload)
+		ana.Send(tc.payload)
 		waitFor(t, tc.name+" reply", func() bool { return len(ana.replies()) > before })
 		if r := ana.replies()[before]; !strings.HasPrefix(r, "error: ") || !strings.Contains(r, tc.want) {
 			t.Errorf("%s: %q, want an error saying %q", tc.name, r, tc.want)

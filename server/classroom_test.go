@@ -9,15 +9,14 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/livekit/protocol/auth"
 	"github.com/livekit/protocol/livekit"
-	lksdk "github.com/livekit/server-sdk-go/v2"
 
 	"github.com/bayan-dev/bayan/classroom"
+	"github.com/bayan-dev/bayan/internal/classtest"
 	"github.com/bayan-dev/bayan/internal/testnet"
 	"github.com/bayan-dev/bayan/internal/testserver"
 	"github.com/bayan-dev/bayan/server"
@@ -110,16 +109,11 @@ type classEvent struct {
 	}
 }
 
-// classMember is an SDK client in a class, keeping the classroom events it
-// receives.
+// classMember is a member of a class that reads the events it receives as
+// classEvents.
 type classMember struct {
-	t        *testing.T
-	identity string
-	room     *lksdk.Room
-
-	mu     sync.Mutex
-	events []classEvent
-	nextID int
+	*classtest.Member
+	t *testing.T
 }
 
 // joinClass connects identity to the class's room and waits until the
@@ -127,28 +121,8 @@ type classMember struct {
 // actions sent before then would be lost.
 func joinClass(t *testing.T, srv *server.Server, classID, identity, token string) *classMember {
 	t.Helper()
-	m := &classMember{t: t, identity: identity}
-	cb := lksdk.NewRoomCallback()
-	cb.OnDataPacket = func(d lksdk.DataPacket, _ lksdk.DataReceiveParams) {
-		u, ok := d.(*lksdk.UserDataPacket)
-		if !ok || u.Topic != classroom.Topic {
-			return
-		}
-		var ev classEvent
-		if err := json.Unmarshal(u.Payload, &ev); err != nil {
-			t.Errorf("%s: undecodable event %q: %v", identity, u.Payload, err)
-			return
-		}
-		m.mu.Lock()
-		m.events = append(m.events, ev)
-		m.mu.Unlock()
-	}
-	r, err := lksdk.ConnectToRoomWithToken(srv.URL(), token, cb)
-	if err != nil {
-		t.Fatalf("%s connect: %v", identity, err)
-	}
-	m.room = r
-	t.Cleanup(r.Disconnect)
+	m := &classMember{Member: classtest.Join(t, classtest.Config{URL: srv.URL(), Token: token, Identity: identity,
+		Wait: 15 * time.Second}), t: t}
 	topic := "test.ping" // not the classroom's: the client ignores it
 	waitFor(t, identity+"'s data channel from the server", 10*time.Second, func() bool {
 		rm := srv.Rooms().Room(classID)
@@ -162,55 +136,34 @@ func joinClass(t *testing.T, srv *server.Server, classID, identity, token string
 	return m
 }
 
+// event decodes an event m received; one it cannot decode fails the test.
+func (m *classMember) event(payload []byte) classEvent {
+	m.t.Helper()
+	var ev classEvent
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		m.t.Fatalf("%s: undecodable event %q: %v", m.Identity, payload, err)
+	}
+	return ev
+}
+
 // act sends an action and waits for its reply, which it returns.
 func (m *classMember) act(action string, fields map[string]any) classEvent {
 	m.t.Helper()
-	m.mu.Lock()
-	m.nextID++
-	id := fmt.Sprintf("%s-%d", m.identity, m.nextID)
-	m.mu.Unlock()
-	msg := map[string]any{"action": action, "id": id}
-	for k, v := range fields {
-		msg[k] = v
-	}
-	b, err := json.Marshal(msg)
-	if err != nil {
-		m.t.Fatal(err)
-	}
-	if err := m.room.LocalParticipant.PublishDataPacket(lksdk.UserData(b), lksdk.WithDataPublishTopic(classroom.Topic),
-		lksdk.WithDataPublishReliable(true)); err != nil {
-		m.t.Fatalf("%s: send %s: %v", m.identity, action, err)
-	}
-	return m.wait(fmt.Sprintf("%s's reply to %s", m.identity, action), func(ev classEvent) bool {
-		return (ev.Event == "ok" || ev.Event == "error") && ev.ID == id
-	})
+	return m.event(m.Do(action, fields))
 }
 
 // wait returns the latest event that matches, waiting up to 15 s for one.
 func (m *classMember) wait(what string, match func(classEvent) bool) classEvent {
 	m.t.Helper()
-	var found classEvent
-	waitFor(m.t, what, 15*time.Second, func() bool {
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		for i := len(m.events) - 1; i >= 0; i-- {
-			if match(m.events[i]) {
-				found = m.events[i]
-				return true
-			}
-		}
-		return false
-	})
-	return found
+	return m.event(m.Wait(what, func(payload []byte) bool { return match(m.event(payload)) }))
 }
 
 // pollEvents returns the poll events received for poll id.
 func (m *classMember) pollEvents(id string) []classEvent {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.t.Helper()
 	var out []classEvent
-	for _, ev := range m.events {
-		if ev.Event == "poll" && ev.Poll != nil && ev.Poll.ID == id {
+	for _, p := range m.Events() {
+		if ev := m.event(p); ev.Event == "poll" && ev.Poll != nil && ev.Poll.ID == id {
 			out = append(out, ev)
 		}
 	}
@@ -272,7 +225,7 @@ func TestClassPollAndAttendance(t *testing.T) {
 		{students["s2"], "poll.answer", map[string]any{"poll": "PL_missing", "choices": []int{0}}, "no poll"},
 	} {
 		if r := c.who.act(c.action, c.fields); r.Event != "error" || !strings.Contains(r.Error, c.want) {
-			t.Errorf("%s %s %v: %+v, want an error with %q", c.who.identity, c.action, c.fields, r, c.want)
+			t.Errorf("%s %s %v: %+v, want an error with %q", c.who.Identity, c.action, c.fields, r, c.want)
 		}
 	}
 
@@ -340,7 +293,7 @@ func TestClassPollAndAttendance(t *testing.T) {
 
 	// s2 leaves; the poll closes; everyone there gets the results; s2 comes
 	// back and gets them on joining.
-	students["s2"].room.Disconnect()
+	students["s2"].Room.Disconnect()
 	// Gone from the room and its leave recorded: a session that comes back
 	// before its leave is seen overlaps it, and counts as the same presence.
 	waitFor(t, "s2 to be gone", 10*time.Second, func() bool {
@@ -398,7 +351,7 @@ func TestClassPollAndAttendance(t *testing.T) {
 	// Everyone leaves; the leaves reach the store and the report.
 	leaving := time.Now()
 	for _, m := range []*classMember{teacher, students["s1"], s2, students["s3"]} {
-		m.room.Disconnect()
+		m.Room.Disconnect()
 	}
 	waitFor(t, "every leave in the report", 15*time.Second, func() bool {
 		rep = attendanceReport(t, srv, classID, tokens["ms-lee"])
