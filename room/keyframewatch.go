@@ -28,7 +28,7 @@ func (r *Room) nudgeKeyframes(now time.Time) {
 			waited, _ := s.down.NudgeKeyframe(now)
 			if waited >= keyframeWaitReported && waited < keyframeWaitReported+keyframeCheckInterval {
 				dynacast, told := s.track.dynacastState()
-				p.log.Info("still awaiting a keyframe", "track", s.track.SID(), "waited", waited,
+				p.log.Debug("still awaiting a keyframe", "track", s.track.SID(), "waited", waited,
 					"target", s.track.qualityOf(s.down.Target()), "current", s.track.qualityOf(s.down.Receiver()),
 					"layer_packets", s.track.LayerPackets(), "dynacast", dynacast, "dynacast_told", told)
 			}
