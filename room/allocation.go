@@ -360,6 +360,18 @@ func fit(videos []*videoSub, states []*allocState, budget float64, now time.Time
 					budget -= lowest.rate
 					continue
 				}
+				// Paused now: the link has just shown it cannot carry the
+				// lowest layer, so resuming waits as after a failed try.
+				// An estimate that recovers at once (only audio left on
+				// the link) would otherwise send a keyframe into the same
+				// queue a moment later.
+				id := lowest.id()
+				if st.backDur[id] == 0 {
+					st.backDur[id] = 2 * backoffFirst
+				}
+				if until := now.Add(st.backDur[id]); st.backoff[id].Before(until) {
+					st.backoff[id] = until
+				}
 			}
 			alloc[i] = -1
 			continue

@@ -136,6 +136,18 @@ func TestFitPausesOnlyLossyShortage(t *testing.T) {
 	if j := fit([]*videoSub{v}, []*allocState{st}, 50_000, tick(20), true)[0]; j != -1 {
 		t.Fatalf("a lasting shortage with loss: rung %d, want paused", j)
 	}
+	// Paused, it is not resumed as soon as the estimate recovers (with
+	// the video gone, the link carries what is left), but after the
+	// resume back-off, as after a failed try.
+	st.applied = -1
+	for i := 21; i < 20+int(2*backoffFirst/allocInterval); i++ {
+		if j := fit([]*videoSub{v}, []*allocState{st}, 5_000_000, tick(i), false)[0]; j != -1 {
+			t.Fatalf("resumed %v after the pause", tick(i).Sub(tick(20)))
+		}
+	}
+	if j := fit([]*videoSub{v}, []*allocState{st}, 5_000_000, tick(20).Add(2*backoffFirst), false)[0]; j < 0 {
+		t.Fatalf("not resumed %v after the pause, with room", 2*backoffFirst)
+	}
 
 	// A new shortage with loss every other tick: paused once it has lasted
 	// pauseGrace, not before.
