@@ -529,8 +529,14 @@ func (d *DownTrack) account(payloadLen int, err error) {
 }
 
 // retransmit resends the packet that went out as outSeq, if the receiver's
-// cache still has it and it belongs to the current epoch.
+// cache still has it and it belongs to the current epoch. A paused
+// down-track resends nothing: its subscriber waits for the keyframe it
+// resumes with, and a link too slow for the video has no room for its
+// repairs either.
 func (d *DownTrack) retransmit(outSeq uint16) {
+	if d.paused.Load() {
+		return
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	inSeq, ok := d.rw.IncomingSeq(outSeq)

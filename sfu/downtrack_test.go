@@ -227,6 +227,11 @@ func TestDownTrackPauseResume(t *testing.T) {
 	if n := len(fx.w.sent()); n != 5 {
 		t.Fatalf("%d packets sent while paused", n-5)
 	}
+	// Nor are NACKs answered: the subscriber waits for the resume's keyframe.
+	fx.dt.retransmit(last.SequenceNumber)
+	if n := len(fx.w.sent()); n != 5 {
+		t.Fatal("a NACK was answered while paused")
+	}
 
 	fx.r.lastPLI.Store(0) // let the resume's keyframe request through
 	plis := fx.rtcp.count()
