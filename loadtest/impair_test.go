@@ -249,9 +249,9 @@ func TestDownlinkCapMovesSubscriberToLowLayer(t *testing.T) {
 
 // A downlink too slow for even the low layer (80 kbps) pauses the video,
 // and the subscriber is told (StreamStateUpdate PAUSED) while its audio
-// keeps coming; when the link recovers the video resumes (ACTIVE). While
-// paused, the server tries to resume now and then (every 8 to 16 s), which
-// is how it finds out that the link recovered.
+// keeps coming, all of it; when the link recovers the video resumes
+// (ACTIVE). While paused, the server tries to resume now and then (every 8
+// to 16 s), which is how it finds out that the link recovered.
 func TestDownlinkTooSlowPausesVideo(t *testing.T) {
 	srv, relay := impairedServer(t, testnet.Impairment{})
 	cfg := testConfig(srv, ScenarioClass)
@@ -274,13 +274,15 @@ func TestDownlinkTooSlowPausesVideo(t *testing.T) {
 	time.Sleep(3 * time.Second)
 	a1, v1 := audio.packets.Load(), video.packets.Load()
 	t.Logf("paused: %d video and %d audio packets in 3 s", v1-v0, a1-a0)
-	// The low layer runs at about 30 packets/s; while paused, at most a
-	// try at resuming (a keyframe, withdrawn when the queue grows) gets out.
-	if v1-v0 > 30 {
+	// The low layer runs at about 30 packets/s. While paused nothing of it
+	// is sent, repairs included, and no try at resuming comes for the
+	// resume back-off (8 s): the audio (50 packets/s, about 60 kbit/s with
+	// its headers) has the link to itself.
+	if v1-v0 > 5 {
 		t.Errorf("%d video packets arrived in 3 s while the video was paused", v1-v0)
 	}
-	if a1-a0 < 75 {
-		t.Errorf("only %d audio packets in 3 s while the video was paused", a1-a0)
+	if a1-a0 < 120 {
+		t.Errorf("only %d audio packets in 3 s while the video was paused, want nearly all 150", a1-a0)
 	}
 	relay.SetImpairment(testnet.Impairment{})
 	waitUntil(t, "StreamStateUpdate ACTIVE", 20*time.Second, func() bool { return !student.streamPaused.Load() })
