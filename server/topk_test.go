@@ -31,15 +31,19 @@ func (l *arrivalLog) onTrack(track *webrtc.TrackRemote, rp *lksdk.RemoteParticip
 			if _, _, err := track.ReadRTP(); err != nil {
 				return
 			}
-			now := time.Now()
-			l.mu.Lock()
-			if l.at == nil {
-				l.at = map[string][]time.Time{}
-			}
-			l.at[who] = append(l.at[who], now)
-			l.mu.Unlock()
+			l.record(who, time.Now())
 		}
 	}()
+}
+
+// record logs a packet of who's at at.
+func (l *arrivalLog) record(who string, at time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.at == nil {
+		l.at = map[string][]time.Time{}
+	}
+	l.at[who] = append(l.at[who], at)
 }
 
 // between returns, per publisher, the arrivals in [from, to).
@@ -136,6 +140,11 @@ func TestTopKAudio(t *testing.T) {
 	// until made the loudest.
 	levels := make([]atomic.Uint32, publishers)
 	name := func(i int) string { return fmt.Sprintf("pub-%02d", i) }
+	// What the loudest speakers sent, and when: a publisher of this test
+	// process stalls now and then (62 SDK clients and the node share two
+	// cores), and the listeners can only hear what it sent.
+	const loud = 5 // -5 dBov
+	sent := &arrivalLog{}
 	var wg sync.WaitGroup
 	errs := make(chan error, publishers)
 	slots := make(chan struct{}, 6) // connect a few at a time
@@ -157,7 +166,14 @@ func TestTopKAudio(t *testing.T) {
 				return
 			}
 			t.Cleanup(r.Disconnect)
-			publishLevel(ctx, t, r, &levels[i])
+			opus := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}
+			publishSamples(ctx, t, r, opus, "mic", 20*time.Millisecond, func(uint32) ([]byte, *lksdk.SampleWriteOptions) {
+				l := uint8(levels[i].Load())
+				if l <= loud {
+					sent.record(name(i), time.Now())
+				}
+				return make([]byte, 80), &lksdk.SampleWriteOptions{AudioLevel: &l}
+			})
 		}()
 	}
 	wg.Wait()
@@ -190,7 +206,7 @@ func TestTopKAudio(t *testing.T) {
 		if i > 0 {
 			levels[loudest[i-1]].Store(127)
 		}
-		levels[p].Store(5) // -5 dBov
+		levels[p].Store(loud)
 		from := time.Now()
 		time.Sleep(phase)
 		windows = append(windows, window{name(p), from, from.Add(settle), time.Now()})
@@ -217,20 +233,25 @@ func TestTopKAudio(t *testing.T) {
 		if heard == 0 {
 			t.Errorf("listener %d heard none of the background talkers", i)
 		}
+		const within = 250 * time.Millisecond
 		for _, w := range windows {
-			// The new loudest is let through within a few ticks.
-			if first := l.between(w.began, w.to)[w.who]; len(first) == 0 || first[0].Sub(w.began) > 250*time.Millisecond {
-				t.Errorf("listener %d: %s, the loudest, was not heard within 250 ms of starting to speak", i, w.who)
-			} else {
-				t.Logf("listener %d: %s heard %v after starting to speak", i, w.who, first[0].Sub(w.began).Round(time.Millisecond))
+			spoke := sent.between(w.began, w.to)[w.who]
+			if len(spoke) == 0 {
+				t.Fatalf("%s sent nothing in its turn as the loudest", w.who)
 			}
-			got := l.between(w.from, w.to)[w.who]
-			// Every 200 ms of the phase carries packets of the loudest.
-			for bin := w.from; bin.Add(200 * time.Millisecond).Before(w.to); bin = bin.Add(200 * time.Millisecond) {
-				if !slices.ContainsFunc(got, func(at time.Time) bool {
-					return !at.Before(bin) && at.Before(bin.Add(200*time.Millisecond))
-				}) {
-					t.Errorf("listener %d: nothing from the loudest, %s, in the 200 ms from +%v", i, w.who, bin.Sub(start).Round(time.Millisecond))
+			// The new loudest is let through within a few ticks of its
+			// first loud packet.
+			got := l.between(w.began, w.to.Add(within))[w.who]
+			if len(got) == 0 || got[0].Sub(spoke[0]) > within {
+				t.Errorf("listener %d: %s, the loudest, was not heard within %v of starting to speak", i, w.who, within)
+			} else {
+				t.Logf("listener %d: %s heard %v after starting to speak", i, w.who, got[0].Sub(spoke[0]).Round(time.Millisecond))
+			}
+			// From then on, whatever it sends is heard within 250 ms: the
+			// loudest is never left out.
+			for _, at := range sent.between(w.from, w.to.Add(-within))[w.who] {
+				if !slices.ContainsFunc(got, func(a time.Time) bool { return !a.Before(at) && a.Sub(at) <= within }) {
+					t.Errorf("listener %d: nothing from the loudest, %s, within %v of its packet sent at +%v", i, w.who, within, at.Sub(start).Round(time.Millisecond))
 					break
 				}
 			}
