@@ -129,7 +129,10 @@ func TestDeadLayerIsAskedForAgain(t *testing.T) {
 	now := time.Now()
 	l.tick(now)
 	l.tick(now.Add(sfu.LayerResumeTimeout + sfu.LayerCheckInterval))
-	if !pt.deadLayers()[high] {
+	pt.mu.Lock()
+	dead := pt.dead
+	pt.mu.Unlock()
+	if !dead[high] {
 		t.Fatal("the silent high layer is not dead")
 	}
 	if got, _ := sent.lastQualities(); got != [3]bool{false, false, true} || sent.qualityUpdates() < 2 {

@@ -32,40 +32,36 @@ func (l *layerLiveness) close() { l.loop.close() }
 func (l *layerLiveness) tick(now time.Time) {
 	for _, p := range l.room.Participants() {
 		for _, pt := range p.PublishedTracks() {
-			was := pt.deadLayers()
-			dead, changed := pt.observeLayers(now)
+			dead, changed, died := pt.observeLayers(now)
 			if !changed {
 				continue
 			}
 			l.room.log.Debug("simulcast layers changed", "track", pt.SID(),
 				"low_dead", dead[livekit.VideoQuality_LOW], "medium_dead", dead[livekit.VideoQuality_MEDIUM], "high_dead", dead[livekit.VideoQuality_HIGH])
 			l.room.onLayersChanged(pt)
-			for q := range dead {
-				if dead[q] && !was[q] {
-					// The publisher was told to send it (else it would not
-					// be dead) and does not: the request may have been lost
-					// with a dropped signal connection, or failed to apply.
-					// Saying it again costs one message.
-					l.room.resendDynacast(pt)
-					break
-				}
+			if died {
+				// The publisher was told to send the layer (else it would
+				// not be dead) and does not: the request may have been
+				// lost with a dropped signal connection, or failed to
+				// apply. Saying it again costs one message.
+				l.room.resendDynacast(pt)
 			}
 		}
 	}
 }
 
 // observeLayers samples the packet counts of a simulcast track's layers and
-// returns which ones are dead (expected but silent for sfu.LayerTimeout)
-// and whether that changed. Expected are the layers the publisher was last
+// returns which ones are dead (expected but silent for sfu.LayerTimeout),
+// whether that changed, and whether a layer died (was live and is dead). Expected are the layers the publisher was last
 // told somebody watches, or all of them before it was told anything. A
 // track without simulcast has no dead layers.
-func (t *PublishedTrack) observeLayers(now time.Time) (dead [3]bool, changed bool) {
+func (t *PublishedTrack) observeLayers(now time.Time) (dead [3]bool, changed, died bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	// A shared screen that does not change is sent at a frame a second or
 	// less, which would look like a dead layer: screen shares are left out.
 	if !t.info.GetSimulcast() || t.info.GetSource() == livekit.TrackSource_SCREEN_SHARE {
-		return dead, false
+		return dead, false, false
 	}
 	var counts [3]uint64
 	var present, expected [3]bool
@@ -75,13 +71,10 @@ func (t *PublishedTrack) observeLayers(now time.Time) (dead [3]bool, changed boo
 			expected[q] = !t.dynacastSent || t.dynacast[q]
 		}
 	}
+	was := t.dead
 	t.dead, changed = t.liveness.Observe(now, counts, present, expected)
-	return t.dead, changed
-}
-
-// deadLayers returns the layers the last sample found dead.
-func (t *PublishedTrack) deadLayers() [3]bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.dead
+	for q := range t.dead {
+		died = died || t.dead[q] && !was[q]
+	}
+	return t.dead, changed, died
 }

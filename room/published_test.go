@@ -73,7 +73,7 @@ func TestObserveLayersExpectsWhatDynacastAsked(t *testing.T) {
 		var dead [3]bool
 		for range n {
 			now = now.Add(sfu.LayerCheckInterval)
-			dead, _ = pt.observeLayers(now)
+			dead, _, _ = pt.observeLayers(now)
 		}
 		return dead
 	}
@@ -88,7 +88,7 @@ func TestObserveLayersExpectsWhatDynacastAsked(t *testing.T) {
 		t.Fatalf("only low asked for: dead = %v, want only low", dead)
 	}
 	pt.info.Simulcast = false
-	if dead, changed := pt.observeLayers(now.Add(time.Second)); dead != [3]bool{} || changed {
-		t.Fatalf("without simulcast: dead %v, changed %v", dead, changed)
+	if dead, changed, died := pt.observeLayers(now.Add(time.Second)); dead != [3]bool{} || changed || died {
+		t.Fatalf("without simulcast: dead %v, changed %v, died %v", dead, changed, died)
 	}
 }
