@@ -19,7 +19,15 @@ import (
 // always wanted: the server learns of a layer only from its packets, and a
 // publisher told to leave it off before then would never send it, so that
 // subscribers of a layer that stops could not fall back to it.
-func (r *Room) updateDynacast(pt *PublishedTrack) {
+func (r *Room) updateDynacast(pt *PublishedTrack) { r.sendDynacast(pt, false) }
+
+// resendDynacast tells the publisher again which layers of pt somebody
+// watches, even if that has not changed since it was last told.
+func (r *Room) resendDynacast(pt *PublishedTrack) { r.sendDynacast(pt, true) }
+
+// sendDynacast is updateDynacast, and with again set sends the answer even
+// when it is the one sent last.
+func (r *Room) sendDynacast(pt *PublishedTrack, again bool) {
 	pt.dynacastMu.Lock()
 	defer pt.dynacastMu.Unlock()
 	pt.mu.Lock()
@@ -71,11 +79,11 @@ func (r *Room) updateDynacast(pt *PublishedTrack) {
 		}
 	}
 	pt.mu.Lock()
-	if pt.dynacastSent && pt.dynacast == wanted && !pt.dynacastResend {
+	if pt.dynacastSent && pt.dynacast == wanted && !again {
 		pt.mu.Unlock()
 		return
 	}
-	pt.dynacast, pt.dynacastSent, pt.dynacastResend = wanted, true, false
+	pt.dynacast, pt.dynacastSent = wanted, true
 	pt.mu.Unlock()
 	r.log.Debug("dynacast", "track", sid, "low", wanted[livekit.VideoQuality_LOW],
 		"medium", wanted[livekit.VideoQuality_MEDIUM], "high", wanted[livekit.VideoQuality_HIGH])
@@ -92,13 +100,4 @@ func (r *Room) updateDynacast(pt *PublishedTrack) {
 			SubscribedCodecs:    []*livekit.SubscribedCodec{{Codec: codec, Qualities: qualities}},
 		},
 	}})
-}
-
-// resendDynacast tells the publisher again which layers of pt somebody
-// watches, even if that has not changed since it was last told.
-func (r *Room) resendDynacast(pt *PublishedTrack) {
-	pt.mu.Lock()
-	pt.dynacastResend = true
-	pt.mu.Unlock()
-	r.updateDynacast(pt)
 }

@@ -22,9 +22,8 @@ type PublishedTrack struct {
 	info   *livekit.TrackInfo
 	layers [3]*sfu.Receiver // simulcast layers by livekit.VideoQuality; empty otherwise
 
-	dynacast       [3]bool // layers the publisher was last told somebody watches
-	dynacastSent   bool
-	dynacastResend bool // tell the publisher again even if nothing changed
+	dynacast     [3]bool // layers the publisher was last told somebody watches
+	dynacastSent bool
 
 	// liveness notices layers the publisher stopped sending; dead is its
 	// latest answer, which layerFor avoids.
