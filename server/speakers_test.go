@@ -15,12 +15,16 @@ import (
 )
 
 // publishLevel publishes a microphone whose packets carry the audio level
-// (dBov, 0 loudest, 127 silence) that level holds.
-func publishLevel(ctx context.Context, t *testing.T, r *lksdk.Room, level *atomic.Uint32) {
+// (dBov, 0 loudest, 127 silence) that level holds. sending, if not nil,
+// is told the level of each packet as it is sent.
+func publishLevel(ctx context.Context, t *testing.T, r *lksdk.Room, level *atomic.Uint32, sending func(level uint8)) {
 	t.Helper()
 	opus := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}
 	publishSamples(ctx, t, r, opus, "mic", 20*time.Millisecond, func(uint32) ([]byte, *lksdk.SampleWriteOptions) {
 		l := uint8(level.Load())
+		if sending != nil {
+			sending(l)
+		}
 		return make([]byte, 80), &lksdk.SampleWriteOptions{AudioLevel: &l}
 	})
 }
@@ -64,7 +68,7 @@ func TestSDKActiveSpeakers(t *testing.T) {
 			t.Fatalf("%s: %v", name, err)
 		}
 		defer r.Disconnect()
-		publishLevel(ctx, t, r, level)
+		publishLevel(ctx, t, r, level, nil)
 	}
 
 	waitFor(t, "alice to be the only speaker", 10*time.Second, func() bool {

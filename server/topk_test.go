@@ -166,13 +166,10 @@ func TestTopKAudio(t *testing.T) {
 				return
 			}
 			t.Cleanup(r.Disconnect)
-			opus := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}
-			publishSamples(ctx, t, r, opus, "mic", 20*time.Millisecond, func(uint32) ([]byte, *lksdk.SampleWriteOptions) {
-				l := uint8(levels[i].Load())
+			publishLevel(ctx, t, r, &levels[i], func(l uint8) {
 				if l <= loud {
 					sent.record(name(i), time.Now())
 				}
-				return make([]byte, 80), &lksdk.SampleWriteOptions{AudioLevel: &l}
 			})
 		}()
 	}
