@@ -182,8 +182,7 @@ func (e *Estimator) OnFeedback(fb *rtcp.TransportLayerCC, now int64) {
 		e.addRecv(a.arrival, int64(sent.size))
 		e.onArrival(sent.at, a.arrival)
 	}
-	settled := e.settleMissing(now)
-	lost += settled
+	lost += e.settleMissing(now)
 	total += lost
 	if total == 0 {
 		return
