@@ -364,8 +364,11 @@ func TestClassPollAndAttendance(t *testing.T) {
 	})
 	s1, s2a := attendee(t, rep, "s1"), attendee(t, rep, "s2")
 	elapsed = time.Since(began).Seconds() + 1
+	// How long each stayed depends on how fast this machine runs the test
+	// (the whole of it can take under a second): each attendee is held to
+	// its own stored timeline below, not to a minimum.
 	for _, a := range []classroom.Attendee{s1, s2a, attendee(t, rep, "s3"), attendee(t, rep, "ms-lee")} {
-		if a.SecondsPresent < 1 || float64(a.SecondsPresent) > elapsed || a.LastLeave.Before(*a.FirstJoin) {
+		if a.SecondsPresent < 0 || float64(a.SecondsPresent) > elapsed || a.LastLeave.Before(*a.FirstJoin) {
 			t.Errorf("%s after leaving: %+v (%.0f s since the test began)", a.Identity, a, elapsed)
 		}
 	}
@@ -385,10 +388,11 @@ func TestClassPollAndAttendance(t *testing.T) {
 	}
 	// s1 was there throughout: from its join to its leave. s2's time away
 	// (from its first leave to its second join) is not counted. Both to
-	// the second the report rounds to.
+	// the second the report rounds to (times are stored to the millisecond).
 	about := func(who string, got int64, want time.Duration) {
 		t.Helper()
-		if d := time.Duration(got)*time.Second - want; d < -time.Second || d > time.Second {
+		const slack = time.Second/2 + 2*time.Millisecond
+		if d := time.Duration(got)*time.Second - want; d < -slack || d > slack {
 			t.Errorf("%s present %d s, want %.1f s (timeline %+v)", who, got, want.Seconds(), events)
 		}
 	}
@@ -397,6 +401,10 @@ func TestClassPollAndAttendance(t *testing.T) {
 		t.Errorf("s1 from %v to %v; the test saw s1 in class at %v and it left after %v", s1.FirstJoin, s1.LastLeave, joined["s1"], leaving)
 	}
 	about("s1", s1.SecondsPresent, s1.LastLeave.Sub(*s1.FirstJoin))
+	for _, id := range []string{"s3", "ms-lee"} {
+		a := attendee(t, rep, id)
+		about(id, a.SecondsPresent, a.LastLeave.Sub(*a.FirstJoin))
+	}
 	away := s2events[2].At.Sub(s2events[1].At)
 	if away <= 0 {
 		t.Errorf("s2 away for %v", away)
