@@ -7,12 +7,15 @@ import (
 
 	"github.com/livekit/protocol/logger"
 	lksdk "github.com/livekit/server-sdk-go/v2"
+
+	"github.com/bayan-dev/bayan/internal/testnet"
 )
 
-// TestMain gives the LiveKit Go SDK a leveled logger, as server's tests do:
-// its default one formats pion's debug messages with a %+v of a track pion
-// is still writing to, which the race detector reports (a race in the
-// client, not in Bayan). BAYAN_TEST_LOG=1 shows the SDK's debug log.
+// TestMain runs the tests in the isolated test network (testnet.Main), and
+// gives the LiveKit Go SDK a leveled logger, as server's tests do: its
+// default one formats pion's debug messages with a %+v of a track pion is
+// still writing to, which the race detector reports (a race in the client,
+// not in Bayan). BAYAN_TEST_LOG=1 shows the SDK's debug log.
 func TestMain(m *testing.M) {
 	level := "warn"
 	if os.Getenv("BAYAN_TEST_LOG") != "" {
@@ -24,5 +27,5 @@ func TestMain(m *testing.M) {
 		os.Exit(2)
 	}
 	lksdk.SetLogger(l)
-	os.Exit(m.Run())
+	os.Exit(testnet.Main(m))
 }

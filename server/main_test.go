@@ -7,12 +7,15 @@ import (
 
 	"github.com/livekit/protocol/logger"
 	lksdk "github.com/livekit/server-sdk-go/v2"
+
+	"github.com/bayan-dev/bayan/internal/testnet"
 )
 
-// TestMain gives the LiveKit SDK, the client these tests drive, a leveled
-// logger: its default one formats every debug message of pion's, including
-// a %+v of a track that pion is still writing to, which the race detector
-// rightly reports (a race in the client, not in Bayan). Warnings still show.
+// TestMain runs the tests in the isolated test network (testnet.Main), and
+// gives the LiveKit SDK, the client these tests drive, a leveled logger: its
+// default one formats every debug message of pion's, including a %+v of a
+// track that pion is still writing to, which the race detector rightly
+// reports (a race in the client, not in Bayan). Warnings still show.
 func TestMain(m *testing.M) {
 	level := "warn"
 	if os.Getenv("BAYAN_TEST_LOG") != "" {
@@ -24,5 +27,5 @@ func TestMain(m *testing.M) {
 		os.Exit(2)
 	}
 	lksdk.SetLogger(l)
-	os.Exit(m.Run())
+	os.Exit(testnet.Main(m))
 }
