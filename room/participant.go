@@ -258,9 +258,16 @@ func (p *Participant) Resume() error {
 }
 
 // UpdateInfo applies changes to name, metadata, attributes or permissions
-// (nil or empty values leave a field as it is) and tells the room.
+// (nil or empty values leave a field as it is) and tells the room. A
+// participant that has left (or been replaced) changes no more.
 func (p *Participant) UpdateInfo(name, metadata *string, attrs map[string]string, perm *livekit.ParticipantPermission) {
 	p.mu.Lock()
+	if p.closed {
+		// Its departure has been told; news of it now would be taken,
+		// by identity, as news of whoever replaced it.
+		p.mu.Unlock()
+		return
+	}
 	if name != nil {
 		p.info.Name = *name
 	}
