@@ -582,3 +582,25 @@ func TestChatResendIsIdempotentAndLimited(t *testing.T) {
 		t.Errorf("stored %v", c)
 	}
 }
+
+// A message re-sent after the class has stopped remembering its id (256
+// messages later) is known to the store: it is not relayed again either.
+func TestChatResendOfAForgottenMessageIsNotRelayed(t *testing.T) {
+	n := startClass(t)
+	teacher := n.join("teacher", "")
+	ben := n.join("ben", "")
+	settle(teacher, "welcome", ben)
+
+	teacher.sendChat("first", "said long ago")
+	for i := range 256 {
+		teacher.sendChat("", fmt.Sprint("since ", i))
+	}
+	teacher.sendChat("first", "said long ago")
+	settle(teacher, "after", ben)
+	if got := len(ben.find("said long ago")); got != 1 {
+		t.Errorf("ben received the re-sent message %d times, want 1", got)
+	}
+	if c := n.storedTexts(); c["said long ago"] != 1 || c["since 255"] != 1 {
+		t.Errorf("stored %d of the re-sent message and %d of the last since, want 1 and 1", c["said long ago"], c["since 255"])
+	}
+}
