@@ -42,6 +42,9 @@ const (
 	recentChatIDs = 256
 )
 
+// errChatRateLimited refuses a student's message beyond chatBurst.
+var errChatRateLimited = fmt.Errorf("rate limited: at most %d messages in %v", chatBurst, chatPeriod)
+
 // chat is the class chat: it takes the chat messages members send in any
 // of LiveKit's chat forms, checks them (role, chat lock, size, rate),
 // stores them, and only then relays them; it sends the recent history to
@@ -93,8 +96,11 @@ type classChat struct {
 type recentChat struct {
 	sender string
 	text   string
-	state  recentState
-	at     time.Time // the stored message's time
+	// forms are those it has come in, each relayed once: the components
+	// send one message in two, and a form again is a re-send.
+	forms [chatForms]bool
+	state recentState
+	at    time.Time // the stored message's time
 }
 
 type recentState int
@@ -327,11 +333,24 @@ func (ch *chat) receive(c *liveClass, m member, pkt *livekit.DataPacket, in *cha
 
 	cc.mu.Lock()
 	if r := cc.recent[in.id]; in.id != "" && r != nil {
-		cc.mu.Unlock()
 		if r.sender != sender || r.text != in.text {
+			cc.mu.Unlock()
 			refuse(m, in.id, errors.New("bad chat message: message id already used"))
 			return
 		}
+		if r.forms[in.form] {
+			// A re-send: nothing goes out again, but it costs a student
+			// what a new message does, so that re-sending is no way
+			// around the limit.
+			limited := m.role == store.RoleStudent && !cc.limit.allow(sender, ch.now())
+			cc.mu.Unlock()
+			if limited {
+				refuse(m, in.id, errChatRateLimited)
+			}
+			return
+		}
+		r.forms[in.form] = true
+		cc.mu.Unlock()
 		// The same message in another form: relayed as this form too,
 		// once the first is stored, and neither stored nor counted again.
 		if !cc.submit(func(context.Context) {
@@ -348,13 +367,14 @@ func (ch *chat) receive(c *liveClass, m member, pkt *livekit.DataPacket, in *cha
 	}
 	if m.role == store.RoleStudent && !cc.limit.allow(sender, ch.now()) {
 		cc.mu.Unlock()
-		refuse(m, in.id, fmt.Errorf("rate limited: at most %d messages in %v", chatBurst, chatPeriod))
+		refuse(m, in.id, errChatRateLimited)
 		return
 	}
 	if in.id == "" {
 		in.id = newChatID()
 	}
 	r := &recentChat{sender: sender, text: in.text}
+	r.forms[in.form] = true
 	cc.remember(in.id, r)
 	cc.mu.Unlock()
 
@@ -372,12 +392,14 @@ func (ch *chat) store1(ctx context.Context, cc *classChat, m member, in *chatIn,
 	msg, err := ch.store.AddChatMessage(ctx, store.ChatMessage{
 		ClassID: cc.c.id, Sender: m.identity(), SenderName: name, Body: in.text, ClientID: in.id,
 	})
+	resent := false
 	if errors.Is(err, store.ErrConflict) {
 		// Known to the store but no longer remembered here: the same
-		// message again is relayed, anything else under its id refused.
+		// message again is a re-send, relayed when it was stored;
+		// anything else under its id is refused.
 		prev, perr := ch.store.ChatByClientID(ctx, cc.c.id, in.id)
 		if perr == nil && prev.Sender == m.identity() && prev.Body == in.text && !prev.Deleted {
-			msg, err = prev, nil
+			msg, err, resent = prev, nil, true
 		} else {
 			err = errors.New("bad chat message: message id already used")
 		}
@@ -392,11 +414,12 @@ func (ch *chat) store1(ctx context.Context, cc *classChat, m member, in *chatIn,
 		r.state, r.at = recentStored, msg.CreatedAt
 	}
 	cc.mu.Unlock()
-	if err != nil {
+	switch {
+	case err != nil:
 		refuse(m, in.id, err)
-		return
+	case !resent:
+		ch.relay(cc, m.p, in, msg.CreatedAt)
 	}
-	ch.relay(cc, m.p, in, msg.CreatedAt)
 }
 
 // remember records a message accepted under id, forgetting the oldest

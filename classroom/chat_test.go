@@ -532,3 +532,75 @@ func TestChatNotStoredNotRelayed(t *testing.T) {
 		t.Errorf("messages not stored were relayed: %+v", got)
 	}
 }
+
+// Re-sending an accepted message, in a form it already came in, sends
+// nothing again and costs a student what a new message would: it is no
+// way around the rate limit. Another form still passes once, as the
+// components send one message in two.
+func TestChatResendIsIdempotentAndLimited(t *testing.T) {
+	n := startClass(t)
+	teacher := n.join("teacher", "")
+	ana := n.join("ana", "")
+	ben := n.join("ben", "")
+	settle(teacher, "welcome", ana, ben)
+
+	ana.sendChat("ana-1", "once only")
+	ben.waitText("once only")
+	for range 5 {
+		teacher.sendChat("teacher-1", "staff say it once")
+	}
+	for range 20 {
+		ana.sendChat("ana-1", "once only")
+	}
+	for range 3 {
+		ana.sendLegacy(`{"id":"ana-1","timestamp":1,"message":"once only"}`)
+	}
+	ana.sendChat("ana-2", "new after re-sends")
+	// Refused whatever the limit: once it is answered, everything ana
+	// sent before has been taken.
+	ana.sendLegacy("this is not JSON")
+	ana.waitError("want JSON")
+	// Relayed after whatever ana's packets were to relay.
+	settle(teacher, "after", ben)
+
+	forms := map[string]int{}
+	for _, c := range ben.find("once only") {
+		forms[c.form]++
+	}
+	if forms["chat"] != 1 || forms["legacy"] != 1 || len(forms) != 2 {
+		t.Errorf("ben received ana's message %v times by form, want once as a ChatMessage and once as legacy", forms)
+	}
+	if got := len(ben.find("staff say it once")); got != 1 {
+		t.Errorf("ben received the teacher's message %d times, want 1", got)
+	}
+	if got := ben.find("new after re-sends"); len(got) != 0 {
+		t.Errorf("a new message after 20 re-sends passed the limit: %+v", got)
+	} else if e := ana.waitRefused("ana-2"); !strings.HasPrefix(e, "rate limited") {
+		t.Errorf("the new message after the re-sends was refused with %q, want rate limited", e)
+	}
+	if c := n.storedTexts(); c["once only"] != 1 || c["staff say it once"] != 1 || c["new after re-sends"] != 0 {
+		t.Errorf("stored %v", c)
+	}
+}
+
+// A message re-sent after the class has stopped remembering its id (256
+// messages later) is known to the store: it is not relayed again either.
+func TestChatResendOfAForgottenMessageIsNotRelayed(t *testing.T) {
+	n := startClass(t)
+	teacher := n.join("teacher", "")
+	ben := n.join("ben", "")
+	settle(teacher, "welcome", ben)
+
+	teacher.sendChat("first", "said long ago")
+	for i := range 256 {
+		teacher.sendChat("", fmt.Sprint("since ", i))
+	}
+	teacher.sendChat("first", "said long ago")
+	settle(teacher, "after", ben)
+	if got := len(ben.find("said long ago")); got != 1 {
+		t.Errorf("ben received the re-sent message %d times, want 1", got)
+	}
+	if c := n.storedTexts(); c["said long ago"] != 1 || c["since 255"] != 1 {
+		t.Errorf("stored %d of the re-sent message and %d of the last since, want 1 and 1", c["said long ago"], c["since 255"])
+	}
+}

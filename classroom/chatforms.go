@@ -20,6 +20,8 @@ const (
 	formChatMessage chatForm = iota // DataPacket value ChatMessage
 	formLegacy                      // UserPacket on legacyChatTopic
 	formStream                      // text stream on chatStreamTopic
+
+	chatForms = iota // how many forms there are
 )
 
 // chatIn is a chat message as a client sent it.

@@ -70,6 +70,10 @@ type Participant struct {
 	// participant is gone: the end of its join.
 	settled     chan struct{}
 	settledOnce sync.Once
+	// joinDone is closed when Join has told everyone of the participant
+	// (or refused it): a join replacing it waits for that, so that its
+	// departure is never told before its arrival.
+	joinDone chan struct{}
 
 	// audience is the status the room's view last gave this participant
 	// (see audience.go); guarded by room.viewMu.
@@ -109,6 +113,7 @@ func newParticipant(r *Room, p JoinParams, sink SignalSink) (*Participant, error
 		autoSubscribe: p.AutoSubscribe,
 		sink:          sink,
 		settled:       make(chan struct{}),
+		joinDone:      make(chan struct{}),
 	}
 	part.info.Sid = part.sid
 	part.log = r.log.With("participant", p.Identity, "pID", part.sid)
@@ -253,9 +258,16 @@ func (p *Participant) Resume() error {
 }
 
 // UpdateInfo applies changes to name, metadata, attributes or permissions
-// (nil or empty values leave a field as it is) and tells the room.
+// (nil or empty values leave a field as it is) and tells the room. A
+// participant that has left (or been replaced) changes no more.
 func (p *Participant) UpdateInfo(name, metadata *string, attrs map[string]string, perm *livekit.ParticipantPermission) {
 	p.mu.Lock()
+	if p.closed {
+		// Its departure has been told; news of it now would be taken,
+		// by identity, as news of whoever replaced it.
+		p.mu.Unlock()
+		return
+	}
 	if name != nil {
 		p.info.Name = *name
 	}

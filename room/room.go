@@ -136,41 +136,41 @@ func (r *Room) Participants() []*Participant {
 }
 
 // Join adds a participant, sends it the JoinResponse, subscribes it to what
-// is published (when it auto-subscribes) and tells the others.
+// is published (when it auto-subscribes) and tells the others. A
+// participant already there under the same identity is replaced: it is
+// told to leave (DUPLICATE_IDENTITY) and closed.
 func (r *Room) Join(params JoinParams, sink SignalSink) (*Participant, error) {
+	// Refused before any peer connection is built, and again when p is
+	// stored: the room may have closed or filled up meanwhile.
 	r.mu.Lock()
-	if r.closed {
-		r.mu.Unlock()
-		return nil, ErrRoomClosed
-	}
-	old := r.participants[params.Identity]
-	if old == nil && r.info.MaxParticipants > 0 && uint32(len(r.participants)) >= r.info.MaxParticipants {
-		r.mu.Unlock()
-		return nil, fmt.Errorf("%w: %d participants", ErrRoomFull, r.info.MaxParticipants)
-	}
+	err := r.admitsLocked(params.Identity)
 	r.mu.Unlock()
-	if old != nil {
-		// The same identity joining again replaces the older session.
-		r.removeParticipant(old, livekit.DisconnectReason_DUPLICATE_IDENTITY, true)
+	if err != nil {
+		return nil, err
 	}
-
 	p, err := newParticipant(r, params, sink)
 	if err != nil {
 		return nil, err
 	}
 	r.viewMu.Lock()
 	r.mu.Lock()
-	if r.closed {
+	if err := r.admitsLocked(params.Identity); err != nil {
 		r.mu.Unlock()
 		r.viewMu.Unlock()
-		p.close(livekit.DisconnectReason_ROOM_CLOSED, false)
-		return nil, ErrRoomClosed
+		p.close(livekit.DisconnectReason_JOIN_FAILURE, false)
+		close(p.joinDone)
+		return nil, err
 	}
+	defer close(p.joinDone)
 	if r.emptyTimer != nil {
 		r.emptyTimer.Stop()
 		r.emptyTimer = nil
 	}
 	p.audience = p.isAudience()
+	// Whatever was stored under the identity is replaced in the same step,
+	// and so is closed by this join and by nobody else: a concurrent join
+	// with the same identity replaces p in turn, never the one before it.
+	replaced := r.participants[params.Identity]
 	r.participants[params.Identity] = p
 	r.switchModeLocked(p)
 	others := r.visibleToLocked(p)
@@ -197,6 +197,14 @@ func (r *Room) Join(params JoinParams, sink SignalSink) (*Participant, error) {
 	r.mu.Unlock()
 	r.viewMu.Unlock()
 
+	if replaced != nil {
+		// The others (and the hooks) hear of the replaced session's
+		// arrival, then of its departure, then of p: clients and hooks
+		// key participants by identity, so a departure told after p's
+		// arrival would remove p. Its own join finishes first.
+		<-replaced.joinDone
+		r.retire(replaced, livekit.DisconnectReason_DUPLICATE_IDENTITY, true)
+	}
 	if first {
 		r.mgr.event(&livekit.WebhookEvent{Event: "room_started", Room: roomInfo})
 	}
@@ -251,6 +259,7 @@ func (r *Room) RemoveParticipant(identity string, reason livekit.DisconnectReaso
 func (r *Room) removeParticipant(p *Participant, reason livekit.DisconnectReason, tellClient bool) {
 	r.mu.Lock()
 	if r.participants[p.identity] != p {
+		// Gone already, or replaced: whoever took it out closes it.
 		r.mu.Unlock()
 		return
 	}
@@ -261,7 +270,12 @@ func (r *Room) removeParticipant(p *Participant, reason livekit.DisconnectReason
 		r.scheduleCloseLocked(time.Duration(r.info.DepartureTimeout) * time.Second)
 	}
 	r.mu.Unlock()
+	r.retire(p, reason, tellClient)
+}
 
+// retire closes p, which the caller has just taken out of the room, and
+// tells the others and the hooks that it left.
+func (r *Room) retire(p *Participant, reason livekit.DisconnectReason, tellClient bool) {
 	p.close(reason, tellClient)
 	r.broadcastParticipant(p)
 	r.viewMu.Lock()
@@ -271,6 +285,18 @@ func (r *Room) removeParticipant(p *Participant, reason livekit.DisconnectReason
 	r.viewMu.Unlock()
 	r.mgr.event(&livekit.WebhookEvent{Event: "participant_left", Room: r.Info(), Participant: p.Info()})
 	r.mgr.cfg.Hooks.Left(r, p, reason)
+}
+
+// admitsLocked says why a participant with identity may not join now, or
+// nil. Callers hold r.mu.
+func (r *Room) admitsLocked(identity string) error {
+	switch {
+	case r.closed:
+		return ErrRoomClosed
+	case r.participants[identity] == nil && r.info.MaxParticipants > 0 && uint32(len(r.participants)) >= r.info.MaxParticipants:
+		return fmt.Errorf("%w: %d participants", ErrRoomFull, r.info.MaxParticipants)
+	}
+	return nil
 }
 
 // scheduleCloseLocked closes the room after d unless someone joins first.

@@ -1230,6 +1230,11 @@ func TestStaleSessionCannotRemoveItsReplacement(t *testing.T) {
 			t.Fatalf("the current session was told to leave: %v", f.msg.GetLeave())
 		}
 	}
+	// Nor what the others see: clients know participants by identity, and
+	// news of the stale session would be taken as news of dana.
+	if got := watcher.view()["dana"]; got.GetSid() != sid || got.GetName() != "dana" {
+		t.Errorf("walid sees dana as %v, want the current session %s", got, sid)
+	}
 }
 
 // ParticipantInfo.client_protocol is the client's feature level from
