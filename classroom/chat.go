@@ -108,7 +108,8 @@ type recentState int
 const (
 	recentPending recentState = iota // queued for the store
 	recentStored
-	recentGone // not stored, or deleted since
+	recentGone   // refused by the store (its id taken), or deleted since
+	recentFailed // not stored for want of the store: the same id again is a new try
 )
 
 // class returns c's chat, starting its worker on first use; nil once the
@@ -332,7 +333,7 @@ func (ch *chat) receive(c *liveClass, m member, pkt *livekit.DataPacket, in *cha
 	sender := m.identity()
 
 	cc.mu.Lock()
-	if r := cc.recent[in.id]; in.id != "" && r != nil {
+	if r := cc.recent[in.id]; in.id != "" && r != nil && r.state != recentFailed {
 		if r.sender != sender || r.text != in.text {
 			cc.mu.Unlock()
 			refuse(m, in.id, errors.New("bad chat message: message id already used"))
@@ -381,7 +382,7 @@ func (ch *chat) receive(c *liveClass, m member, pkt *livekit.DataPacket, in *cha
 	name := m.p.Info().GetName()
 	if !cc.submit(func(ctx context.Context) { ch.store1(ctx, cc, m, in, name, r) }) {
 		cc.mu.Lock()
-		r.state = recentGone
+		r.state = recentFailed
 		cc.mu.Unlock()
 		refuse(m, in.id, errors.New("chat busy: try again"))
 	}
@@ -392,7 +393,7 @@ func (ch *chat) store1(ctx context.Context, cc *classChat, m member, in *chatIn,
 	msg, err := ch.store.AddChatMessage(ctx, store.ChatMessage{
 		ClassID: cc.c.id, Sender: m.identity(), SenderName: name, Body: in.text, ClientID: in.id,
 	})
-	resent := false
+	resent, failed := false, false
 	if errors.Is(err, store.ErrConflict) {
 		// Known to the store but no longer remembered here: the same
 		// message again is a re-send, relayed when it was stored;
@@ -405,12 +406,15 @@ func (ch *chat) store1(ctx context.Context, cc *classChat, m member, in *chatIn,
 		}
 	} else if err != nil {
 		ch.log.Warn("classroom: chat message not stored", "class", cc.c.id, "identity", m.identity(), "err", err)
-		err = errors.New("chat unavailable: the message was not stored")
+		err, failed = errors.New("chat unavailable: the message was not stored"), true
 	}
 	cc.mu.Lock()
-	if err != nil {
+	switch {
+	case failed:
+		r.state = recentFailed
+	case err != nil:
 		r.state = recentGone
-	} else {
+	default:
 		r.state, r.at = recentStored, msg.CreatedAt
 	}
 	cc.mu.Unlock()

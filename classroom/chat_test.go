@@ -509,7 +509,7 @@ func TestChatLock(t *testing.T) {
 }
 
 // A message the store did not take is relayed to nobody: stored first,
-// then relayed.
+// then relayed. Its sender may try it again under the same id.
 func TestChatNotStoredNotRelayed(t *testing.T) {
 	n := startClass(t)
 	teacher := n.join("teacher", "")
@@ -523,6 +523,18 @@ func TestChatNotStoredNotRelayed(t *testing.T) {
 	if e := ana.waitRefused("lost-1"); !strings.Contains(e, "not stored") {
 		t.Errorf("refused with %q, want it to say the message was not stored", e)
 	}
+	// Sent again, it is tried again (and refused again), not taken for a
+	// re-send of a message that was accepted.
+	ana.sendChat("lost-1", "into the void")
+	ana.waitEvent("a second refusal of lost-1", func(map[string]any) bool {
+		n := 0
+		for _, p := range ana.Events() {
+			if ev := anyEvent(p); ev["event"] == "error" && ev["id"] == "lost-1" && strings.Contains(ev["error"].(string), "not stored") {
+				n++
+			}
+		}
+		return n == 2
+	})
 	teacher.sendChat("lost-2", "also lost")
 	teacher.waitRefused("lost-2")
 	// The refusal comes after the failed write, and a relay would have
