@@ -22,6 +22,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/bayan-dev/bayan/internal/publicurl"
 	"github.com/bayan-dev/bayan/room"
 	"github.com/bayan-dev/bayan/server"
 	"github.com/bayan-dev/bayan/signaling"
@@ -53,6 +54,7 @@ const (
 	EnvKeys             = "BAYAN_KEYS"   // "key: secret", several separated by commas or newlines
 	EnvBindAddress      = "BAYAN_BIND_ADDRESS"
 	EnvPort             = "BAYAN_PORT"
+	EnvPublicURL        = "BAYAN_PUBLIC_URL"
 	EnvUDPPort          = "BAYAN_RTC_UDP_PORT"
 	EnvTCPPort          = "BAYAN_RTC_TCP_PORT"
 	EnvUnbatchedSends   = "BAYAN_RTC_UNBATCHED_SENDS"
@@ -79,6 +81,10 @@ type Config struct {
 	Keys map[string]string `yaml:"keys"`
 	// BindAddress is the address every socket listens on.
 	BindAddress string `yaml:"bind_address"`
+	// PublicURL is the address people reach the node at
+	// ("https://class.example.org"): the base of join links and of the
+	// signaling URL. Empty: the host each API request was addressed to.
+	PublicURL string `yaml:"public_url"`
 	// Port serves HTTP: WebSocket signaling, the API, /metrics and /healthz.
 	Port    int           `yaml:"port"`
 	RTC     RTCConfig     `yaml:"rtc"`
@@ -262,6 +268,7 @@ func Default() *Config {
 type Overrides struct {
 	BindAddress *string
 	Port        *int
+	PublicURL   *string
 	UDPPort     *int
 	TCPPort     *int
 	NodeIP      []string
@@ -364,6 +371,9 @@ func (c *Config) applyEnv(env func(string) (string, bool)) error {
 	if v, ok := get(EnvBindAddress); ok {
 		c.BindAddress = v
 	}
+	if v, ok := get(EnvPublicURL); ok {
+		c.PublicURL = v
+	}
 	ints := []struct {
 		name string
 		dst  *int
@@ -438,6 +448,9 @@ func (c *Config) applyFlags(f Overrides) {
 	}
 	if f.Port != nil {
 		c.Port = *f.Port
+	}
+	if f.PublicURL != nil {
+		c.PublicURL = *f.PublicURL
 	}
 	if f.UDPPort != nil {
 		c.RTC.UDPPort = *f.UDPPort
@@ -540,6 +553,11 @@ func (c *Config) check() []error {
 	}
 	if strings.TrimSpace(c.BindAddress) == "" {
 		bad("bind_address", "empty")
+	}
+	if c.PublicURL != "" {
+		if _, err := publicurl.Parse(c.PublicURL); err != nil {
+			bad("public_url", "%w (want e.g. https://class.example.org)", err)
+		}
 	}
 	for _, p := range []struct {
 		name string
@@ -644,6 +662,7 @@ func (c *Config) ServerConfig(log *slog.Logger) server.Config {
 	return server.Config{
 		Keys:         keys,
 		HTTPAddr:     hostPort(c.Port),
+		PublicURL:    c.PublicURL,
 		UDPAddr:      hostPort(c.RTC.UDPPort),
 		TCPAddr:      hostPort(c.RTC.TCPPort),
 		NodeIPs:      slices.Clone([]string(c.RTC.NodeIP)),

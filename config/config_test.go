@@ -516,6 +516,7 @@ func TestErrorsSuggestTheNearestKey(t *testing.T) {
 		{"room: {empty_timout: 5m}", `room.empty_timout: unknown setting; did you mean "room.empty_timeout"?`},
 		{"empty_timeout: 5m", `empty_timeout: unknown setting; did you mean "room.empty_timeout"?`},
 		{"log_lvel: debug", `log_lvel: unknown setting; did you mean "log_level"?`},
+		{"publicurl: https://x.example", `publicurl: unknown setting; did you mean "public_url"?`},
 		{"rtc: {udpport: 1}", `rtc.udpport: unknown setting; did you mean "rtc.udp_port"?`},
 		{"webhooks: {urls: [http://x]}", `webhooks: unknown setting; did you mean "webhook"?`},
 		{"frobnicate: 1", `frobnicate: unknown setting`},
@@ -583,6 +584,37 @@ func TestWebhookURLs(t *testing.T) {
 	for _, u := range []string{"http://hooks.example/bayan", "https://hooks.example:8443/a?b=c", "http://127.0.0.1:9/x"} {
 		if _, err := Load(Options{Dev: true, LookupEnv: envMap(map[string]string{EnvWebhookURLs: u})}); err != nil {
 			t.Errorf("webhook URL %q refused: %v", u, err)
+		}
+	}
+}
+
+// public_url comes from the file, $BAYAN_PUBLIC_URL or --public-url (in
+// that rising order), reaches the server, and must be an openable base.
+func TestPublicURL(t *testing.T) {
+	file := writeFile(t, "public_url: https://file.example\n")
+	for _, tc := range []struct {
+		name  string
+		env   map[string]string
+		flags Overrides
+		want  string
+	}{
+		{"file", nil, Overrides{}, "https://file.example"},
+		{"env", map[string]string{EnvPublicURL: "http://env.example:8080"}, Overrides{}, "http://env.example:8080"},
+		{"flag", map[string]string{EnvPublicURL: "http://env.example:8080"}, Overrides{PublicURL: ptr("https://flag.example/")}, "https://flag.example/"},
+	} {
+		c, err := Load(Options{File: file, Dev: true, LookupEnv: envMap(tc.env), Flags: tc.flags})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if c.PublicURL != tc.want || c.ServerConfig(nil).PublicURL != tc.want {
+			t.Errorf("%s: public_url %q, server's %q; want %q", tc.name, c.PublicURL, c.ServerConfig(nil).PublicURL, tc.want)
+		}
+	}
+	for _, bad := range []string{"class.example.org", "ws://class.example.org", "https://", "https://class.example.org/?a=b",
+		"https://class.example.org/#x", "https://class.example.org/school", "http://[::]:7880", "http://0.0.0.0:7880", "https://u:p@class.example.org"} {
+		_, err := Load(Options{Dev: true, LookupEnv: envMap(map[string]string{EnvPublicURL: bad})})
+		if err == nil || !strings.Contains(err.Error(), "public_url: ") {
+			t.Errorf("public_url %q: %v", bad, err)
 		}
 	}
 }
