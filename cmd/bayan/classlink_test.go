@@ -21,7 +21,7 @@ func TestClassJoinPrintsAPageLink(t *testing.T) {
 	class := func(args ...string) string {
 		t.Helper()
 		a, out, _ := newApp(nil)
-		if err := a.run(context.Background(), append([]string{"class", "--url", s.HTTPURL()}, args...)); err != nil {
+		if err := a.run(context.Background(), append([]string{"class", "--dev", "--url", s.HTTPURL()}, args...)); err != nil {
 			t.Fatalf("class %v: %v", args, err)
 		}
 		return out.String()
@@ -45,6 +45,36 @@ func TestClassJoinPrintsAPageLink(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), `src="app.js"`) {
 		t.Fatalf("GET the join link: %s, not the classroom page", resp.Status)
+	}
+}
+
+// With --public-url, join links and the signaling URL are on it, whatever
+// address the API was called at, and serve says so when it starts.
+func TestClassJoinLinksUsePublicURL(t *testing.T) {
+	s, logs, _ := serveDev(t, filepath.Join(t.TempDir(), "data"), "--public-url", "https://class.example.org")
+	a, out, _ := newApp(nil)
+	if err := a.run(context.Background(), []string{"class", "--dev", "--url", s.HTTPURL(), "create", "--title", "Art", "--teacher", "mr-k"}); err != nil {
+		t.Fatal(err)
+	}
+	var c struct{ ID string }
+	if err := json.Unmarshal([]byte(out.String()), &c); err != nil {
+		t.Fatal(err)
+	}
+	a, out, _ = newApp(nil)
+	if err := a.run(context.Background(), []string{"class", "--dev", "--url", s.HTTPURL(), "join", c.ID, "--identity", "ana"}); err != nil {
+		t.Fatal(err)
+	}
+	var j struct{ Token, URL, Link string }
+	if err := json.Unmarshal([]byte(out.String()), &j); err != nil {
+		t.Fatal(err)
+	}
+	if j.URL != "wss://class.example.org" || j.Link != "https://class.example.org/?t="+j.Token || j.Token == "" {
+		t.Errorf("join answer url %q link %q, want them on https://class.example.org", j.URL, j.Link)
+	}
+	for _, want := range []string{"url=wss://class.example.org", "links=https://class.example.org"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("serve's log lacks %q:\n%s", want, logs)
+		}
 	}
 }
 
