@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bayan-dev/bayan/internal/publicurl"
 	"github.com/bayan-dev/bayan/signaling"
 	"github.com/bayan-dev/bayan/store"
 )
@@ -37,15 +38,19 @@ const maxBody = 1 << 20
 type API struct {
 	store *store.Store
 	keys  *signaling.Keys
-	wsURL string // what clients connect to, returned with join tokens
-	log   *slog.Logger
-	now   func() time.Time
+	// public is the base of the join links and signaling URL; nil: the
+	// host each request was addressed to.
+	public *url.URL
+	log    *slog.Logger
+	now    func() time.Time
 }
 
-// NewAPI returns the API over st, authorizing with keys; wsURL is the
-// node's signaling URL given to clients.
-func NewAPI(st *store.Store, keys *signaling.Keys, wsURL string, log *slog.Logger) *API {
-	return &API{store: st, keys: keys, wsURL: wsURL, log: log, now: time.Now}
+// NewAPI returns the API over st, authorizing with keys; its join links
+// and signaling URL are on public, or, when public is nil, on the host the
+// back end's own request named (a node bound to a wildcard address has no
+// better one).
+func NewAPI(st *store.Store, keys *signaling.Keys, public *url.URL, log *slog.Logger) *API {
+	return &API{store: st, keys: keys, public: public, log: log, now: time.Now}
 }
 
 // Handler serves the API.
@@ -322,8 +327,12 @@ func (a *API) join(w http.ResponseWriter, r *http.Request, v *signaling.Verified
 		writeError(w, http.StatusInternalServerError, "could not mint a token")
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"url": a.wsURL, "token": token, "role": string(role), "room": c.ID,
-		"link": pageURL(a.wsURL) + "/?t=" + url.QueryEscape(token)})
+	base := a.public
+	if base == nil {
+		base = publicurl.FromRequest(r)
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"url": publicurl.Signaling(base), "token": token, "role": string(role),
+		"room": c.ID, "link": base.String() + "/?t=" + url.QueryEscape(token)})
 }
 
 // decode reads a JSON body into v, answering 400 (or 413) and reporting
@@ -366,16 +375,4 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 func writeError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, map[string]string{"error": msg})
-}
-
-// pageURL is the web classroom's address on the node whose signaling URL
-// is wsURL: the same host over HTTP (the page is served at "/").
-func pageURL(wsURL string) string {
-	if rest, ok := strings.CutPrefix(wsURL, "wss://"); ok {
-		return "https://" + rest
-	}
-	if rest, ok := strings.CutPrefix(wsURL, "ws://"); ok {
-		return "http://" + rest
-	}
-	return wsURL
 }

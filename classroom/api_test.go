@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/livekit/protocol/auth"
 
+	"github.com/bayan-dev/bayan/internal/publicurl"
 	"github.com/bayan-dev/bayan/signaling"
 	"github.com/bayan-dev/bayan/store"
 )
@@ -31,14 +33,28 @@ type apiFixture struct {
 	st  *store.Store
 }
 
+// fixturePublicURL is the public_url the fixture's API hands links out on.
+const fixturePublicURL = "https://class.example.org"
+
 func newAPIFixture(t *testing.T) *apiFixture {
+	t.Helper()
+	public, err := publicurl.Parse(fixturePublicURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newAPIFixtureOn(t, public)
+}
+
+// newAPIFixtureOn is newAPIFixture with its links on public (nil: on each
+// request's own host).
+func newAPIFixtureOn(t *testing.T, public *url.URL) *apiFixture {
 	t.Helper()
 	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "bayan.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	api := NewAPI(st, signaling.NewKeys(map[string]string{key: secret}), "ws://node.example", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	api := NewAPI(st, signaling.NewKeys(map[string]string{key: secret}), public, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	srv := httptest.NewServer(api.Handler())
 	t.Cleanup(srv.Close)
 	return &apiFixture{t: t, srv: srv, st: st}
@@ -167,7 +183,8 @@ func TestJoinTokensByRole(t *testing.T) {
 		if st != 200 {
 			continue
 		}
-		if out["role"] != tc.role || out["url"] != "ws://node.example" || out["room"] != c.ID {
+		if out["role"] != tc.role || out["url"] != "wss://class.example.org" || out["room"] != c.ID ||
+			out["link"] != fixturePublicURL+"/?t="+url.QueryEscape(out["token"]) {
 			t.Errorf("%+v: answer %v", tc.req, out)
 		}
 		v, err := auth.ParseAPIToken(out["token"])
@@ -194,6 +211,48 @@ func TestJoinTokensByRole(t *testing.T) {
 	var out map[string]string
 	if st := f.do("POST", "/api/classes/"+oc.ID+"/join", tok, joinRequest{Identity: "walk-in"}, &out); st != 200 || out["role"] != "student" {
 		t.Errorf("open class: %d %v", st, out)
+	}
+}
+
+// Without a public_url, join links and the signaling URL are on the host
+// the back end's request named, never on a wildcard address.
+func TestJoinLinksOnTheRequestsHost(t *testing.T) {
+	f := newAPIFixtureOn(t, nil)
+	tok := backendToken(t, key, secret, &auth.VideoGrant{RoomCreate: true})
+	var c classJSON
+	if st := f.do("POST", "/api/classes", tok, newClassBody(), &c); st != http.StatusCreated {
+		t.Fatalf("create: %d", st)
+	}
+	join := func(host string) map[string]string {
+		t.Helper()
+		req, err := http.NewRequest("POST", f.srv.URL+"/api/classes/"+c.ID+"/join", strings.NewReader(`{"identity":"ana"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = host
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]string
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("join via Host %q: %s, %v", host, resp.Status, err)
+		}
+		return out
+	}
+	addr := strings.TrimPrefix(f.srv.URL, "http://")
+	for host, want := range map[string]string{
+		addr:                  "http://" + addr,
+		"school.example:7880": "http://school.example:7880",
+		"[::]:7880":           "http://localhost:7880",
+		"0.0.0.0:7880":        "http://localhost:7880",
+	} {
+		out := join(host)
+		if out["link"] != want+"/?t="+url.QueryEscape(out["token"]) || out["url"] != "ws"+strings.TrimPrefix(want, "http") {
+			t.Errorf("via Host %q: link %q, url %q; want them on %s", host, out["link"], out["url"], want)
+		}
 	}
 }
 

@@ -5,13 +5,13 @@
 package config
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"math"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -22,6 +22,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/bayan-dev/bayan/internal/publicurl"
 	"github.com/bayan-dev/bayan/room"
 	"github.com/bayan-dev/bayan/server"
 	"github.com/bayan-dev/bayan/signaling"
@@ -53,6 +54,7 @@ const (
 	EnvKeys             = "BAYAN_KEYS"   // "key: secret", several separated by commas or newlines
 	EnvBindAddress      = "BAYAN_BIND_ADDRESS"
 	EnvPort             = "BAYAN_PORT"
+	EnvPublicURL        = "BAYAN_PUBLIC_URL"
 	EnvUDPPort          = "BAYAN_RTC_UDP_PORT"
 	EnvTCPPort          = "BAYAN_RTC_TCP_PORT"
 	EnvUnbatchedSends   = "BAYAN_RTC_UNBATCHED_SENDS"
@@ -79,6 +81,10 @@ type Config struct {
 	Keys map[string]string `yaml:"keys"`
 	// BindAddress is the address every socket listens on.
 	BindAddress string `yaml:"bind_address"`
+	// PublicURL is the address people reach the node at
+	// ("https://class.example.org"): the base of join links and of the
+	// signaling URL. Empty: the host each API request was addressed to.
+	PublicURL string `yaml:"public_url"`
 	// Port serves HTTP: WebSocket signaling, the API, /metrics and /healthz.
 	Port    int           `yaml:"port"`
 	RTC     RTCConfig     `yaml:"rtc"`
@@ -182,11 +188,11 @@ type Duration time.Duration
 // UnmarshalYAML implements yaml.Unmarshaler.
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.ScalarNode {
-		return fmt.Errorf("line %d: a duration must be a string like \"30s\" or a number of seconds", n.Line)
+		return errors.New(`want a duration like "30s" or a number of seconds`)
 	}
 	v, err := ParseDuration(n.Value)
 	if err != nil {
-		return fmt.Errorf("line %d: %w", n.Line, err)
+		return err
 	}
 	*d = Duration(v)
 	return nil
@@ -235,7 +241,7 @@ func (l *StringList) UnmarshalYAML(n *yaml.Node) error {
 		*l = s
 		return nil
 	}
-	return fmt.Errorf("line %d: want a string or a list of strings", n.Line)
+	return errors.New("want a string or a list of strings")
 }
 
 // Default returns the built-in configuration (no keys).
@@ -262,6 +268,7 @@ func Default() *Config {
 type Overrides struct {
 	BindAddress *string
 	Port        *int
+	PublicURL   *string
 	UDPPort     *int
 	TCPPort     *int
 	NodeIP      []string
@@ -295,17 +302,24 @@ func Load(opts Options) (*Config, error) {
 	if file == "" {
 		file, _ = env(EnvConfig)
 	}
+	var problems Problems
+	failed := map[string]bool{} // settings the file got wrong: checking their defaults would mislead
 	if file != "" {
 		data, err := os.ReadFile(file)
 		if err != nil {
 			return nil, fmt.Errorf("config: %w", err)
 		}
-		if err := c.parseYAML(data); err != nil {
-			return nil, fmt.Errorf("config: %s: %w", file, err)
+		for _, err := range c.decodeYAML(data, file) {
+			var se *SettingError
+			if !errors.As(err, &se) {
+				return nil, Problems{err} // not YAML: nothing else can be checked
+			}
+			problems = append(problems, err)
+			failed[se.Key] = true
 		}
 	}
 	if err := c.applyEnv(env); err != nil {
-		return nil, fmt.Errorf("config: %w", err)
+		problems = append(problems, err)
 	}
 	c.applyFlags(opts.Flags)
 	c.Dev = opts.Dev
@@ -317,29 +331,26 @@ func Load(opts Options) (*Config, error) {
 			c.Keys = map[string]string{DevAPIKey: DevAPISecret}
 		}
 	}
-	if err := c.Validate(); err != nil {
-		return nil, err
+	for _, err := range c.check() {
+		if se := (*SettingError)(nil); !errors.As(err, &se) || !failed[se.Key] {
+			problems = append(problems, err)
+		}
+	}
+	if len(problems) > 0 {
+		return nil, problems
 	}
 	return c, nil
 }
 
 // Parse reads a YAML configuration over the defaults, without the
-// environment, flags or validation.
+// environment, flags or validation. Its error is Problems: every
+// setting the YAML gets wrong.
 func Parse(data []byte) (*Config, error) {
 	c := Default()
-	if err := c.parseYAML(data); err != nil {
-		return nil, err
+	if problems := c.decodeYAML(data, ""); len(problems) > 0 {
+		return nil, Problems(problems)
 	}
 	return c, nil
-}
-
-func (c *Config) parseYAML(data []byte) error {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true) // a misspelt setting is an error, not silently ignored
-	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
-		return err
-	}
-	return nil
 }
 
 func (c *Config) applyEnv(env func(string) (string, bool)) error {
@@ -359,6 +370,9 @@ func (c *Config) applyEnv(env func(string) (string, bool)) error {
 	}
 	if v, ok := get(EnvBindAddress); ok {
 		c.BindAddress = v
+	}
+	if v, ok := get(EnvPublicURL); ok {
+		c.PublicURL = v
 	}
 	ints := []struct {
 		name string
@@ -435,6 +449,9 @@ func (c *Config) applyFlags(f Overrides) {
 	if f.Port != nil {
 		c.Port = *f.Port
 	}
+	if f.PublicURL != nil {
+		c.PublicURL = *f.PublicURL
+	}
 	if f.UDPPort != nil {
 		c.RTC.UDPPort = *f.UDPPort
 	}
@@ -494,17 +511,30 @@ func redact(entry string) string {
 }
 
 // ErrNoKeys is returned when no API key is configured outside dev mode.
-var ErrNoKeys = errors.New("config: no API keys configured. Set them in the config file " +
+var ErrNoKeys = errors.New("no API keys configured. Set them in the config file " +
 	"(keys: {mykey: <secret of at least 32 characters>}) or in " + EnvKeys + "=\"mykey: <secret>\", " +
 	"or run with --dev to use the development key " + DevAPIKey + " / " + DevAPISecret)
 
 // ErrShortSecret is wrapped by the error for a secret below MinSecretLength.
 var ErrShortSecret = errors.New("API secret too short")
 
-// Validate checks the configuration; its errors say how to fix it.
+// Validate checks the configuration; its error is Problems, every problem
+// found, each naming its setting and saying how to fix it.
 func (c *Config) Validate() error {
+	if problems := c.check(); len(problems) > 0 {
+		return Problems(problems)
+	}
+	return nil
+}
+
+// check returns every problem with the configuration, each a *SettingError.
+func (c *Config) check() []error {
+	var problems []error
+	bad := func(key, format string, args ...any) {
+		problems = append(problems, &SettingError{Key: key, Err: fmt.Errorf(format, args...)})
+	}
 	if len(c.Keys) == 0 {
-		return ErrNoKeys
+		problems = append(problems, &SettingError{Key: "keys", Err: ErrNoKeys})
 	}
 	keyNames := make([]string, 0, len(c.Keys))
 	for k := range c.Keys {
@@ -514,28 +544,32 @@ func (c *Config) Validate() error {
 	for _, k := range keyNames {
 		s := c.Keys[k]
 		if k == "" || strings.TrimSpace(s) == "" {
-			return fmt.Errorf("config: API key %q has an empty secret", k)
-		}
-		if len(s) < MinSecretLength && !c.Dev {
-			return fmt.Errorf("config: %w: the secret of API key %q has %d characters; at least %d are required "+
+			bad("keys", "API key %q has an empty secret", k)
+		} else if len(s) < MinSecretLength && !c.Dev {
+			bad("keys", "%w: the secret of API key %q has %d characters; at least %d are required "+
 				"(generate one with `openssl rand -base64 32`). Short secrets are only accepted with --dev",
 				ErrShortSecret, k, len(s), MinSecretLength)
 		}
 	}
 	if strings.TrimSpace(c.BindAddress) == "" {
-		return errors.New("config: bind_address is empty")
+		bad("bind_address", "empty")
+	}
+	if c.PublicURL != "" {
+		if _, err := publicurl.Parse(c.PublicURL); err != nil {
+			bad("public_url", "%w (want e.g. https://class.example.org)", err)
+		}
 	}
 	for _, p := range []struct {
 		name string
 		v    int
 	}{{"port", c.Port}, {"rtc.udp_port", c.RTC.UDPPort}, {"rtc.tcp_port", c.RTC.TCPPort}} {
 		if p.v < 0 || p.v > 65535 {
-			return fmt.Errorf("config: %s %d is not a port number (0-65535; 0 picks a free port)", p.name, p.v)
+			bad(p.name, "%d is not a port number (0-65535; 0 picks a free port)", p.v)
 		}
 	}
 	for _, ip := range c.RTC.NodeIP {
 		if net.ParseIP(ip) == nil {
-			return fmt.Errorf("config: rtc.node_ip %q is not an IP address", ip)
+			bad("rtc.node_ip", "%q is not an IP address", ip)
 		}
 	}
 	for _, d := range []struct {
@@ -544,33 +578,37 @@ func (c *Config) Validate() error {
 	}{{"room.empty_timeout", c.Room.EmptyTimeout}, {"room.departure_timeout", c.Room.DepartureTimeout}} {
 		// Rooms keep their timeouts in whole seconds (as LiveKit's Room does).
 		if d.v > 0 && time.Duration(d.v) < time.Second {
-			return fmt.Errorf("config: %s %v is under a second; rooms count their timeouts in whole seconds", d.name, time.Duration(d.v))
+			bad(d.name, "%v is under a second; rooms count their timeouts in whole seconds", time.Duration(d.v))
 		}
 	}
-	if c.Room.MaxParticipants < 0 {
-		return fmt.Errorf("config: room.max_participants %d is negative (0 means unlimited)", c.Room.MaxParticipants)
-	}
-	if c.Room.LargeRoomThreshold < 0 {
-		return fmt.Errorf("config: room.large_room_threshold %d is negative (0 turns large-room mode off)", c.Room.LargeRoomThreshold)
-	}
-	if c.Signal.MaxJoining < 0 {
-		return fmt.Errorf("config: signal.max_joining %d is negative (0 means no limit)", c.Signal.MaxJoining)
-	}
-	if c.Audio.TopK < 0 {
-		return fmt.Errorf("config: audio.top_k %d is negative (0 forwards every microphone)", c.Audio.TopK)
-	}
-	if c.Audio.TopKThreshold < 0 {
-		return fmt.Errorf("config: audio.top_k_threshold %d is negative (0 applies top-K to every room)", c.Audio.TopKThreshold)
+	for _, n := range []struct {
+		name, zero string
+		v          int
+	}{
+		{"room.max_participants", "0 means unlimited", c.Room.MaxParticipants},
+		{"room.large_room_threshold", "0 turns large-room mode off", c.Room.LargeRoomThreshold},
+		{"signal.max_joining", "0 means no limit", c.Signal.MaxJoining},
+		{"audio.top_k", "0 forwards every microphone", c.Audio.TopK},
+		{"audio.top_k_threshold", "0 applies top-K to every room", c.Audio.TopKThreshold},
+	} {
+		if n.v < 0 {
+			bad(n.name, "%d is negative (%s)", n.v, n.zero)
+		}
 	}
 	if _, err := c.SlogLevel(); err != nil {
-		return err
+		problems = append(problems, err)
 	}
-	if len(c.Webhook.URLs) > 0 {
-		if _, err := c.webhookKey(); err != nil {
-			return err
+	for _, u := range c.Webhook.URLs {
+		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			bad("webhook.urls", "%q is not an absolute http:// or https:// URL", u)
 		}
 	}
-	return nil
+	if len(c.Webhook.URLs) > 0 && len(c.Keys) > 0 {
+		if _, err := c.webhookKey(); err != nil {
+			problems = append(problems, err)
+		}
+	}
+	return problems
 }
 
 // webhookKey is the API key that signs webhooks.
@@ -578,14 +616,14 @@ func (c *Config) webhookKey() (string, error) {
 	k := c.Webhook.APIKey
 	if k == "" {
 		if len(c.Keys) != 1 {
-			return "", errors.New("config: webhook.api_key is required when several API keys are configured")
+			return "", &SettingError{Key: "webhook.api_key", Err: errors.New("required when several API keys are configured")}
 		}
 		for only := range c.Keys {
 			return only, nil
 		}
 	}
 	if _, ok := c.Keys[k]; !ok {
-		return "", fmt.Errorf("config: webhook.api_key %q is not one of the configured keys", k)
+		return "", &SettingError{Key: "webhook.api_key", Err: fmt.Errorf("%q is not one of the configured keys", k)}
 	}
 	return k, nil
 }
@@ -594,7 +632,7 @@ func (c *Config) webhookKey() (string, error) {
 func (c *Config) SlogLevel() (slog.Level, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(c.LogLevel)); err != nil {
-		return 0, fmt.Errorf("config: log_level %q is not one of debug, info, warn, error", c.LogLevel)
+		return 0, &SettingError{Key: "log_level", Err: fmt.Errorf("%q is not one of debug, info, warn, error", c.LogLevel)}
 	}
 	return l, nil
 }
@@ -624,6 +662,7 @@ func (c *Config) ServerConfig(log *slog.Logger) server.Config {
 	return server.Config{
 		Keys:         keys,
 		HTTPAddr:     hostPort(c.Port),
+		PublicURL:    c.PublicURL,
 		UDPAddr:      hostPort(c.RTC.UDPPort),
 		TCPAddr:      hostPort(c.RTC.TCPPort),
 		NodeIPs:      slices.Clone([]string(c.RTC.NodeIP)),

@@ -392,12 +392,12 @@ func TestErrors(t *testing.T) {
 		{name: "short secret file", yaml: "keys: {k: short}", want: `API key "k" has 5 characters; at least 32`, is: ErrShortSecret},
 		{name: "short secret env", env: map[string]string{EnvKeys: "k: 0123456789abcdef0123456789abcde"}, want: "at least 32", is: ErrShortSecret},
 		{name: "bad BAYAN_KEYS", env: map[string]string{EnvKeys: "nocolon"}, want: EnvKeys},
-		{name: "unknown field", yaml: "keys: {k: " + longSecret + "}\nprot: 1", want: "field prot not found"},
+		{name: "unknown field", yaml: "keys: {k: " + longSecret + "}\nprot: 1", want: `bayan.yaml:2: prot: unknown setting; did you mean "port"?`},
 		{name: "bad yaml", yaml: "keys: [", want: "bayan.yaml"},
-		{name: "bad duration", yaml: "room: {empty_timeout: soon}", dev: true, want: "invalid duration"},
+		{name: "bad duration", yaml: "room: {empty_timeout: soon}", dev: true, want: `bayan.yaml:1: room.empty_timeout: invalid duration "soon"`},
 		{name: "bad env port", env: map[string]string{EnvPort: "http"}, dev: true, want: EnvPort},
 		{name: "bad env duration", env: map[string]string{EnvReconnectGrace: "x"}, dev: true, want: EnvReconnectGrace},
-		{name: "port range", flags: Overrides{Port: ptr(70000)}, dev: true, want: "port 70000"},
+		{name: "port range", flags: Overrides{Port: ptr(70000)}, dev: true, want: "port: 70000 is not a port number"},
 		{name: "negative udp", yaml: "rtc: {udp_port: -1}", dev: true, want: "rtc.udp_port"},
 		{name: "node ip", flags: Overrides{NodeIP: []string{"example.com"}}, dev: true, want: "rtc.node_ip"},
 		{name: "log level", flags: Overrides{LogLevel: ptr("loud")}, dev: true, want: "log_level"},
@@ -407,8 +407,8 @@ func TestErrors(t *testing.T) {
 		{name: "negative top k", yaml: "audio: {top_k: -1}", dev: true, want: "audio.top_k"},
 		{name: "negative top k threshold", env: map[string]string{EnvAudioTopKThresh: "-5"}, dev: true, want: "audio.top_k_threshold"},
 		{name: "webhook key unknown", yaml: "webhook: {urls: [http://x], api_key: nope}", dev: true, want: "webhook.api_key"},
-		{name: "webhook key ambiguous", yaml: "keys: {a: " + longSecret + ", b: " + longSecret + "}\nwebhook: {urls: [http://x]}", want: "webhook.api_key is required"},
-		{name: "sub-second room timeout", yaml: "room: {departure_timeout: 500ms}", dev: true, want: "room.departure_timeout 500ms"},
+		{name: "webhook key ambiguous", yaml: "keys: {a: " + longSecret + ", b: " + longSecret + "}\nwebhook: {urls: [http://x]}", want: "webhook.api_key: required"},
+		{name: "sub-second room timeout", yaml: "room: {departure_timeout: 500ms}", dev: true, want: "room.departure_timeout: 500ms is under a second"},
 		{name: "empty bind", flags: Overrides{BindAddress: ptr("")}, dev: true, want: "bind_address"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -478,5 +478,143 @@ func TestDocumentedExample(t *testing.T) {
 	if c.Port != d.Port || c.RTC.UDPPort != d.RTC.UDPPort || c.RTC.TCPPort != d.RTC.TCPPort ||
 		c.BindAddress != d.BindAddress || c.Room != d.Room || c.LogLevel != d.LogLevel || c.ReconnectGrace != d.ReconnectGrace {
 		t.Errorf("documented example's values differ from the defaults it claims:\n%+v\n%+v", c, d)
+	}
+}
+
+// A setting the file gets wrong is named by its YAML key and line, in
+// words rather than Go types.
+func TestErrorsNameTheSetting(t *testing.T) {
+	for _, tc := range []struct{ yaml, want string }{
+		{"port: http", `bayan.yaml:1: port: want a whole number, not "http"`},
+		{"room:\n  empty_timeout: soon", `bayan.yaml:2: room.empty_timeout: invalid duration "soon"`},
+		{"room: {departure_timeout: [1]}", `bayan.yaml:1: room.departure_timeout: want a duration like "30s"`},
+		{"rtc: {unbatched_sends: maybe}", `bayan.yaml:1: rtc.unbatched_sends: want true or false, not "maybe"`},
+		{"rtc: {node_ip: {a: b}}", `bayan.yaml:1: rtc.node_ip: want a string or a list of strings`},
+		{"keys: [a, b]", `bayan.yaml:1: keys: want a mapping of names to strings, not a list`},
+		{"webhook: {urls: http://x}", `bayan.yaml:1: webhook.urls: want a list of strings, not "http://x"`},
+		{"audio: 3", `bayan.yaml:1: audio: want a mapping of settings, not "3"`},
+		{"port: 1\nport: 2", `bayan.yaml:2: port: given twice (first on line 1)`},
+		{"- port: 1", `bayan.yaml:1: want a mapping of settings`},
+	} {
+		t.Run(tc.yaml, func(t *testing.T) {
+			_, err := Load(Options{File: writeFile(t, tc.yaml), Dev: true, LookupEnv: envMap(nil)})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want it to say %q", err, tc.want)
+			}
+			for _, goish := range []string{"config.", "!!", "unmarshal", "int", "[]string", "map["} {
+				if strings.Contains(err.Error(), goish) {
+					t.Errorf("error %q speaks Go (%q)", err, goish)
+				}
+			}
+		})
+	}
+}
+
+// A misspelt key is answered with the nearest known one, when one is near.
+func TestErrorsSuggestTheNearestKey(t *testing.T) {
+	for _, tc := range []struct{ yaml, want string }{
+		{"room: {empty_timout: 5m}", `room.empty_timout: unknown setting; did you mean "room.empty_timeout"?`},
+		{"empty_timeout: 5m", `empty_timeout: unknown setting; did you mean "room.empty_timeout"?`},
+		{"log_lvel: debug", `log_lvel: unknown setting; did you mean "log_level"?`},
+		{"publicurl: https://x.example", `publicurl: unknown setting; did you mean "public_url"?`},
+		{"rtc: {udpport: 1}", `rtc.udpport: unknown setting; did you mean "rtc.udp_port"?`},
+		{"webhooks: {urls: [http://x]}", `webhooks: unknown setting; did you mean "webhook"?`},
+		{"frobnicate: 1", `frobnicate: unknown setting`},
+	} {
+		t.Run(tc.yaml, func(t *testing.T) {
+			_, err := Load(Options{File: writeFile(t, tc.yaml), Dev: true, LookupEnv: envMap(nil)})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want it to say %q", err, tc.want)
+			}
+			if !strings.Contains(tc.want, "did you mean") && strings.Contains(err.Error(), "did you mean") {
+				t.Errorf("error %q suggests a key nothing like the one given", err)
+			}
+		})
+	}
+}
+
+// One run reports every problem of the file, and of the values, at once.
+func TestErrorsAllAtOnce(t *testing.T) {
+	file := writeFile(t, `
+keys: {k: `+longSecret+`}
+room:
+  empty_timout: 5m
+  max_participants: -1
+port: http
+rtc: {udp_port: 70000}
+webhook: {urls: [hooks.example/bayan]}
+log_level: loud
+`)
+	_, err := Load(Options{File: file, LookupEnv: envMap(nil)})
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	want := []string{
+		`bayan.yaml:4: room.empty_timout: unknown setting; did you mean "room.empty_timeout"?`,
+		`bayan.yaml:6: port: want a whole number, not "http"`,
+		`room.max_participants: -1 is negative`,
+		`rtc.udp_port: 70000 is not a port number`,
+		`webhook.urls: "hooks.example/bayan" is not an absolute http:// or https:// URL`,
+		`log_level: "loud" is not one of`,
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error does not say %q:\n%v", w, err)
+		}
+	}
+	if !strings.HasPrefix(err.Error(), "config: 6 problems:") {
+		t.Errorf("error does not count its 6 problems:\n%v", err)
+	}
+
+	// keys failed to parse: that there are none is not reported besides.
+	_, err = Load(Options{File: writeFile(t, "keys: [k]"), LookupEnv: envMap(nil)})
+	if err == nil || strings.Contains(err.Error(), "problems") || strings.Contains(err.Error(), "no API keys") {
+		t.Errorf("keys that do not parse: %v", err)
+	}
+}
+
+// Webhook URLs must be absolute http(s) URLs.
+func TestWebhookURLs(t *testing.T) {
+	for _, u := range []string{"hooks.example/bayan", "/webhook", "ftp://hooks.example/x", "http://", "http//hooks.example", "https://%zz"} {
+		_, err := Load(Options{Dev: true, LookupEnv: envMap(map[string]string{EnvWebhookURLs: u})})
+		if err == nil || !strings.Contains(err.Error(), "webhook.urls: ") {
+			t.Errorf("webhook URL %q: %v", u, err)
+		}
+	}
+	for _, u := range []string{"http://hooks.example/bayan", "https://hooks.example:8443/a?b=c", "http://127.0.0.1:9/x"} {
+		if _, err := Load(Options{Dev: true, LookupEnv: envMap(map[string]string{EnvWebhookURLs: u})}); err != nil {
+			t.Errorf("webhook URL %q refused: %v", u, err)
+		}
+	}
+}
+
+// public_url comes from the file, $BAYAN_PUBLIC_URL or --public-url (in
+// that rising order), reaches the server, and must be an openable base.
+func TestPublicURL(t *testing.T) {
+	file := writeFile(t, "public_url: https://file.example\n")
+	for _, tc := range []struct {
+		name  string
+		env   map[string]string
+		flags Overrides
+		want  string
+	}{
+		{"file", nil, Overrides{}, "https://file.example"},
+		{"env", map[string]string{EnvPublicURL: "http://env.example:8080"}, Overrides{}, "http://env.example:8080"},
+		{"flag", map[string]string{EnvPublicURL: "http://env.example:8080"}, Overrides{PublicURL: ptr("https://flag.example/")}, "https://flag.example/"},
+	} {
+		c, err := Load(Options{File: file, Dev: true, LookupEnv: envMap(tc.env), Flags: tc.flags})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if c.PublicURL != tc.want || c.ServerConfig(nil).PublicURL != tc.want {
+			t.Errorf("%s: public_url %q, server's %q; want %q", tc.name, c.PublicURL, c.ServerConfig(nil).PublicURL, tc.want)
+		}
+	}
+	for _, bad := range []string{"class.example.org", "ws://class.example.org", "https://", "https://class.example.org/?a=b",
+		"https://class.example.org/#x", "https://class.example.org/school", "http://[::]:7880", "http://0.0.0.0:7880", "https://u:p@class.example.org"} {
+		_, err := Load(Options{Dev: true, LookupEnv: envMap(map[string]string{EnvPublicURL: bad})})
+		if err == nil || !strings.Contains(err.Error(), "public_url: ") {
+			t.Errorf("public_url %q: %v", bad, err)
+		}
 	}
 }

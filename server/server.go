@@ -10,11 +10,13 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/url"
 	"time"
 
 	"github.com/livekit/protocol/livekit"
 
 	"github.com/bayan-dev/bayan/classroom"
+	"github.com/bayan-dev/bayan/internal/publicurl"
 	"github.com/bayan-dev/bayan/metrics"
 	"github.com/bayan-dev/bayan/room"
 	"github.com/bayan-dev/bayan/sfu"
@@ -51,6 +53,10 @@ type Config struct {
 	LoopbackOnly bool
 	// NoBatching sends each packet with its own sendto (see sfu.BatchConn).
 	NoBatching bool
+	// PublicURL is the address people reach the node at
+	// ("https://class.example.org"): the base of the classes' join links and
+	// signaling URL. Empty: the host each API request was addressed to.
+	PublicURL string
 	// Pprof serves Go's profiles under /debug/pprof/ on the HTTP port.
 	Pprof bool
 	// StoreDSN is the store's database (store.Open); empty runs without a
@@ -91,6 +97,13 @@ func New(cfg Config) (*Server, error) {
 	}
 	if len(cfg.Keys) == 0 {
 		return nil, errors.New("server: no API keys configured")
+	}
+	var public *url.URL
+	if cfg.PublicURL != "" {
+		var err error
+		if public, err = publicurl.Parse(cfg.PublicURL); err != nil {
+			return nil, fmt.Errorf("server: public URL: %w", err)
+		}
 	}
 	var st *store.Store
 	if cfg.StoreDSN != "" {
@@ -173,7 +186,7 @@ func New(cfg Config) (*Server, error) {
 	s.ln = ln
 	if st != nil {
 		// The classes' API for schools' back ends, beside RoomService.
-		mux.Handle("/api/", classroom.NewAPI(st, keys, s.URL(), cfg.Log).Handler())
+		mux.Handle("/api/", classroom.NewAPI(st, keys, public, cfg.Log).Handler())
 	}
 	// The classroom page at the root: every path above is more specific,
 	// and any other path that is not one of the page's files is a 404.

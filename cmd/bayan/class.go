@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,8 +21,8 @@ import (
 // classOptions are the flags every `class` subcommand shares: where the
 // node is and the back end's API key.
 type classOptions struct {
-	url               string
-	apiKey, apiSecret string
+	url  string
+	keys keyFlags
 }
 
 func (a *app) classCmd() *cobra.Command {
@@ -29,13 +30,19 @@ func (a *app) classCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "class",
 		Short: "Create, list, start and end classes, and get join links (the classes' API)",
-		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+		Long: "Create, list, start and end classes, and get join links, through the classes' API of a node.\n\n" +
+			keyFlagsHelp + "\n\n" +
+			"The node is --url; else the configuration's public_url; else its bind address (localhost for\n" +
+			"0.0.0.0) and port. With --api-secret the configuration is not read: --url then defaults to\n" +
+			"http://localhost:" + strconv.Itoa(config.DefaultPort) + ".",
+		Example: "  bayan class create --dev --title Demo --teacher ms-lee\n" +
+			"  BAYAN_CONFIG=/etc/bayan.yaml bayan class list --state live",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	pf := cmd.PersistentFlags()
-	pf.StringVar(&o.url, "url", "http://127.0.0.1:7880", "the node's HTTP address")
-	pf.StringVar(&o.apiKey, "api-key", config.DevAPIKey, "API key the requests are signed with")
-	pf.StringVar(&o.apiSecret, "api-secret", config.DevAPISecret, "secret of --api-key")
+	pf.StringVar(&o.url, "url", "", "the node's HTTP address (default: from the configuration)")
+	o.keys.register(pf)
 
 	var (
 		title                        string
@@ -146,7 +153,19 @@ func (a *app) classCmd() *cobra.Command {
 // classCall sends one request to the classes' API, signed as a back end
 // (roomCreate), and prints the JSON answer; an error answer is the error.
 func (a *app) classCall(ctx context.Context, o *classOptions, method, path string, body any) error {
-	tok, err := auth.NewAccessToken(o.apiKey, o.apiSecret).
+	key, secret, cfg, err := a.signingKey(&o.keys)
+	if err != nil {
+		return err
+	}
+	base := o.url
+	switch {
+	case base != "":
+	case cfg != nil:
+		base = nodeURL(cfg)
+	default:
+		base = nodeURL(config.Default())
+	}
+	tok, err := auth.NewAccessToken(key, secret).
 		SetVideoGrant(&auth.VideoGrant{RoomCreate: true, RoomList: true}).
 		SetValidFor(time.Minute).ToJWT()
 	if err != nil {
@@ -162,9 +181,9 @@ func (a *app) classCall(ctx context.Context, o *classOptions, method, path strin
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(o.url, "/")+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(base, "/")+path, rd)
 	if err != nil {
-		return fmt.Errorf("--url %q: %w", o.url, err)
+		return fmt.Errorf("node URL %q: %w", base, err)
 	}
 	req.Header.Set("Authorization", "Bearer "+tok)
 	req.Header.Set("Content-Type", "application/json")

@@ -232,10 +232,10 @@ func TestServeRefusesWithoutKeys(t *testing.T) {
 	}
 }
 
-// serveDev runs `bayan serve --dev` on free ports with its store in data,
-// until stop, which shuts it down as SIGINT would and returns serve's
-// error. It returns the node and serve's log.
-func serveDev(t *testing.T, data string) (s *server.Server, logs *syncBuffer, stop func() error) {
+// serveDev runs `bayan serve --dev` on free ports with its store in data
+// and the extra flags, until stop, which shuts it down as SIGINT would and
+// returns serve's error. It returns the node and serve's log.
+func serveDev(t *testing.T, data string, extra ...string) (s *server.Server, logs *syncBuffer, stop func() error) {
 	t.Helper()
 	a, _, logs := newApp(nil)
 	started := make(chan *server.Server, 1)
@@ -243,7 +243,8 @@ func serveDev(t *testing.T, data string) (s *server.Server, logs *syncBuffer, st
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- a.run(ctx, []string{"serve", "--dev", "--port", "0", "--udp-port", "0", "--tcp-port", "0", "--data", data})
+		args := []string{"serve", "--dev", "--port", "0", "--udp-port", "0", "--tcp-port", "0", "--data", data}
+		done <- a.run(ctx, append(args, extra...))
 	}()
 	stopped := false
 	stop = func() error {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"os/signal"
 	"syscall"
@@ -14,6 +15,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/bayan-dev/bayan/config"
+	"github.com/bayan-dev/bayan/internal/publicurl"
 	"github.com/bayan-dev/bayan/server"
 	"github.com/bayan-dev/bayan/store"
 )
@@ -39,6 +41,7 @@ func (a *app) serveCmd() *cobra.Command {
 		cf       configFlags
 		bind     string
 		port     int
+		public   string
 		udpPort  int
 		tcpPort  int
 		nodeIPs  []string
@@ -63,6 +66,9 @@ func (a *app) serveCmd() *cobra.Command {
 			}
 			if fs.Changed("port") {
 				o.Port = &port
+			}
+			if fs.Changed("public-url") {
+				o.PublicURL = &public
 			}
 			if fs.Changed("udp-port") {
 				o.UDPPort = &udpPort
@@ -93,6 +99,8 @@ func (a *app) serveCmd() *cobra.Command {
 	cf.register(fs)
 	fs.StringVar(&bind, "bind", config.DefaultBindAddress, "address to listen on (127.0.0.1 with --dev)")
 	fs.IntVar(&port, "port", config.DefaultPort, "HTTP and WebSocket port")
+	fs.StringVar(&public, "public-url", "", "address people reach the node at, for join links and the signaling URL "+
+		"(e.g. https://class.example.org; default: each API request's own host)")
 	fs.IntVar(&udpPort, "udp-port", config.DefaultUDPPort, "ICE UDP port (all peers share it)")
 	fs.IntVar(&tcpPort, "tcp-port", config.DefaultTCPPort, "ICE-TCP port")
 	fs.StringSliceVar(&nodeIPs, "node-ip", nil, "IP address to advertise in ICE candidates (repeatable or comma-separated)")
@@ -114,11 +122,19 @@ func (a *app) serve(ctx context.Context, cfg *config.Config) error {
 		return err
 	}
 	_, httpPort, _ := net.SplitHostPort(s.Addr())
-	host := displayHost(cfg.BindAddress)
+	page := &url.URL{Scheme: "http", Host: net.JoinHostPort(displayHost(cfg.BindAddress), httpPort)}
+	links := "each API request's own host (no public_url)"
+	if cfg.PublicURL != "" {
+		if page, err = publicurl.Parse(cfg.PublicURL); err != nil {
+			return fmt.Errorf("public_url: %w", err) // config.Load checked it already
+		}
+		links = page.String()
+	}
 	log.Info("bayan started",
 		"version", server.Version,
-		"url", "ws://"+net.JoinHostPort(host, httpPort),
-		"http", "http://"+net.JoinHostPort(host, httpPort),
+		"url", publicurl.Signaling(page),
+		"http", page.String(),
+		"links", links,
 		"bind", cfg.BindAddress,
 		"udp_port", s.UDPPort(),
 		"tcp_port", cfg.RTC.TCPPort,

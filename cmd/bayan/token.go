@@ -3,14 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/livekit/protocol/auth"
 	"github.com/spf13/cobra"
-
-	"github.com/bayan-dev/bayan/config"
 )
 
 // defaultTokenTTL is how long a minted token is valid, LiveKit's default.
@@ -18,8 +14,7 @@ const defaultTokenTTL = 6 * time.Hour
 
 // tokenOptions are the flags of `token create`.
 type tokenOptions struct {
-	cf                   configFlags
-	apiKey, apiSecret    string
+	keys                 keyFlags
 	room, identity, name string
 	metadata             string
 	publish, subscribe   bool
@@ -44,9 +39,7 @@ func (a *app) tokenCreateCmd() *cobra.Command {
 		Use:   "create --room R --identity I",
 		Short: "Print an access token for joining a room (or calling the RoomService API)",
 		Long: "Print an access token signed with an API key.\n\n" +
-			"The key is --api-key/--api-secret; else the key of the configuration serve reads (--config,\n" +
-			"$" + config.EnvConfig + ", $" + config.EnvKeys + "): the only one, or the one named by --api-key;\n" +
-			"else, with --dev, " + config.DevAPIKey + " / " + config.DevAPISecret + ".\n\n" +
+			keyFlagsHelp + "\n\n" +
 			"With --room the token joins that room (and --identity is required). Without --room it may\n" +
 			"only carry --create and --list, for the RoomService API.",
 		Example: "  bayan token create --dev --room demo --identity alice\n" +
@@ -62,9 +55,7 @@ func (a *app) tokenCreateCmd() *cobra.Command {
 		},
 	}
 	fs := cmd.Flags()
-	o.cf.register(fs)
-	fs.StringVar(&o.apiKey, "api-key", "", "API key to sign with")
-	fs.StringVar(&o.apiSecret, "api-secret", "", "secret of --api-key (default: from the configuration)")
+	o.keys.register(fs)
 	fs.StringVar(&o.room, "room", "", "room the token joins")
 	fs.StringVar(&o.identity, "identity", "", "participant identity")
 	fs.StringVar(&o.name, "name", "", "participant display name")
@@ -93,7 +84,7 @@ func (a *app) mintToken(o *tokenOptions) (string, error) {
 	} else if o.identity == "" {
 		return "", errors.New("--identity is required to join a room")
 	}
-	key, secret, err := a.signingKey(o)
+	key, secret, _, err := a.signingKey(&o.keys)
 	if err != nil {
 		return "", err
 	}
@@ -119,40 +110,4 @@ func (a *app) mintToken(o *tokenOptions) (string, error) {
 		at.SetMetadata(o.metadata)
 	}
 	return at.ToJWT()
-}
-
-// signingKey picks the API key and secret as the help text describes.
-func (a *app) signingKey(o *tokenOptions) (key, secret string, err error) {
-	if o.apiSecret != "" {
-		if o.apiKey == "" {
-			return "", "", errors.New("--api-secret needs --api-key")
-		}
-		return o.apiKey, o.apiSecret, nil
-	}
-	cfg, err := config.Load(config.Options{File: o.cf.file, Dev: o.cf.dev, LookupEnv: a.lookupEnv})
-	if err != nil {
-		if errors.Is(err, config.ErrNoKeys) {
-			return "", "", errors.New("no API key: pass --api-key and --api-secret, configure keys " +
-				"(config file or $" + config.EnvKeys + "), or use --dev for " + config.DevAPIKey + " / " + config.DevAPISecret)
-		}
-		return "", "", err
-	}
-	if o.apiKey != "" {
-		s, ok := cfg.Keys[o.apiKey]
-		if !ok {
-			return "", "", fmt.Errorf("API key %q is not configured; pass its secret with --api-secret", o.apiKey)
-		}
-		return o.apiKey, s, nil
-	}
-	if len(cfg.Keys) == 1 {
-		for k, s := range cfg.Keys {
-			return k, s, nil
-		}
-	}
-	names := make([]string, 0, len(cfg.Keys))
-	for k := range cfg.Keys {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	return "", "", fmt.Errorf("%d API keys are configured (%s): choose one with --api-key", len(names), strings.Join(names, ", "))
 }
