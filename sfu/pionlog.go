@@ -65,11 +65,15 @@ func routine(shape string) bool {
 }
 
 // closing reports whether a formatted warning is about a socket, pipe or
-// stream that is already closed: what a normal shutdown looks like.
+// stream that is already closed, or a connection closed before its ICE or
+// DTLS had started: what a normal shutdown or an early leave looks like.
 func closing(msg string) bool {
 	return strings.Contains(msg, "use of closed network connection") ||
 		strings.Contains(msg, "read/write on closed pipe") ||
-		strings.Contains(msg, "stream is already closed")
+		strings.Contains(msg, "stream is already closed") ||
+		strings.Contains(msg, "connecting canceled by caller") ||
+		strings.Contains(msg, "the agent is closed") ||
+		strings.Contains(msg, "the DTLS transport has not started yet")
 }
 
 func (l pionLogger) enabled(level slog.Level) bool {

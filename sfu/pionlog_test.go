@@ -82,9 +82,13 @@ func TestPionLogDemotesRoutineWarnings(t *testing.T) {
 	log.Warn("UDPMuxDefault should not listening on unspecified address, use NewMultiUDPMuxFromPort instead")
 	log.Warnf("Failed to close RTP stream %v", errors.New("stream is already closed"))
 	log.Errorf("Failed to read: %v", errors.New("read udp 127.0.0.1:1: use of closed network connection"))
+	// A participant who leaves before its connection is up.
+	log.Warnf("Failed to start manager: %v", errors.New("connecting canceled by caller"))
+	log.Warnf("Failed to start connectivity checks: %v", errors.New("the agent is closed"))
+	log.Warnf("undeclaredMediaProcessor failed to open SrtpSession: %v", errors.New("the DTLS transport has not started yet"))
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if len(lines) != 4 {
-		t.Fatalf("wrote %d lines, want 4:\n%s", len(lines), out.String())
+	if len(lines) != 7 {
+		t.Fatalf("wrote %d lines, want 7:\n%s", len(lines), out.String())
 	}
 	for _, l := range lines {
 		if !strings.Contains(l, "level=DEBUG") {
