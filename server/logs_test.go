@@ -108,3 +108,40 @@ func TestBadIntegritySTUNFloodWritesAFewLines(t *testing.T) {
 	}
 	t.Logf("%d bad STUN requests wrote %d warnings:\n%s", flood, len(warnings), strings.Join(warnings, "\n"))
 }
+
+// A join and a leave write one INFO line each, and so do the room's start
+// and finish, with who and why; pion's routine warnings about the
+// connection (ICE checks before any remote candidate) are debug lines.
+func TestJoinAndLeaveWriteTheirInfoLines(t *testing.T) {
+	logs := testlog.New(slog.LevelDebug)
+	srv := testserver.Start(t, func(c *server.Config) { c.Log = logs.Tee(c.Log) })
+	b := biJoin(t, srv, "bob", testserver.Token(t, "logs", "bob", nil), "")
+	b.firstOffer()
+	// A publisher connection whose ICE agent runs without candidates.
+	b.send(&livekit.SignalRequest{Message: &livekit.SignalRequest_Offer{Offer: &livekit.SessionDescription{Type: "offer", Sdp: biValidOffer(), Id: 1}}})
+	b.expect("answer", 10*time.Second, func(f biFrame) bool { return f.msg.GetAnswer() != nil })
+	const routine = "Failed to ping without candidate pairs"
+	waitFor(t, "pion's "+routine, 10*time.Second, func() bool { return len(logs.Matching(routine)) > 0 })
+	b.send(&livekit.SignalRequest{Message: &livekit.SignalRequest_Leave{Leave: &livekit.LeaveRequest{Reason: livekit.DisconnectReason_CLIENT_INITIATED}}})
+	waitFor(t, "the room to finish", 10*time.Second, func() bool { return len(logs.Matching(`msg="room finished"`)) > 0 })
+
+	roomSID, sid := b.join.GetRoom().GetSid(), b.join.GetParticipant().GetSid()
+	want := []string{
+		`level=INFO msg="room started" room=logs sid=` + roomSID,
+		`level=INFO msg="participant joined" room=logs identity=bob sid=` + sid,
+		`level=INFO msg="participant left" room=logs identity=bob sid=` + sid + ` reason=CLIENT_INITIATED`,
+		`level=INFO msg="room finished" room=logs sid=` + roomSID,
+	}
+	got := logs.Matching("level=INFO")
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("INFO lines:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	for _, l := range logs.Matching(routine) {
+		if !strings.Contains(l, "level=DEBUG") {
+			t.Errorf("a routine warning above debug: %s", l)
+		}
+	}
+	if w := logs.Matching("level=WARN"); len(w) > 0 {
+		t.Errorf("a join and a leave wrote warnings:\n%s", strings.Join(w, "\n"))
+	}
+}
