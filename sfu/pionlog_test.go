@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/pion/logging"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -93,6 +96,44 @@ func TestPionLogDemotesRoutineWarnings(t *testing.T) {
 	for _, l := range lines {
 		if !strings.Contains(l, "level=DEBUG") {
 			t.Errorf("not a debug line: %s", l)
+		}
+	}
+}
+
+// scopeLog records the scopes pion asks its loggers for.
+type scopeLog struct {
+	logging.LoggerFactory
+	mu     sync.Mutex
+	scopes []string
+}
+
+func (s *scopeLog) NewLogger(scope string) logging.LeveledLogger {
+	s.mu.Lock()
+	s.scopes = append(s.scopes, scope)
+	s.mu.Unlock()
+	return s.LoggerFactory.NewLogger(scope)
+}
+
+// The interceptors log through the engine's factory too: pion's default
+// one would write their errors (a TWCC feedback write failing every
+// 100 ms, say) to stderr, unlimited.
+func TestEngineInterceptorsLogThroughItsFactory(t *testing.T) {
+	lf := &scopeLog{LoggerFactory: NewPionLoggerFactory(slog.New(slog.DiscardHandler))}
+	e, err := NewEngine(EngineConfig{UDPAddr: "127.0.0.1:0", LoopbackOnly: true, LoggerFactory: lf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	tr, err := e.NewTransport()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	lf.mu.Lock()
+	defer lf.mu.Unlock()
+	for _, want := range []string{"nack_generator", "receiver_interceptor", "sender_interceptor", "twcc_sender_interceptor"} {
+		if !slices.Contains(lf.scopes, want) {
+			t.Errorf("no %s logger from the engine's factory; it made %v", want, lf.scopes)
 		}
 	}
 }
