@@ -493,13 +493,15 @@ func (f *controls) end(c *liveClass, m member, a action) {
 	}
 	ok := f.live.spawn(m.p, func(ctx context.Context) {
 		ctx, cancel := context.WithTimeout(ctx, endTimeout)
-		_, err := f.live.store.UpdateClassState(ctx, c.id, store.ClassEnded, f.live.now())
+		at := f.live.now()
+		cl, err := f.live.store.UpdateClassState(ctx, c.id, store.ClassEnded, at)
 		cancel()
 		if err != nil {
 			f.live.log.Error("classroom: end class", "class", c.id, "by", m.identity(), "err", err)
 			replyTo(m, a, fmt.Errorf("could not end the class: %w", err))
 			return
 		}
+		logStateChange(f.live.log, cl, at, m.identity())
 		// The ok may not make it out before the room closes: the
 		// disconnection (ROOM_DELETED) is what tells everyone.
 		replyTo(m, a, nil)

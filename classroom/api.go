@@ -268,11 +268,13 @@ func (a *API) get(w http.ResponseWriter, r *http.Request, _ *signaling.Verified)
 
 func (a *API) setState(to store.ClassState) func(http.ResponseWriter, *http.Request, *signaling.Verified) {
 	return func(w http.ResponseWriter, r *http.Request, _ *signaling.Verified) {
-		c, err := a.store.UpdateClassState(r.Context(), r.PathValue("id"), to, a.now())
+		at := a.now()
+		c, err := a.store.UpdateClassState(r.Context(), r.PathValue("id"), to, at)
 		if err != nil {
 			a.storeError(w, err)
 			return
 		}
+		logStateChange(a.log, c, at, "")
 		writeJSON(w, http.StatusOK, toJSON(c))
 	}
 }

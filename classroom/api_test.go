@@ -17,6 +17,7 @@ import (
 	"github.com/livekit/protocol/auth"
 
 	"github.com/bayan-dev/bayan/internal/publicurl"
+	"github.com/bayan-dev/bayan/internal/testlog"
 	"github.com/bayan-dev/bayan/signaling"
 	"github.com/bayan-dev/bayan/store"
 )
@@ -28,9 +29,10 @@ const (
 
 // apiFixture is the API over a fresh SQLite store, served over HTTP.
 type apiFixture struct {
-	t   *testing.T
-	srv *httptest.Server
-	st  *store.Store
+	t    *testing.T
+	srv  *httptest.Server
+	st   *store.Store
+	logs *testlog.Lines // the API's INFO lines and above
 }
 
 // fixturePublicURL is the public_url the fixture's API hands links out on.
@@ -54,10 +56,11 @@ func newAPIFixtureOn(t *testing.T, public *url.URL) *apiFixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	api := NewAPI(st, signaling.NewKeys(map[string]string{key: secret}), public, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	logs := testlog.New(slog.LevelInfo)
+	api := NewAPI(st, signaling.NewKeys(map[string]string{key: secret}), public, logs.Logger())
 	srv := httptest.NewServer(api.Handler())
 	t.Cleanup(srv.Close)
-	return &apiFixture{t: t, srv: srv, st: st}
+	return &apiFixture{t: t, srv: srv, st: st, logs: logs}
 }
 
 // backendToken is a school back end's token: roomCreate, signed by key.
@@ -147,6 +150,29 @@ func TestClassLifecycle(t *testing.T) {
 	}
 	if st := f.do("GET", "/api/classes/CL_nope", tok, nil, nil); st != http.StatusNotFound {
 		t.Errorf("unknown class: %d, want 404", st)
+	}
+}
+
+// Taking a class live and ending it write one INFO line each; a retried
+// request, which changes nothing, writes none.
+func TestClassStartAndEndAreLogged(t *testing.T) {
+	f := newAPIFixture(t)
+	tok := backendToken(t, key, secret, &auth.VideoGrant{RoomCreate: true})
+	var c classJSON
+	if st := f.do("POST", "/api/classes", tok, newClassBody("ana"), &c); st != http.StatusCreated {
+		t.Fatalf("create: %d", st)
+	}
+	for _, step := range []string{"start", "start", "end", "end"} {
+		if st := f.do("POST", "/api/classes/"+c.ID+"/"+step, tok, nil, nil); st != http.StatusOK {
+			t.Fatalf("%s: %d", step, st)
+		}
+	}
+	want := []string{
+		`level=INFO msg="class started" class=` + c.ID + ` title="Algebra 1"`,
+		`level=INFO msg="class ended" class=` + c.ID + ` title="Algebra 1"`,
+	}
+	if got := f.logs.Matching(); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("logged:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
 

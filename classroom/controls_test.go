@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/bayan-dev/bayan/classroom"
 	"github.com/bayan-dev/bayan/internal/classtest"
+	"github.com/bayan-dev/bayan/internal/testlog"
 	"github.com/bayan-dev/bayan/internal/testnet"
 	"github.com/bayan-dev/bayan/internal/testserver"
 	"github.com/bayan-dev/bayan/server"
@@ -34,21 +36,24 @@ type ctlNode struct {
 	t       *testing.T
 	srv     *server.Server
 	classID string
-	backend string // the school's back-end token
+	backend string         // the school's back-end token
+	logs    *testlog.Lines // the node's INFO lines and above
 }
 
 func startCtlNode(t *testing.T, roster ...string) *ctlNode {
 	t.Helper()
 	testnet.Require(t)
+	logs := testlog.New(slog.LevelInfo)
 	srv := testserver.Start(t, func(c *server.Config) {
 		c.StoreDSN = filepath.Join(t.TempDir(), "bayan.db")
+		c.Log = logs.Tee(c.Log)
 	})
 	backend, err := auth.NewAccessToken(testserver.Key, testserver.Secret).
 		SetVideoGrant(&auth.VideoGrant{RoomCreate: true}).SetValidFor(time.Hour).ToJWT()
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := &ctlNode{t: t, srv: srv, backend: backend}
+	n := &ctlNode{t: t, srv: srv, backend: backend, logs: logs}
 	start := time.Now().UTC().Truncate(time.Second)
 	var c struct{ ID string }
 	n.api("/api/classes", map[string]any{"title": "Algebra 1", "teachers": []string{"ms-lee"}, "assistants": []string{"tom"},
@@ -532,6 +537,9 @@ func TestClassFlow(t *testing.T) {
 	cl, err := n.srv.Store().GetClass(context.Background(), n.classID)
 	if err != nil || cl.State != store.ClassEnded || cl.EndedAt.IsZero() {
 		t.Fatalf("the store says %s (ended at %v, %v)", cl.State, cl.EndedAt, err)
+	}
+	if got := n.logs.Matching(`msg="class ended"`); len(got) != 1 || !strings.HasSuffix(got[0], "by=ms-lee") {
+		t.Errorf("the end logged %q, want one line by=ms-lee", got)
 	}
 
 	// Ana's token is still valid, but the class stays ended: she is sent

@@ -81,8 +81,10 @@ func NewManager(engine *sfu.Engine, stats *sfu.Stats, events EventSink, cfg Conf
 // Stats returns the media plane counters.
 func (m *Manager) Stats() *sfu.Stats { return m.stats }
 
+// event sends e to the webhooks and logs it when it is a coming or going.
 func (m *Manager) event(e *livekit.WebhookEvent) {
 	e.CreatedAt = time.Now().Unix()
+	m.logLifecycle(e)
 	m.events.Event(e)
 }
 

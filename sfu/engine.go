@@ -102,7 +102,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		return nil, err
 	}
 	ir := &interceptor.Registry{}
-	if err := registerInterceptors(me, ir); err != nil {
+	if err := registerInterceptors(me, ir, lf); err != nil {
 		e.Close()
 		return nil, err
 	}
@@ -203,24 +203,25 @@ func registerCodecs(me *webrtc.MediaEngine) error {
 // receiver reports towards publishers, sender reports towards subscribers,
 // and transport-wide congestion control feedback. NACKs from subscribers are
 // not answered by an interceptor: DownTrack answers them from the receiver's
-// single packet cache.
-func registerInterceptors(me *webrtc.MediaEngine, ir *interceptor.Registry) error {
-	gen, err := nack.NewGeneratorInterceptor()
+// single packet cache. Their logs go to lf, as pion's others do: pion's
+// default logger would write their errors to stderr, unlimited.
+func registerInterceptors(me *webrtc.MediaEngine, ir *interceptor.Registry, lf logging.LoggerFactory) error {
+	gen, err := nack.NewGeneratorInterceptor(nack.WithGeneratorLoggerFactory(lf))
 	if err != nil {
 		return fmt.Errorf("sfu: nack generator: %w", err)
 	}
 	ir.Add(gen)
-	rr, err := report.NewReceiverInterceptor()
+	rr, err := report.NewReceiverInterceptor(report.WithReceiverLoggerFactory(lf))
 	if err != nil {
 		return fmt.Errorf("sfu: receiver reports: %w", err)
 	}
 	ir.Add(rr)
-	sr, err := report.NewSenderInterceptor()
+	sr, err := report.NewSenderInterceptor(report.WithSenderLoggerFactory(lf))
 	if err != nil {
 		return fmt.Errorf("sfu: sender reports: %w", err)
 	}
 	ir.Add(sr)
-	if err := webrtc.ConfigureTWCCSender(me, ir); err != nil {
+	if err := webrtc.ConfigureTWCCSenderWithOptions(me, ir, twcc.WithLoggerFactory(lf)); err != nil {
 		return fmt.Errorf("sfu: twcc feedback: %w", err)
 	}
 	hx, err := twcc.NewHeaderExtensionInterceptor()
