@@ -146,16 +146,37 @@ func (a *app) classCmd() *cobra.Command {
 
 	cmd.AddCommand(create, list, byID("get", "Print one class as JSON", "GET", ""),
 		byID("start", "Take a class live", "POST", "/start"), byID("end", "End a class", "POST", "/end"), join, attendance,
-		byID("polls", "Print a class's polls with their tallies as JSON", "GET", "/polls"))
+		byID("polls", "Print a class's polls with their tallies as JSON", "GET", "/polls"), a.classDemoCmd(&o))
 	return cmd
 }
 
 // classCall sends one request to the classes' API, signed as a back end
 // (roomCreate), and prints the JSON answer; an error answer is the error.
 func (a *app) classCall(ctx context.Context, o *classOptions, method, path string, body any) error {
-	key, secret, cfg, err := a.signingKey(&o.keys)
+	out, contentType, err := a.classRequest(ctx, o, method, path, body)
 	if err != nil {
 		return err
+	}
+	if !strings.HasPrefix(contentType, "application/json") {
+		_, err = a.stdout.Write(out) // CSV, printed as it came
+		return err
+	}
+	var pretty bytes.Buffer
+	if json.Indent(&pretty, out, "", "  ") != nil {
+		pretty.Reset()
+		pretty.Write(out)
+	}
+	_, err = fmt.Fprintln(a.stdout, strings.TrimSpace(pretty.String()))
+	return err
+}
+
+// classRequest sends one request to the classes' API, signed as a back end
+// (roomCreate), and returns the answer's body and content type; an error
+// answer is the error.
+func (a *app) classRequest(ctx context.Context, o *classOptions, method, path string, body any) ([]byte, string, error) {
+	key, secret, cfg, err := a.signingKey(&o.keys)
+	if err != nil {
+		return nil, "", err
 	}
 	base := o.url
 	switch {
@@ -169,13 +190,13 @@ func (a *app) classCall(ctx context.Context, o *classOptions, method, path strin
 		SetVideoGrant(&auth.VideoGrant{RoomCreate: true, RoomList: true}).
 		SetValidFor(time.Minute).ToJWT()
 	if err != nil {
-		return fmt.Errorf("sign the request: %w", err)
+		return nil, "", fmt.Errorf("sign the request: %w", err)
 	}
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return err
+			return nil, "", err
 		}
 		rd = bytes.NewReader(b)
 	}
@@ -183,35 +204,25 @@ func (a *app) classCall(ctx context.Context, o *classOptions, method, path strin
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(base, "/")+path, rd)
 	if err != nil {
-		return fmt.Errorf("node URL %q: %w", base, err)
+		return nil, "", fmt.Errorf("node URL %q: %w", base, err)
 	}
 	req.Header.Set("Authorization", "Bearer "+tok)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
+		return nil, "", fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
 	out, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
+		return nil, "", fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	if resp.StatusCode >= 300 {
 		var e struct{ Error string }
 		if json.Unmarshal(out, &e) == nil && e.Error != "" {
-			return fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, e.Error)
+			return nil, "", fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, e.Error)
 		}
-		return fmt.Errorf("%s %s: %s", method, path, resp.Status)
+		return nil, "", fmt.Errorf("%s %s: %s", method, path, resp.Status)
 	}
-	if !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
-		_, err = a.stdout.Write(out) // CSV, printed as it came
-		return err
-	}
-	var pretty bytes.Buffer
-	if json.Indent(&pretty, out, "", "  ") != nil {
-		pretty.Reset()
-		pretty.Write(out)
-	}
-	_, err = fmt.Fprintln(a.stdout, strings.TrimSpace(pretty.String()))
-	return err
+	return out, resp.Header.Get("Content-Type"), nil
 }
