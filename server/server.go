@@ -15,6 +15,7 @@ import (
 	"github.com/livekit/protocol/livekit"
 
 	"github.com/bayan-dev/bayan/classroom"
+	"github.com/bayan-dev/bayan/internal/connlimit"
 	"github.com/bayan-dev/bayan/metrics"
 	"github.com/bayan-dev/bayan/room"
 	"github.com/bayan-dev/bayan/sfu"
@@ -66,7 +67,9 @@ type Config struct {
 	// JoinWait is how long a join may wait for its turn (see signaling.Config).
 	MaxJoining int
 	JoinWait   time.Duration
-	Log        *slog.Logger
+	// HTTP bounds slow and numerous HTTP clients (zero fields: defaults).
+	HTTP HTTPLimits
+	Log  *slog.Logger
 }
 
 // Server is a running node.
@@ -78,7 +81,8 @@ type Server struct {
 	sig     *signaling.Server
 	hooks   *signaling.Webhooks
 	http    *http.Server
-	ln      net.Listener
+	ln      net.Listener // the TCP listener under the limits
+	conns   *connlimit.Listener
 	serveCh chan error
 	store   *store.Store    // nil without Config.StoreDSN
 	live    *classroom.Live // nil without a store
@@ -92,6 +96,7 @@ func New(cfg Config) (*Server, error) {
 	if len(cfg.Keys) == 0 {
 		return nil, errors.New("server: no API keys configured")
 	}
+	cfg.HTTP = cfg.HTTP.withDefaults()
 	var st *store.Store
 	if cfg.StoreDSN != "" {
 		// Opening migrates the schema: a bounded wait, before any socket.
@@ -159,8 +164,7 @@ func New(cfg Config) (*Server, error) {
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
 
-	ln, err := net.Listen("tcp", cfg.HTTPAddr)
-	if err != nil {
+	closeAll := func() {
 		engine.Close()
 		if s.live != nil {
 			_ = s.live.Close(context.Background()) // nobody joined: nothing to wait for
@@ -168,6 +172,10 @@ func New(cfg Config) (*Server, error) {
 		if st != nil {
 			_ = st.Close()
 		}
+	}
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		closeAll()
 		return nil, fmt.Errorf("server: listen %s: %w", cfg.HTTPAddr, err)
 	}
 	s.ln = ln
@@ -178,8 +186,9 @@ func New(cfg Config) (*Server, error) {
 	// The classroom page at the root: every path above is more specific,
 	// and any other path that is not one of the page's files is a 404.
 	mux.Handle("/", web.Handler())
-	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() { s.serveCh <- s.http.Serve(ln) }()
+	s.http = newHTTPServer(mux, cfg.HTTP, cfg.Log)
+	s.conns = connlimit.New(ln, cfg.HTTP.MaxConnsPerIP)
+	go func() { s.serveCh <- s.http.Serve(s.conns) }()
 	return s, nil
 }
 
@@ -193,6 +202,10 @@ func (s *Server) URL() string { return "ws://" + s.Addr() }
 
 // HTTPURL returns the base URL of the HTTP API.
 func (s *Server) HTTPURL() string { return "http://" + s.Addr() }
+
+// RefusedConns returns how many connections were closed on arrival for
+// exceeding HTTPLimits.MaxConnsPerIP.
+func (s *Server) RefusedConns() uint64 { return s.conns.Refused() }
 
 // UDPPort returns the ICE UDP port.
 func (s *Server) UDPPort() int { return s.engine.UDPPort() }
