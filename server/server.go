@@ -4,6 +4,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/livekit/protocol/livekit"
+	"golang.org/x/crypto/acme/autocert"
 
 	"github.com/bayan-dev/bayan/classroom"
 	"github.com/bayan-dev/bayan/internal/connlimit"
@@ -69,7 +71,10 @@ type Config struct {
 	JoinWait   time.Duration
 	// HTTP bounds slow and numerous HTTP clients (zero fields: defaults).
 	HTTP HTTPLimits
-	Log  *slog.Logger
+	// TLS, when it names a certificate or a domain, serves HTTPS and WSS
+	// on HTTPAddr instead of HTTP and WS.
+	TLS TLSConfig
+	Log *slog.Logger
 }
 
 // Server is a running node.
@@ -81,8 +86,11 @@ type Server struct {
 	sig     *signaling.Server
 	hooks   *signaling.Webhooks
 	http    *http.Server
-	ln      net.Listener // the TCP listener under the limits
+	ln      net.Listener // the TCP listener under the limits and TLS
 	conns   *connlimit.Listener
+	tls     *serverTLS   // nil without TLS
+	acmeSrv *http.Server // HTTP-01 challenges; nil without
+	acmeLn  net.Listener
 	serveCh chan error
 	store   *store.Store    // nil without Config.StoreDSN
 	live    *classroom.Live // nil without a store
@@ -97,6 +105,13 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.New("server: no API keys configured")
 	}
 	cfg.HTTP = cfg.HTTP.withDefaults()
+	var stls *serverTLS
+	if cfg.TLS.enabled() {
+		var err error
+		if stls, err = newServerTLS(cfg.TLS); err != nil {
+			return nil, fmt.Errorf("server: %w", err)
+		}
+	}
 	var st *store.Store
 	if cfg.StoreDSN != "" {
 		// Opening migrates the schema: a bounded wait, before any socket.
@@ -122,7 +137,7 @@ func New(cfg Config) (*Server, error) {
 		}
 		return nil, err
 	}
-	s := &Server{cfg: cfg, engine: engine, stats: &sfu.Stats{}, serveCh: make(chan error, 1), store: st}
+	s := &Server{cfg: cfg, engine: engine, stats: &sfu.Stats{}, serveCh: make(chan error, 1), store: st, tls: stls}
 	keys := signaling.NewKeys(cfg.Keys)
 	s.hooks = signaling.NewWebhooks(cfg.Webhook, keys, cfg.Log)
 	if cfg.Room.ServerInfo == nil {
@@ -179,6 +194,13 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: listen %s: %w", cfg.HTTPAddr, err)
 	}
 	s.ln = ln
+	if stls != nil && stls.manager != nil && cfg.TLS.ChallengeAddr != "" {
+		if s.acmeLn, err = net.Listen("tcp", cfg.TLS.ChallengeAddr); err != nil {
+			_ = ln.Close()
+			closeAll()
+			return nil, fmt.Errorf("server: listen %s for ACME HTTP-01 challenges: %w", cfg.TLS.ChallengeAddr, err)
+		}
+	}
 	if st != nil {
 		// The classes' API for schools' back ends, beside RoomService.
 		mux.Handle("/api/", classroom.NewAPI(st, keys, s.URL(), cfg.Log).Handler())
@@ -188,7 +210,16 @@ func New(cfg Config) (*Server, error) {
 	mux.Handle("/", web.Handler())
 	s.http = newHTTPServer(mux, cfg.HTTP, cfg.Log)
 	s.conns = connlimit.New(ln, cfg.HTTP.MaxConnsPerIP)
-	go func() { s.serveCh <- s.http.Serve(s.conns) }()
+	var served net.Listener = s.conns
+	if stls != nil {
+		// The bound counts TCP connections, under the handshakes.
+		served = tls.NewListener(s.conns, stls.config)
+	}
+	go func() { s.serveCh <- s.http.Serve(served) }()
+	if s.acmeLn != nil {
+		s.acmeSrv = newHTTPServer(stls.challengeHandler(s.HTTPURL()), cfg.HTTP, cfg.Log)
+		go func() { _ = s.acmeSrv.Serve(connlimit.New(s.acmeLn, cfg.HTTP.MaxConnsPerIP)) }()
+	}
 	return s, nil
 }
 
@@ -197,11 +228,59 @@ func New(cfg Config) (*Server, error) {
 // Addr returns the HTTP address the node listens on.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
-// URL returns the WebSocket URL clients connect to.
-func (s *Server) URL() string { return "ws://" + s.Addr() }
+// URL returns the WebSocket URL clients connect to: wss:// with TLS, at
+// the TLS domain when there is one.
+func (s *Server) URL() string {
+	if s.tls != nil {
+		return "wss://" + s.hostPort()
+	}
+	return "ws://" + s.Addr()
+}
 
-// HTTPURL returns the base URL of the HTTP API.
-func (s *Server) HTTPURL() string { return "http://" + s.Addr() }
+// HTTPURL returns the base URL of the HTTP API (https:// with TLS).
+func (s *Server) HTTPURL() string {
+	if s.tls != nil {
+		return "https://" + s.hostPort()
+	}
+	return "http://" + s.Addr()
+}
+
+// hostPort is where clients reach the node: the TLS domain, whose name the
+// certificate carries, or the listening address.
+func (s *Server) hostPort() string {
+	if s.cfg.TLS.Domain == "" {
+		return s.Addr()
+	}
+	_, port, _ := net.SplitHostPort(s.Addr())
+	return httpsHost(s.cfg.TLS.Domain, port)
+}
+
+// ChallengeAddr returns the address serving ACME HTTP-01 challenges, or ""
+// when none is served.
+func (s *Server) ChallengeAddr() string {
+	if s.acmeLn == nil {
+		return ""
+	}
+	return s.acmeLn.Addr().String()
+}
+
+// TLSConfig returns the TLS configuration the node serves with, or nil
+// without TLS.
+func (s *Server) TLSConfig() *tls.Config {
+	if s.tls == nil {
+		return nil
+	}
+	return s.tls.config
+}
+
+// CertManager returns the manager of automatic certificates, or nil when
+// they are not automatic.
+func (s *Server) CertManager() *autocert.Manager {
+	if s.tls == nil {
+		return nil
+	}
+	return s.tls.manager
+}
 
 // RefusedConns returns how many connections were closed on arrival for
 // exceeding HTTPLimits.MaxConnsPerIP.
@@ -222,6 +301,9 @@ func (s *Server) Close(ctx context.Context) error {
 	s.rooms.Close(livekit.DisconnectReason_SERVER_SHUTDOWN)
 	s.sig.Close(ctx)
 	err := s.http.Shutdown(ctx)
+	if s.acmeSrv != nil {
+		err = errors.Join(err, s.acmeSrv.Shutdown(ctx))
+	}
 	s.hooks.Close(ctx)
 	s.engine.Close()
 	if s.live != nil {
