@@ -197,4 +197,7 @@ func TestHTTPConnectionsPerAddressBound(t *testing.T) {
 			t.Fatalf("127.0.0.1 after closing one of its 3 connections: %v", err)
 		}
 	}
+	checkMetrics(t, srv.HTTPURL()+"/metrics", map[string]func(float64) bool{
+		"bayan_http_connections_refused_total": func(v float64) bool { return v >= 1 },
+	})
 }

@@ -168,7 +168,6 @@ func New(cfg Config) (*Server, error) {
 	mux := http.NewServeMux()
 	s.sig.Register(mux)
 	signaling.NewRoomService(keys, s.rooms, signaling.WithRoomServiceLog(cfg.Log)).Register(mux)
-	mux.Handle("/metrics", metrics.Handler(metrics.Sources{Rooms: s.rooms, Media: s.stats, Signaling: s.sig.Counters()}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
 	if cfg.Pprof {
 		// Profiles for whoever can reach the HTTP port: development and
@@ -194,6 +193,8 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: listen %s: %w", cfg.HTTPAddr, err)
 	}
 	s.ln = ln
+	s.conns = connlimit.New(ln, cfg.HTTP.MaxConnsPerIP)
+	mux.Handle("/metrics", metrics.Handler(metrics.Sources{Rooms: s.rooms, Media: s.stats, Signaling: s.sig.Counters(), Conns: s.conns}))
 	if stls != nil && stls.manager != nil && cfg.TLS.ChallengeAddr != "" {
 		if s.acmeLn, err = net.Listen("tcp", cfg.TLS.ChallengeAddr); err != nil {
 			_ = ln.Close()
@@ -209,7 +210,6 @@ func New(cfg Config) (*Server, error) {
 	// and any other path that is not one of the page's files is a 404.
 	mux.Handle("/", web.Handler())
 	s.http = newHTTPServer(mux, cfg.HTTP, cfg.Log)
-	s.conns = connlimit.New(ln, cfg.HTTP.MaxConnsPerIP)
 	var served net.Listener = s.conns
 	if stls != nil {
 		// The bound counts TCP connections, under the handshakes.
