@@ -629,7 +629,7 @@ func (c *Config) Validate() error {
 	if c.HTTP.MaxConnsPerIP < 0 {
 		return fmt.Errorf("config: http.max_conns_per_ip %d is negative (0 means the default, %d)", c.HTTP.MaxConnsPerIP, server.DefaultMaxConnsPerIP)
 	}
-	if err := c.TLS.validate(); err != nil {
+	if err := c.TLS.validate(c.Port); err != nil {
 		return err
 	}
 	if _, err := c.SlogLevel(); err != nil {
@@ -643,8 +643,10 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// validate checks that the TLS settings name one way to a certificate.
-func (t TLSConfig) validate() error {
+// validate checks that the TLS settings name one way to a certificate, and
+// that with a domain the ACME server has a port to check it on (port is
+// the node's HTTPS port).
+func (t TLSConfig) validate(port int) error {
 	files := t.Cert != "" || t.Key != ""
 	switch {
 	case files && (t.Cert == "" || t.Key == ""):
@@ -655,6 +657,9 @@ func (t TLSConfig) validate() error {
 		return errors.New("config: tls.acme_email is only used with tls.domain (automatic certificates)")
 	case t.Domain != "" && (strings.ContainsAny(t.Domain, ":/ ") || !strings.Contains(strings.Trim(t.Domain, "."), ".")):
 		return fmt.Errorf("config: tls.domain %q is not a domain name; want the bare name, e.g. class.example.org", t.Domain)
+	case t.Domain != "" && t.HTTPPort == 0 && port != 443:
+		return fmt.Errorf("config: tls.domain needs a port for Let's Encrypt to check it on: tls.http_port (80) "+
+			"for HTTP-01, or port 443 for TLS-ALPN; port is %d and tls.http_port 0", port)
 	}
 	return nil
 }

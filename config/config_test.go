@@ -483,12 +483,13 @@ func TestTLSSettings(t *testing.T) {
 	if got := c.ServerConfig(nil).TLS; got != want {
 		t.Errorf("flags over env: %+v, want %+v", got, want)
 	}
-	env = map[string]string{EnvTLSDomain: "class.example.org", EnvTLSACMEEmail: "a@example.org", EnvTLSHTTPPort: "0", EnvMaxConnsPerIP: "50"}
+	env = map[string]string{EnvTLSDomain: "class.example.org", EnvTLSACMEEmail: "a@example.org", EnvTLSHTTPPort: "0",
+		EnvPort: "443", EnvMaxConnsPerIP: "50"}
 	if c, err = Load(Options{LookupEnv: envMap(env), Dev: true}); err != nil {
 		t.Fatal(err)
 	}
 	if sc := c.ServerConfig(nil); sc.TLS.ChallengeAddr != "" || sc.TLS.ACMEEmail != "a@example.org" || sc.HTTP.MaxConnsPerIP != 50 {
-		t.Errorf("tls.http_port 0 and http.max_conns_per_ip from env: %+v %+v", sc.TLS, sc.HTTP)
+		t.Errorf("tls.http_port 0 on port 443 and http.max_conns_per_ip from env: %+v %+v", sc.TLS, sc.HTTP)
 	}
 	if c, err = Load(Options{LookupEnv: envMap(nil), Dev: true}); err != nil {
 		t.Fatal(err)
@@ -510,6 +511,7 @@ func TestTLSSettings(t *testing.T) {
 		{name: "bare domain", env: map[string]string{EnvTLSDomain: "localhost"}, want: "tls.domain"},
 		{name: "http port range", yaml: "tls: {domain: a.example.org, http_port: 70000}", want: "tls.http_port 70000"},
 		{name: "bad env http port", env: map[string]string{EnvTLSHTTPPort: "eighty"}, want: EnvTLSHTTPPort},
+		{name: "no challenge port", yaml: "tls: {domain: a.example.org, http_port: 0}", want: "port 443 for TLS-ALPN"},
 		{name: "negative conns", yaml: "http: {max_conns_per_ip: -1}", want: "http.max_conns_per_ip"},
 		{name: "misspelt key", yaml: "tls: {certificate: c.pem}", want: "certificate"},
 	} {

@@ -3,6 +3,7 @@
 package connlimit
 
 import (
+	"io"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -103,3 +104,15 @@ func (c *conn) Close() error {
 	c.once.Do(c.release)
 	return err
 }
+
+// CloseWrite lets net/http half-close before closing, so that a client
+// sending more is not reset before it reads the answer.
+func (c *conn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
+// ReadFrom keeps the TCP connection's sendfile path for files served.
+func (c *conn) ReadFrom(r io.Reader) (int64, error) { return io.Copy(c.Conn, r) }
