@@ -118,10 +118,13 @@ func TestTLSBadSettingsRefused(t *testing.T) {
 		"bare domain": {Domain: "localhost", CacheDir: t.TempDir()},
 		"no cache":    {Domain: "class.example.org"},
 	} {
-		_, err := server.New(server.Config{
+		s, err := server.New(server.Config{
 			Keys: map[string]string{testserver.Key: testserver.Secret}, HTTPAddr: "127.0.0.1:0",
 			UDPAddr: "127.0.0.1:0", TCPAddr: "127.0.0.1:0", LoopbackOnly: true, TLS: c,
 		})
+		if err == nil {
+			_ = s.Close(rsCtx(t))
+		}
 		if err == nil || !strings.Contains(err.Error(), "TLS") {
 			t.Errorf("%s: server.New returned %v, want a TLS error", name, err)
 		}
