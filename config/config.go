@@ -73,6 +73,12 @@ const (
 	EnvAudioTopKThresh  = "BAYAN_AUDIO_TOP_K_THRESHOLD"
 	EnvMaxJoining       = "BAYAN_SIGNAL_MAX_JOINING"
 	EnvJoinWait         = "BAYAN_SIGNAL_JOIN_WAIT"
+	EnvTLSCert          = "BAYAN_TLS_CERT"
+	EnvTLSKey           = "BAYAN_TLS_KEY"
+	EnvTLSDomain        = "BAYAN_TLS_DOMAIN"
+	EnvTLSACMEEmail     = "BAYAN_TLS_ACME_EMAIL"
+	EnvTLSHTTPPort      = "BAYAN_TLS_HTTP_PORT"
+	EnvMaxConnsPerIP    = "BAYAN_HTTP_MAX_CONNS_PER_IP"
 )
 
 // Config is a node's configuration, as written in the YAML file.
@@ -92,6 +98,8 @@ type Config struct {
 	Audio   AudioConfig   `yaml:"audio"`
 	Signal  SignalConfig  `yaml:"signal"`
 	Webhook WebhookConfig `yaml:"webhook"`
+	TLS     TLSConfig     `yaml:"tls"`
+	HTTP    HTTPConfig    `yaml:"http"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"log_level"`
 	// Data is the folder of what must outlive a class (the SQLite store).
@@ -172,6 +180,39 @@ const (
 	DefaultAudioTopK          = 3
 	DefaultAudioTopKThreshold = 50
 )
+
+// TLSConfig makes the node serve HTTPS and WSS on its port, which browsers
+// require before they give a page the camera (outside localhost).
+type TLSConfig struct {
+	// Cert and Key are PEM files: the certificate with its chain, and its
+	// private key.
+	Cert string `yaml:"cert"`
+	Key  string `yaml:"key"`
+	// Domain, instead, gets certificates for this name automatically from
+	// Let's Encrypt (ACME), kept in the data folder's autocert folder.
+	Domain string `yaml:"domain"`
+	// ACMEEmail is the contact given to Let's Encrypt (optional).
+	ACMEEmail string `yaml:"acme_email"`
+	// HTTPPort answers Let's Encrypt's HTTP-01 challenges for Domain and
+	// redirects other requests to HTTPS; 0 serves nothing there, leaving
+	// the TLS-ALPN challenge, which needs port 443.
+	HTTPPort int `yaml:"http_port"`
+}
+
+// Enabled reports whether the node serves TLS.
+func (t TLSConfig) Enabled() bool { return t.Cert != "" || t.Key != "" || t.Domain != "" }
+
+// DefaultACMEHTTPPort is the default tls.http_port, where ACME servers
+// send HTTP-01 challenges.
+const DefaultACMEHTTPPort = 80
+
+// HTTPConfig bounds what HTTP clients may hold.
+type HTTPConfig struct {
+	// MaxConnsPerIP bounds the connections one client address (IPv6: one
+	// /64) holds open at once, WebSockets included; a school behind one
+	// NAT address is one address.
+	MaxConnsPerIP int `yaml:"max_conns_per_ip"`
+}
 
 // WebhookConfig says where room events are posted.
 type WebhookConfig struct {
@@ -257,6 +298,8 @@ func Default() *Config {
 		},
 		Audio:          AudioConfig{TopK: DefaultAudioTopK, TopKThreshold: DefaultAudioTopKThreshold},
 		Signal:         SignalConfig{MaxJoining: DefaultMaxJoining, JoinWait: Duration(DefaultJoinWait)},
+		TLS:            TLSConfig{HTTPPort: DefaultACMEHTTPPort},
+		HTTP:           HTTPConfig{MaxConnsPerIP: server.DefaultMaxConnsPerIP},
 		LogLevel:       "info",
 		Data:           DefaultData,
 		ReconnectGrace: Duration(20 * time.Second),
@@ -275,6 +318,10 @@ type Overrides struct {
 	LogLevel    *string
 	Data        *string
 	DB          *string
+	TLSCert     *string
+	TLSKey      *string
+	TLSDomain   *string
+	ACMEEmail   *string
 }
 
 // Options say where Load looks.
@@ -386,6 +433,8 @@ func (c *Config) applyEnv(env func(string) (string, bool)) error {
 		{EnvAudioTopK, &c.Audio.TopK},
 		{EnvAudioTopKThresh, &c.Audio.TopKThreshold},
 		{EnvMaxJoining, &c.Signal.MaxJoining},
+		{EnvTLSHTTPPort, &c.TLS.HTTPPort},
+		{EnvMaxConnsPerIP, &c.HTTP.MaxConnsPerIP},
 	}
 	for _, e := range ints {
 		if v, ok := get(e.name); ok {
@@ -439,6 +488,14 @@ func (c *Config) applyEnv(env func(string) (string, bool)) error {
 	if v, ok := get(EnvDB); ok {
 		c.DB = v
 	}
+	for _, e := range []struct {
+		name string
+		dst  *string
+	}{{EnvTLSCert, &c.TLS.Cert}, {EnvTLSKey, &c.TLS.Key}, {EnvTLSDomain, &c.TLS.Domain}, {EnvTLSACMEEmail, &c.TLS.ACMEEmail}} {
+		if v, ok := get(e.name); ok {
+			*e.dst = v
+		}
+	}
 	return nil
 }
 
@@ -469,6 +526,13 @@ func (c *Config) applyFlags(f Overrides) {
 	}
 	if f.DB != nil {
 		c.DB = *f.DB
+	}
+	for _, o := range []struct{ flag, dst *string }{
+		{f.TLSCert, &c.TLS.Cert}, {f.TLSKey, &c.TLS.Key}, {f.TLSDomain, &c.TLS.Domain}, {f.ACMEEmail, &c.TLS.ACMEEmail},
+	} {
+		if o.flag != nil {
+			*o.dst = *o.flag
+		}
 	}
 }
 
@@ -562,7 +626,7 @@ func (c *Config) check() []error {
 	for _, p := range []struct {
 		name string
 		v    int
-	}{{"port", c.Port}, {"rtc.udp_port", c.RTC.UDPPort}, {"rtc.tcp_port", c.RTC.TCPPort}} {
+	}{{"port", c.Port}, {"rtc.udp_port", c.RTC.UDPPort}, {"rtc.tcp_port", c.RTC.TCPPort}, {"tls.http_port", c.TLS.HTTPPort}} {
 		if p.v < 0 || p.v > 65535 {
 			bad(p.name, "%d is not a port number (0-65535; 0 picks a free port)", p.v)
 		}
@@ -595,6 +659,12 @@ func (c *Config) check() []error {
 			bad(n.name, "%d is negative (%s)", n.v, n.zero)
 		}
 	}
+	if c.HTTP.MaxConnsPerIP < 0 {
+		bad("http.max_conns_per_ip", "%d is negative (0 means the default, %d)", c.HTTP.MaxConnsPerIP, server.DefaultMaxConnsPerIP)
+	}
+	if err := c.TLS.validate(c.Port); err != nil {
+		problems = append(problems, err)
+	}
 	if _, err := c.SlogLevel(); err != nil {
 		problems = append(problems, err)
 	}
@@ -609,6 +679,30 @@ func (c *Config) check() []error {
 		}
 	}
 	return problems
+}
+
+// validate checks that the TLS settings name one way to a certificate, and
+// that with a domain the ACME server has a port to check it on (port is
+// the node's HTTPS port). Its error is a *SettingError.
+func (t TLSConfig) validate(port int) error {
+	files := t.Cert != "" || t.Key != ""
+	bad := func(key, format string, args ...any) error {
+		return &SettingError{Key: key, Err: fmt.Errorf(format, args...)}
+	}
+	switch {
+	case files && (t.Cert == "" || t.Key == ""):
+		return bad("tls.cert", "tls.cert and tls.key go together: set both, the certificate (PEM, with its chain) and its private key")
+	case files && t.Domain != "":
+		return bad("tls.domain", "tls.cert/tls.key and tls.domain exclude each other: a certificate from files, or one obtained for the domain")
+	case t.ACMEEmail != "" && t.Domain == "":
+		return bad("tls.acme_email", "only used with tls.domain (automatic certificates)")
+	case t.Domain != "" && (strings.ContainsAny(t.Domain, ":/ ") || !strings.Contains(strings.Trim(t.Domain, "."), ".")):
+		return bad("tls.domain", "%q is not a domain name; want the bare name, e.g. class.example.org", t.Domain)
+	case t.Domain != "" && t.HTTPPort == 0 && port != 443:
+		return bad("tls.domain", "needs a port for Let's Encrypt to check it on: tls.http_port (80) "+
+			"for HTTP-01, or port 443 for TLS-ALPN; port is %d and tls.http_port 0", port)
+	}
+	return nil
 }
 
 // webhookKey is the API key that signs webhooks.
@@ -656,6 +750,13 @@ func (c *Config) ServerConfig(log *slog.Logger) server.Config {
 	}
 	hostPort := func(port int) string { return net.JoinHostPort(c.BindAddress, strconv.Itoa(port)) }
 	wh := signaling.WebhookConfig{URLs: slices.Clone(c.Webhook.URLs), APIKey: c.Webhook.APIKey}
+	tlsCfg := server.TLSConfig{CertFile: c.TLS.Cert, KeyFile: c.TLS.Key, Domain: c.TLS.Domain, ACMEEmail: c.TLS.ACMEEmail}
+	if tlsCfg.Domain != "" {
+		tlsCfg.CacheDir = filepath.Join(c.dataDir(), ACMECacheDir)
+		if c.TLS.HTTPPort > 0 {
+			tlsCfg.ChallengeAddr = hostPort(c.TLS.HTTPPort)
+		}
+	}
 	if len(wh.URLs) > 0 && wh.APIKey == "" {
 		wh.APIKey, _ = c.webhookKey()
 	}
@@ -682,6 +783,8 @@ func (c *Config) ServerConfig(log *slog.Logger) server.Config {
 		ReconnectGrace: time.Duration(c.ReconnectGrace),
 		MaxJoining:     c.Signal.MaxJoining,
 		JoinWait:       time.Duration(c.Signal.JoinWait),
+		HTTP:           server.HTTPLimits{MaxConnsPerIP: c.HTTP.MaxConnsPerIP},
+		TLS:            tlsCfg,
 		Log:            log,
 	}
 }
@@ -692,9 +795,17 @@ func (c *Config) storeDSN() string {
 	if c.DB != "" {
 		return c.DB
 	}
-	data := c.Data
-	if data == "" {
-		data = DefaultData
+	return filepath.Join(c.dataDir(), store.DefaultFile)
+}
+
+// ACMECacheDir is the folder, in the data folder, where automatic
+// certificates and the ACME account key are kept.
+const ACMECacheDir = "autocert"
+
+// dataDir is the data folder.
+func (c *Config) dataDir() string {
+	if c.Data == "" {
+		return DefaultData
 	}
-	return filepath.Join(data, store.DefaultFile)
+	return c.Data
 }

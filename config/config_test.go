@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bayan-dev/bayan/server"
 )
 
 const (
@@ -55,6 +57,12 @@ signal:
 webhook:
   urls: [http://hooks.example/a, http://hooks.example/b]
   api_key: key1
+tls:
+  domain: class.example.org
+  acme_email: ops@example.org
+  http_port: 8080
+http:
+  max_conns_per_ip: 200
 log_level: debug
 reconnect_grace: 45s
 data: /var/lib/bayan
@@ -80,6 +88,8 @@ func TestParseFull(t *testing.T) {
 		Audio:          AudioConfig{TopK: 4, TopKThreshold: 100},
 		Signal:         SignalConfig{MaxJoining: 8, JoinWait: Duration(5 * time.Second)},
 		Webhook:        WebhookConfig{URLs: []string{"http://hooks.example/a", "http://hooks.example/b"}, APIKey: "key1"},
+		TLS:            TLSConfig{Domain: "class.example.org", ACMEEmail: "ops@example.org", HTTPPort: 8080},
+		HTTP:           HTTPConfig{MaxConnsPerIP: 200},
 		LogLevel:       "debug",
 		ReconnectGrace: Duration(45 * time.Second),
 		Data:           "/var/lib/bayan",
@@ -117,6 +127,13 @@ func TestParseFull(t *testing.T) {
 	}
 	if sc.Keys["key1"] != longSecret {
 		t.Errorf("keys %v", sc.Keys)
+	}
+	if want := (server.TLSConfig{Domain: "class.example.org", ACMEEmail: "ops@example.org",
+		CacheDir: filepath.Join("/var/lib/bayan", "autocert"), ChallengeAddr: "10.0.0.5:8080"}); sc.TLS != want {
+		t.Errorf("TLS %+v, want %+v", sc.TLS, want)
+	}
+	if sc.HTTP.MaxConnsPerIP != 200 {
+		t.Errorf("HTTP limits %+v", sc.HTTP)
 	}
 }
 
@@ -234,6 +251,8 @@ data: /file/data
 		Audio:          AudioConfig{TopK: 2, TopKThreshold: 0},
 		Signal:         SignalConfig{MaxJoining: 0, JoinWait: Duration(3 * time.Second)},
 		Webhook:        WebhookConfig{URLs: []string{"http://env.example/1", "http://env.example/2"}, APIKey: "envkey"},
+		TLS:            TLSConfig{HTTPPort: DefaultACMEHTTPPort},
+		HTTP:           HTTPConfig{MaxConnsPerIP: server.DefaultMaxConnsPerIP},
 		LogLevel:       "error",
 		ReconnectGrace: Duration(2 * time.Second),
 		Data:           "/env/data",
@@ -431,6 +450,78 @@ func TestErrors(t *testing.T) {
 	if _, err := Load(Options{File: filepath.Join(t.TempDir(), "missing.yaml"), LookupEnv: envMap(nil)}); err == nil ||
 		!strings.Contains(err.Error(), "missing.yaml") {
 		t.Errorf("missing file: %v", err)
+	}
+}
+
+// TLS settings come from the file, BAYAN_TLS_* and the --tls-* flags, in
+// that order of precedence, and reach server.Config: files as they are, a
+// domain with its certificate cache in the data folder and its HTTP-01
+// port (none at 0).
+func TestTLSSettings(t *testing.T) {
+	file := writeFile(t, "keys: {k: "+longSecret+"}\ntls: {cert: /file/cert.pem, key: /file/key.pem}\ndata: /srv/bayan")
+	c, err := Load(Options{File: file, LookupEnv: envMap(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.ServerConfig(nil).TLS; got != (server.TLSConfig{CertFile: "/file/cert.pem", KeyFile: "/file/key.pem"}) || !c.TLS.Enabled() {
+		t.Errorf("from the file: %+v", got)
+	}
+	env := map[string]string{EnvTLSCert: "/env/cert.pem", EnvTLSKey: "/env/key.pem"}
+	if c, err = Load(Options{File: file, LookupEnv: envMap(env)}); err != nil {
+		t.Fatal(err)
+	}
+	if c.TLS.Cert != "/env/cert.pem" || c.TLS.Key != "/env/key.pem" {
+		t.Errorf("env over file: %+v", c.TLS)
+	}
+	// Flags over both: a domain instead of the files.
+	flags := Overrides{TLSCert: ptr(""), TLSKey: ptr(""), TLSDomain: ptr("class.example.org"), ACMEEmail: ptr("ops@example.org")}
+	if c, err = Load(Options{File: file, LookupEnv: envMap(env), Flags: flags}); err != nil {
+		t.Fatal(err)
+	}
+	want := server.TLSConfig{Domain: "class.example.org", ACMEEmail: "ops@example.org",
+		CacheDir: filepath.Join("/srv/bayan", ACMECacheDir), ChallengeAddr: "0.0.0.0:80"}
+	if got := c.ServerConfig(nil).TLS; got != want {
+		t.Errorf("flags over env: %+v, want %+v", got, want)
+	}
+	env = map[string]string{EnvTLSDomain: "class.example.org", EnvTLSACMEEmail: "a@example.org", EnvTLSHTTPPort: "0",
+		EnvPort: "443", EnvMaxConnsPerIP: "50"}
+	if c, err = Load(Options{LookupEnv: envMap(env), Dev: true}); err != nil {
+		t.Fatal(err)
+	}
+	if sc := c.ServerConfig(nil); sc.TLS.ChallengeAddr != "" || sc.TLS.ACMEEmail != "a@example.org" || sc.HTTP.MaxConnsPerIP != 50 {
+		t.Errorf("tls.http_port 0 on port 443 and http.max_conns_per_ip from env: %+v %+v", sc.TLS, sc.HTTP)
+	}
+	if c, err = Load(Options{LookupEnv: envMap(nil), Dev: true}); err != nil {
+		t.Fatal(err)
+	}
+	if c.TLS.Enabled() || c.ServerConfig(nil).TLS != (server.TLSConfig{}) {
+		t.Errorf("TLS without settings: %+v", c.ServerConfig(nil).TLS)
+	}
+
+	for _, tc := range []struct {
+		name, yaml string
+		env        map[string]string
+		want       string
+	}{
+		{name: "cert without key", yaml: "tls: {cert: c.pem}", want: "tls.cert and tls.key go together"},
+		{name: "key without cert", env: map[string]string{EnvTLSKey: "k.pem"}, want: "tls.cert and tls.key go together"},
+		{name: "files and domain", yaml: "tls: {cert: c.pem, key: k.pem, domain: a.example.org}", want: "exclude each other"},
+		{name: "email without domain", yaml: "tls: {acme_email: a@example.org}", want: "tls.acme_email"},
+		{name: "domain with scheme", yaml: "tls: {domain: 'https://a.example.org'}", want: `tls.domain: "https://a.example.org"`},
+		{name: "bare domain", env: map[string]string{EnvTLSDomain: "localhost"}, want: "tls.domain"},
+		{name: "http port range", yaml: "tls: {domain: a.example.org, http_port: 70000}", want: "tls.http_port: 70000"},
+		{name: "bad env http port", env: map[string]string{EnvTLSHTTPPort: "eighty"}, want: EnvTLSHTTPPort},
+		{name: "no challenge port", yaml: "tls: {domain: a.example.org, http_port: 0}", want: "port 443 for TLS-ALPN"},
+		{name: "negative conns", yaml: "http: {max_conns_per_ip: -1}", want: "http.max_conns_per_ip"},
+		{name: "misspelt key", yaml: "tls: {certificate: c.pem}", want: "certificate"},
+	} {
+		opts := Options{Dev: true, LookupEnv: envMap(tc.env)}
+		if tc.yaml != "" {
+			opts.File = writeFile(t, tc.yaml)
+		}
+		if _, err := Load(opts); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want one mentioning %q", tc.name, err, tc.want)
+		}
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/bayan-dev/bayan/internal/connlimit"
 	"github.com/bayan-dev/bayan/room"
 	"github.com/bayan-dev/bayan/sfu"
 	"github.com/bayan-dev/bayan/signaling"
@@ -19,6 +20,8 @@ type Sources struct {
 	Rooms     *room.Manager
 	Media     *sfu.Stats
 	Signaling *signaling.Counters
+	// Conns is the HTTP listener's per-address bound.
+	Conns *connlimit.Listener
 }
 
 // Handler returns an http.Handler serving /metrics from its own registry.
@@ -68,6 +71,7 @@ func counters() []counter {
 		newCounter("signal_resumes_total", "Resumed signaling sessions.", func(s Sources) uint64 { return s.Signaling.Resumes() }),
 		newCounter("signal_auth_failures_total", "Requests refused for their token.", func(s Sources) uint64 { return s.Signaling.AuthFailures() }),
 		newCounter("signal_joins_refused_busy_total", "Joins refused because their turn did not come in time.", func(s Sources) uint64 { return s.Signaling.JoinsRefusedBusy() }),
+		newCounter("http_connections_refused_total", "HTTP connections closed on arrival: their address had http.max_conns_per_ip open.", func(s Sources) uint64 { return s.Conns.Refused() }),
 		newCounter("signal_bytes_sent_total", "Bytes of signaling responses written to clients.", func(s Sources) uint64 { return s.Signaling.BytesSent() }),
 	}
 }

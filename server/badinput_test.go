@@ -110,9 +110,15 @@ func biDecode(typ websocket.MessageType, data []byte) (*livekit.SignalResponse, 
 // first frame.
 func biJoin(t testing.TB, srv *server.Server, name, token, extra string) *biClient {
 	t.Helper()
+	return biJoinWith(t, srv, name, token, extra, nil)
+}
+
+// biJoinWith is biJoin dialling with opts (an HTTP client for TLS, say).
+func biJoinWith(t testing.TB, srv *server.Server, name, token, extra string, opts *websocket.DialOptions) *biClient {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	conn, resp, err := biDial(ctx, srv, token, extra)
+	conn, resp, err := websocket.Dial(ctx, biRTCURL(srv, "/rtc", token, extra), opts)
 	if err != nil {
 		status := 0
 		if resp != nil {

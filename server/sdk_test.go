@@ -345,7 +345,13 @@ func TestSDKPublishSubscribeDataMuteLeave(t *testing.T) {
 // (name plus labels, as in the text format).
 func checkMetrics(t *testing.T, url string, want map[string]func(float64) bool) {
 	t.Helper()
-	resp, err := http.Get(url)
+	checkMetricsWith(t, http.DefaultClient, url, want)
+}
+
+// checkMetricsWith is checkMetrics scraping with client.
+func checkMetricsWith(t *testing.T, client *http.Client, url string, want map[string]func(float64) bool) {
+	t.Helper()
+	resp, err := client.Get(url)
 	if err != nil {
 		t.Fatalf("scrape: %v", err)
 	}

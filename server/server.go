@@ -4,6 +4,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,8 +15,10 @@ import (
 	"time"
 
 	"github.com/livekit/protocol/livekit"
+	"golang.org/x/crypto/acme/autocert"
 
 	"github.com/bayan-dev/bayan/classroom"
+	"github.com/bayan-dev/bayan/internal/connlimit"
 	"github.com/bayan-dev/bayan/internal/publicurl"
 	"github.com/bayan-dev/bayan/metrics"
 	"github.com/bayan-dev/bayan/room"
@@ -72,7 +75,12 @@ type Config struct {
 	// JoinWait is how long a join may wait for its turn (see signaling.Config).
 	MaxJoining int
 	JoinWait   time.Duration
-	Log        *slog.Logger
+	// HTTP bounds slow and numerous HTTP clients (zero fields: defaults).
+	HTTP HTTPLimits
+	// TLS, when it names a certificate or a domain, serves HTTPS and WSS
+	// on HTTPAddr instead of HTTP and WS.
+	TLS TLSConfig
+	Log *slog.Logger
 }
 
 // Server is a running node.
@@ -84,7 +92,11 @@ type Server struct {
 	sig     *signaling.Server
 	hooks   *signaling.Webhooks
 	http    *http.Server
-	ln      net.Listener
+	ln      net.Listener // the TCP listener under the limits and TLS
+	conns   *connlimit.Listener
+	tls     *serverTLS   // nil without TLS
+	acmeSrv *http.Server // HTTP-01 challenges; nil without
+	acmeLn  net.Listener
 	serveCh chan error
 	store   *store.Store    // nil without Config.StoreDSN
 	live    *classroom.Live // nil without a store
@@ -103,6 +115,14 @@ func New(cfg Config) (*Server, error) {
 		var err error
 		if public, err = publicurl.Parse(cfg.PublicURL); err != nil {
 			return nil, fmt.Errorf("server: public URL: %w", err)
+		}
+	}
+	cfg.HTTP = cfg.HTTP.withDefaults()
+	var stls *serverTLS
+	if cfg.TLS.enabled() {
+		var err error
+		if stls, err = newServerTLS(cfg.TLS); err != nil {
+			return nil, fmt.Errorf("server: %w", err)
 		}
 	}
 	var st *store.Store
@@ -130,7 +150,7 @@ func New(cfg Config) (*Server, error) {
 		}
 		return nil, err
 	}
-	s := &Server{cfg: cfg, engine: engine, stats: &sfu.Stats{}, serveCh: make(chan error, 1), store: st}
+	s := &Server{cfg: cfg, engine: engine, stats: &sfu.Stats{}, serveCh: make(chan error, 1), store: st, tls: stls}
 	keys := signaling.NewKeys(cfg.Keys)
 	s.hooks = signaling.NewWebhooks(cfg.Webhook, keys, cfg.Log)
 	if cfg.Room.ServerInfo == nil {
@@ -161,7 +181,6 @@ func New(cfg Config) (*Server, error) {
 	mux := http.NewServeMux()
 	s.sig.Register(mux)
 	signaling.NewRoomService(keys, s.rooms, signaling.WithRoomServiceLog(cfg.Log)).Register(mux)
-	mux.Handle("/metrics", metrics.Handler(metrics.Sources{Rooms: s.rooms, Media: s.stats, Signaling: s.sig.Counters()}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
 	if cfg.Pprof {
 		// Profiles for whoever can reach the HTTP port: development and
@@ -172,8 +191,7 @@ func New(cfg Config) (*Server, error) {
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
 
-	ln, err := net.Listen("tcp", cfg.HTTPAddr)
-	if err != nil {
+	closeAll := func() {
 		engine.Close()
 		if s.live != nil {
 			_ = s.live.Close(context.Background()) // nobody joined: nothing to wait for
@@ -181,9 +199,22 @@ func New(cfg Config) (*Server, error) {
 		if st != nil {
 			_ = st.Close()
 		}
+	}
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		closeAll()
 		return nil, fmt.Errorf("server: listen %s: %w", cfg.HTTPAddr, err)
 	}
 	s.ln = ln
+	s.conns = connlimit.New(ln, cfg.HTTP.MaxConnsPerIP)
+	mux.Handle("/metrics", metrics.Handler(metrics.Sources{Rooms: s.rooms, Media: s.stats, Signaling: s.sig.Counters(), Conns: s.conns}))
+	if stls != nil && stls.manager != nil && cfg.TLS.ChallengeAddr != "" {
+		if s.acmeLn, err = net.Listen("tcp", cfg.TLS.ChallengeAddr); err != nil {
+			_ = ln.Close()
+			closeAll()
+			return nil, fmt.Errorf("server: listen %s for ACME HTTP-01 challenges: %w", cfg.TLS.ChallengeAddr, err)
+		}
+	}
 	if st != nil {
 		// The classes' API for schools' back ends, beside RoomService.
 		mux.Handle("/api/", classroom.NewAPI(st, keys, public, cfg.Log).Handler())
@@ -191,8 +222,17 @@ func New(cfg Config) (*Server, error) {
 	// The classroom page at the root: every path above is more specific,
 	// and any other path that is not one of the page's files is a 404.
 	mux.Handle("/", web.Handler())
-	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() { s.serveCh <- s.http.Serve(ln) }()
+	s.http = newHTTPServer(mux, cfg.HTTP, cfg.Log)
+	var served net.Listener = s.conns
+	if stls != nil {
+		// The bound counts TCP connections, under the handshakes.
+		served = tls.NewListener(s.conns, stls.config)
+	}
+	go func() { s.serveCh <- s.http.Serve(served) }()
+	if s.acmeLn != nil {
+		s.acmeSrv = newHTTPServer(stls.challengeHandler(s.HTTPURL()), cfg.HTTP, cfg.Log)
+		go func() { _ = s.acmeSrv.Serve(connlimit.New(s.acmeLn, cfg.HTTP.MaxConnsPerIP)) }()
+	}
 	return s, nil
 }
 
@@ -201,11 +241,63 @@ func New(cfg Config) (*Server, error) {
 // Addr returns the HTTP address the node listens on.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
-// URL returns the WebSocket URL clients connect to.
-func (s *Server) URL() string { return "ws://" + s.Addr() }
+// URL returns the WebSocket URL clients connect to: wss:// with TLS, at
+// the TLS domain when there is one.
+func (s *Server) URL() string {
+	if s.tls != nil {
+		return "wss://" + s.hostPort()
+	}
+	return "ws://" + s.Addr()
+}
 
-// HTTPURL returns the base URL of the HTTP API.
-func (s *Server) HTTPURL() string { return "http://" + s.Addr() }
+// HTTPURL returns the base URL of the HTTP API (https:// with TLS).
+func (s *Server) HTTPURL() string {
+	if s.tls != nil {
+		return "https://" + s.hostPort()
+	}
+	return "http://" + s.Addr()
+}
+
+// hostPort is where clients reach the node: the TLS domain, whose name the
+// certificate carries, or the listening address.
+func (s *Server) hostPort() string {
+	if s.cfg.TLS.Domain == "" {
+		return s.Addr()
+	}
+	_, port, _ := net.SplitHostPort(s.Addr())
+	return httpsHost(s.cfg.TLS.Domain, port)
+}
+
+// ChallengeAddr returns the address serving ACME HTTP-01 challenges, or ""
+// when none is served.
+func (s *Server) ChallengeAddr() string {
+	if s.acmeLn == nil {
+		return ""
+	}
+	return s.acmeLn.Addr().String()
+}
+
+// TLSConfig returns the TLS configuration the node serves with, or nil
+// without TLS.
+func (s *Server) TLSConfig() *tls.Config {
+	if s.tls == nil {
+		return nil
+	}
+	return s.tls.config
+}
+
+// CertManager returns the manager of automatic certificates, or nil when
+// they are not automatic.
+func (s *Server) CertManager() *autocert.Manager {
+	if s.tls == nil {
+		return nil
+	}
+	return s.tls.manager
+}
+
+// RefusedConns returns how many connections were closed on arrival for
+// exceeding HTTPLimits.MaxConnsPerIP.
+func (s *Server) RefusedConns() uint64 { return s.conns.Refused() }
 
 // UDPPort returns the ICE UDP port.
 func (s *Server) UDPPort() int { return s.engine.UDPPort() }
@@ -222,6 +314,9 @@ func (s *Server) Close(ctx context.Context) error {
 	s.rooms.Close(livekit.DisconnectReason_SERVER_SHUTDOWN)
 	s.sig.Close(ctx)
 	err := s.http.Shutdown(ctx)
+	if s.acmeSrv != nil {
+		err = errors.Join(err, s.acmeSrv.Shutdown(ctx))
+	}
 	s.hooks.Close(ctx)
 	s.engine.Close()
 	if s.live != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"github.com/livekit/protocol/auth"
 
 	"github.com/bayan-dev/bayan/config"
+	"github.com/bayan-dev/bayan/internal/testserver"
 	"github.com/bayan-dev/bayan/server"
 	"github.com/bayan-dev/bayan/store"
 )
@@ -332,6 +334,27 @@ func TestServeDev(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "bayan stopped") {
 		t.Errorf("no stop message:\n%s", logs)
+	}
+}
+
+// serve --tls-cert --tls-key serves HTTPS with that certificate and says
+// so in its start line.
+func TestServeTLSFlags(t *testing.T) {
+	cert := testserver.NewCert(t, "127.0.0.1")
+	s, logs, _ := serveDev(t, filepath.Join(t.TempDir(), "data"), "--tls-cert", cert.CertFile, "--tls-key", cert.KeyFile)
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: cert.Pool}}}
+	resp, err := client.Get(s.HTTPURL() + "/healthz")
+	if err != nil {
+		t.Fatalf("GET %s/healthz: %v", s.HTTPURL(), err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(s.HTTPURL(), "https://") {
+		t.Errorf("GET %s/healthz: %s", s.HTTPURL(), resp.Status)
+	}
+	for _, want := range []string{"url=wss://127.0.0.1:", "http=https://127.0.0.1:"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, logs)
+		}
 	}
 }
 

@@ -48,6 +48,10 @@ func (a *app) serveCmd() *cobra.Command {
 		logLevel string
 		data     string
 		db       string
+		tlsCert  string
+		tlsKey   string
+		domain   string
+		email    string
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -88,6 +92,18 @@ func (a *app) serveCmd() *cobra.Command {
 			if fs.Changed("db") {
 				o.DB = &db
 			}
+			if fs.Changed("tls-cert") {
+				o.TLSCert = &tlsCert
+			}
+			if fs.Changed("tls-key") {
+				o.TLSKey = &tlsKey
+			}
+			if fs.Changed("tls-domain") {
+				o.TLSDomain = &domain
+			}
+			if fs.Changed("tls-acme-email") {
+				o.ACMEEmail = &email
+			}
 			cfg, err := config.Load(config.Options{File: cf.file, Dev: cf.dev, Flags: o, LookupEnv: a.lookupEnv})
 			if err != nil {
 				return err
@@ -107,6 +123,10 @@ func (a *app) serveCmd() *cobra.Command {
 	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&data, "data", config.DefaultData, "folder of the store (SQLite: "+store.DefaultFile+" in it)")
 	fs.StringVar(&db, "db", "", "the store's database instead of SQLite in --data, e.g. postgres://user@host/db")
+	fs.StringVar(&tlsCert, "tls-cert", "", "serve HTTPS and WSS with this PEM certificate (with its chain); needs --tls-key")
+	fs.StringVar(&tlsKey, "tls-key", "", "the private key of --tls-cert (PEM)")
+	fs.StringVar(&domain, "tls-domain", "", "serve HTTPS and WSS with certificates from Let's Encrypt for this domain")
+	fs.StringVar(&email, "tls-acme-email", "", "contact address given to Let's Encrypt with --tls-domain")
 	return cmd
 }
 
@@ -122,7 +142,14 @@ func (a *app) serve(ctx context.Context, cfg *config.Config) error {
 		return err
 	}
 	_, httpPort, _ := net.SplitHostPort(s.Addr())
-	page := &url.URL{Scheme: "http", Host: net.JoinHostPort(displayHost(cfg.BindAddress), httpPort)}
+	host, scheme := displayHost(cfg.BindAddress), "http"
+	if cfg.TLS.Enabled() {
+		scheme = "https"
+	}
+	if cfg.TLS.Domain != "" {
+		host = cfg.TLS.Domain // the name its certificate carries
+	}
+	page := &url.URL{Scheme: scheme, Host: net.JoinHostPort(host, httpPort)}
 	links := "each API request's own host (no public_url)"
 	if cfg.PublicURL != "" {
 		if page, err = publicurl.Parse(cfg.PublicURL); err != nil {
