@@ -416,9 +416,9 @@ func fit(videos []*videoSub, states []*allocState, budget float64, now time.Time
 func (a *bandwidthAllocator) apply(p *Participant, v *videoSub, st *allocState, j int, now time.Time, est int64) {
 	// The budget's cap: -1 paused, else the rung allowed; a video that
 	// gets all it asked for is not capped at all, so that a wish the
-	// subscriber changes later applies at once.
-	// A held video is capped at the rung it gets, or its cap would let it
-	// follow its settings up before it had time to ask.
+	// subscriber changes later applies at once. A held one is: uncapped,
+	// it would go up to the highest layer before its subscriber had time
+	// to ask.
 	capID := -1
 	if j >= 0 {
 		capID = v.ladder[j].id()
