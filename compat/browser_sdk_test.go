@@ -291,18 +291,25 @@ func TestBrowserSDKPublishesAndSubscribes(t *testing.T) {
 		return layers >= 2, fmt.Sprintf("packets by layer (low, medium, high): %v", n)
 	})
 	// As the Go SDK sees it: the track is announced with its layers, and
-	// asking for the low one brings smaller keyframes than the default.
+	// asking for the low one brings smaller keyframes than the default. The
+	// default, once the Go SDK has had its second to ask and did not, is
+	// the highest layer (it starts on the lowest).
 	got.mu.Lock()
 	pub := got.videoPub
 	got.mu.Unlock()
-	if info := pub.TrackInfo(); len(info.GetLayers()) < 2 {
-		t.Errorf("the browser's camera is announced with layers %v, want two or more", info.GetLayers())
+	info := pub.TrackInfo()
+	if len(info.GetLayers()) < 2 {
+		t.Fatalf("the browser's camera is announced with layers %v, want two or more", info.GetLayers())
 	}
-	waitUntil(t, "a keyframe of the browser's camera at the Go SDK", 15*time.Second, func() (bool, string) {
-		_, n := got.lastKeyframe()
-		return n > 0, got.videoStart()
+	lowWidth := info.GetLayers()[0].GetWidth()
+	for _, l := range info.GetLayers() {
+		lowWidth = min(lowWidth, l.GetWidth())
+	}
+	waitUntil(t, "a keyframe of the browser's camera above the low layer at the Go SDK", 15*time.Second, func() (bool, string) {
+		size, n := got.lastKeyframe()
+		return n > 0 && uint32(size[0]) > lowWidth, fmt.Sprintf("%s; the low layer %d wide, the last keyframe %v", got.videoStart(), lowWidth, size)
 	})
-	t.Logf("the video began: %s", got.videoStart())
+	t.Logf("the video began: %s; the low layer is announced %d wide", got.videoStart(), lowWidth)
 	big, keys := got.lastKeyframe()
 	if err := pub.SetVideoQuality(livekit.VideoQuality_LOW); err != nil {
 		t.Fatal(err)

@@ -114,7 +114,7 @@ func testClassReceivesTeacher(t *testing.T, ssrcSimulcast bool) {
 			t.Errorf("%s: audio track carries layer %d", id, audio.finalLayer)
 		}
 		// The layer the student settled on (the server starts a new
-		// subscriber on the high layer until its settings arrive).
+		// subscriber on the low layer and raises it as it asks).
 		l := video.finalLayer
 		if l < int(layerQ) || l > int(layerF) {
 			t.Errorf("%s: video on layer %d, not a simulcast layer", id, l)

@@ -35,6 +35,11 @@ import (
 // frames. A screen share, where detail matters more than motion, may take
 // any layer at 15 or 7.5 fps. Temporal steps cost no keyframe.
 //
+// A new subscription starts on its video's lowest layer (newSubscription),
+// and the first tick places it on what fits, not as a trial; a subscriber
+// that has said nothing yet is first given settingsWait to ask, on the
+// lowest layer, so that nobody starts on a layer it is about to refuse.
+//
 // A raise is a trial: if the estimate falls within trialTime, the layer is
 // withdrawn at once (sfu.DownTrack.SwitchDown) and not tried again for a
 // back-off that doubles, from 4 s up to 8 s, at each failure (8 to 16 s for
@@ -197,6 +202,7 @@ type videoSub struct {
 	screen   bool
 	wantQ    int // the layer and temporal layer the subscriber asked for
 	wantT    int
+	held     bool // its subscriber may still ask (awaitsSettings): kept on the lowest layer
 	rates    [3][3]float64
 	exists   [3]bool
 	temporal [3]bool
@@ -246,6 +252,9 @@ func (a *bandwidthAllocator) allocate(p *Participant, now time.Time, speaking ma
 		v := &videoSub{s: s, settings: s.settings, priority: 2, screen: source == livekit.TrackSource_SCREEN_SHARE}
 		v.rates, v.exists, v.temporal = s.track.layerRates()
 		v.wantQ, v.wantT = int(s.track.qualityFor(s.settings)), temporalLayerForFPS(s.settings.GetFps())
+		if awaitsSettings(s.settings, s.down.ForwardingSince(), now) {
+			v.held, v.wantQ = true, int(livekit.VideoQuality_LOW)
+		}
 		if v.wantT < 0 {
 			v.wantT = allTemporal
 		}
@@ -407,11 +416,13 @@ func fit(videos []*videoSub, states []*allocState, budget float64, now time.Time
 func (a *bandwidthAllocator) apply(p *Participant, v *videoSub, st *allocState, j int, now time.Time, est int64) {
 	// The budget's cap: -1 paused, else the rung allowed; a video that
 	// gets all it asked for is not capped at all, so that a wish the
-	// subscriber changes later applies at once.
+	// subscriber changes later applies at once. A held one is: uncapped,
+	// it would go up to the highest layer before its subscriber had time
+	// to ask.
 	capID := -1
 	if j >= 0 {
 		capID = v.ladder[j].id()
-		if j == len(v.ladder)-1 {
+		if j == len(v.ladder)-1 && !v.held {
 			capID = uncapped
 		}
 	}
@@ -423,11 +434,16 @@ func (a *bandwidthAllocator) apply(p *Participant, v *videoSub, st *allocState, 
 	s := v.s
 	shrank := capID < 0 || st.applied >= 0 && rungOf(st.applied).above(rungOf(capID))
 	spatialShrank := capID < 0 || st.applied >= 0 && rungOf(capID).q < rungOf(st.applied).q
+	// The first placement, up from the lowest layer the video started
+	// on, is a start and not a trial: a new connection's estimate is bwe's
+	// initial guess, and its first correction would fail the trial of
+	// every video placed on it.
+	trial := !shrank && s.budgetPlaced.Load()
 	switch {
-	case !shrank:
+	case trial:
 		// A raise, or a resume from pause, is a trial.
 		st.trial, st.trialFrom, st.trialAt, st.trialEst = v.ladder[max(j, 0)].id(), st.applied, now, est
-	case st.trial < 0 && !failed:
+	case shrank && st.trial < 0 && !failed:
 		// The link shrank under a rung that had held: let it settle
 		// before trying the layers above again. More frames of the same
 		// layer cost no keyframe to try: only their own back-off applies.
@@ -442,7 +458,7 @@ func (a *bandwidthAllocator) apply(p *Participant, v *videoSub, st *allocState, 
 			}
 		}
 	}
-	p.log.Debug("allocation", "track", v.s.track.SID(), "from", st.applied, "to", capID, "estimate", est, "trial", !shrank, "ladder", v.ladder)
+	p.log.Debug("allocation", "track", v.s.track.SID(), "from", st.applied, "to", capID, "estimate", est, "trial", trial, "ladder", v.ladder)
 	st.applied = capID
 	p.mu.Lock()
 	if p.subs[s.track.SID()] != s {
@@ -454,6 +470,7 @@ func (a *bandwidthAllocator) apply(p *Participant, v *videoSub, st *allocState, 
 		s.budgetCap.Store(int32(rungOf(capID).q))
 		s.budgetTemporal.Store(int32(rungOf(capID).t))
 	}
+	s.budgetPlaced.Store(true)
 	settings := s.settings
 	p.mu.Unlock()
 	s.applyBudget(settings, spatialShrank)

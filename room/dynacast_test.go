@@ -51,7 +51,7 @@ func dynacastFixture(t *testing.T, advertised []livekit.VideoQuality, arrived li
 	r := m.GetOrCreate("dynacast")
 	sent := &signalLog{}
 	bare := func(identity string, sink SignalSink) *Participant {
-		return &Participant{room: r, identity: identity, info: &livekit.ParticipantInfo{Identity: identity}, sink: sink,
+		return &Participant{room: r, identity: identity, log: r.log, info: &livekit.ParticipantInfo{Identity: identity}, sink: sink,
 			pending: map[string]*livekit.TrackInfo{}, published: map[string]*PublishedTrack{}, subs: map[string]*subscription{}}
 	}
 	alice, bob := bare("alice", sent), bare("bob", nil)
@@ -62,7 +62,7 @@ func dynacastFixture(t *testing.T, advertised []livekit.VideoQuality, arrived li
 		pt.info.Layers = append(pt.info.Layers, &livekit.VideoLayer{Quality: q})
 	}
 	alice.published["TR_cam"] = pt
-	bob.subs["TR_cam"] = &subscription{track: pt, down: sfu.NewDownTrack(pt.layers[arrived], "TR_cam", "alice", nil)}
+	bob.subs["TR_cam"] = newSubscription(pt, "alice|TR_cam", nil)
 	r.mu.Lock()
 	r.participants["alice"], r.participants["bob"] = alice, bob
 	r.mu.Unlock()

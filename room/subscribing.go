@@ -6,8 +6,6 @@ import (
 
 	"github.com/livekit/protocol/livekit"
 	"google.golang.org/protobuf/proto"
-
-	"github.com/bayan-dev/bayan/sfu"
 )
 
 // subscribe starts forwarding a published track to this participant.
@@ -29,17 +27,16 @@ func (p *Participant) subscribe(pt *PublishedTrack) error {
 		p.mu.Unlock()
 		return nil
 	}
-	down := sfu.NewDownTrack(pt.layerFor(livekit.VideoQuality_HIGH), sid, pt.owner.sid+"|"+sid, p.room.mgr.stats)
+	s := newSubscription(pt, pt.owner.sid+"|"+sid, p.room.mgr.stats)
+	down := s.down
 	sender, err := p.downTransport().PeerConnection().AddTrack(down)
 	if err != nil {
 		p.mu.Unlock()
 		return fmt.Errorf("room: add down-track: %w", err)
 	}
+	s.sender = sender
 	p.gateAudio(pt, down)
 	down.SetEstimator(p.downTransport().Estimator())
-	s := &subscription{track: pt, down: down, sender: sender}
-	s.budgetCap.Store(int32(livekit.VideoQuality_HIGH))
-	s.budgetTemporal.Store(allTemporal)
 	p.subs[sid] = s
 	// Paused before it joins the fan-out if the track is muted; the
 	// publisher hears of the new subscriber below (dynacast), unlocked.

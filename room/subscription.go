@@ -3,6 +3,7 @@ package room
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/livekit/protocol/livekit"
 	"github.com/pion/webrtc/v4"
@@ -28,9 +29,37 @@ type subscription struct {
 
 	// Set by the room's bandwidth allocator: the highest layer the
 	// subscriber's downlink has room for, and whether it has room for none.
-	budgetCap      atomic.Int32 // a livekit.VideoQuality; HIGH until told otherwise
+	budgetCap      atomic.Int32 // a livekit.VideoQuality; LOW until told otherwise
 	budgetTemporal atomic.Int32 // highest temporal layer; allTemporal until told otherwise
 	budgetPaused   atomic.Bool
+	budgetPlaced   atomic.Bool // the allocator has set the budget at least once
+}
+
+// settingsWait is how long a subscriber that has said nothing about a
+// video has, from its first packet, to ask for a layer before the
+// allocator takes it to want the highest. Clients ask as soon as they have
+// the track; raising it first would send a layer they are about to refuse.
+const settingsWait = time.Second
+
+// newSubscription returns a new subscriber's subscription to pt, its
+// down-track on the lowest layer that arrives. Its budget starts there
+// too: the allocator raises it when the link has room and the subscriber
+// wants more, so that a room full of new subscribers never starts on the
+// costliest layer.
+func newSubscription(pt *PublishedTrack, streamID string, stats *sfu.Stats) *subscription {
+	s := &subscription{track: pt}
+	s.budgetCap.Store(int32(livekit.VideoQuality_LOW))
+	s.budgetTemporal.Store(allTemporal)
+	s.down = sfu.NewDownTrack(pt.layerFor(s.quality(nil)), pt.SID(), streamID, stats)
+	return s
+}
+
+// awaitsSettings reports whether a subscriber may still be about to say
+// which layer of a video it wants: it has said nothing (settings are nil)
+// and has had the track (since its first packet was sent; zero before)
+// for less than settingsWait.
+func awaitsSettings(settings *livekit.UpdateTrackSettings, since, now time.Time) bool {
+	return settings == nil && (since.IsZero() || now.Sub(since) < settingsWait)
 }
 
 // applyPause pauses the down-track while the publisher has it muted or the

@@ -11,6 +11,7 @@ import (
 
 	"github.com/livekit/protocol/livekit"
 	lksdk "github.com/livekit/server-sdk-go/v2"
+	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
 
@@ -83,11 +84,13 @@ func (l *layerLog) tailLayer(n int) (livekit.VideoQuality, bool) {
 // half second, each carrying the layer's magic and a counter. The SDK's
 // write loop paces it and skips frames of layers dynacast turned off.
 // While stopped is set it produces nothing, as a browser under CPU
-// pressure stops encoding a layer.
+// pressure stops encoding a layer. plis counts the PLIs the publisher got
+// for the layer.
 type layerSamples struct {
 	q       livekit.VideoQuality
 	i       uint32
 	stopped atomic.Bool
+	plis    atomic.Int32
 }
 
 func (l *layerSamples) NextSample(ctx context.Context) (media.Sample, error) {
@@ -131,11 +134,17 @@ func publishSimulcast(t *testing.T, r *lksdk.Room) map[livekit.VideoQuality]*lay
 	}
 	var tracks []*lksdk.LocalTrack
 	for _, q := range []livekit.VideoQuality{livekit.VideoQuality_LOW, livekit.VideoQuality_MEDIUM, livekit.VideoQuality_HIGH} {
-		tr, err := lksdk.NewLocalTrack(codec, lksdk.WithSimulcast("cam", &livekit.VideoLayer{Quality: q, Width: sizes[q][0], Height: sizes[q][1]}))
+		provider := &layerSamples{q: q}
+		var tr *lksdk.LocalTrack
+		countPLIs := lksdk.WithRTCPHandler(func(p rtcp.Packet) {
+			if pli, ok := p.(*rtcp.PictureLossIndication); ok && pli.MediaSSRC == uint32(tr.SSRC()) {
+				provider.plis.Add(1)
+			}
+		})
+		tr, err := lksdk.NewLocalTrack(codec, lksdk.WithSimulcast("cam", &livekit.VideoLayer{Quality: q, Width: sizes[q][0], Height: sizes[q][1]}), countPLIs)
 		if err != nil {
 			t.Fatal(err)
 		}
-		provider := &layerSamples{q: q}
 		providers[q] = provider
 		tr.OnBind(func() { _ = tr.StartWrite(provider, nil) })
 		t.Cleanup(func() { _ = tr.Close() })
@@ -252,5 +261,74 @@ func TestSDKSimulcastLayerPerSubscriber(t *testing.T) {
 	}
 	if switches < 2 {
 		t.Fatalf("%d layer switches seen, want at least 2", switches)
+	}
+}
+
+// A subscriber that asks for the low layer as soon as it is subscribed
+// (the Go SDK's SetVideoQuality in OnTrackSubscribed) gets no packet of a
+// higher layer before the low one: a new down-track starts on the lowest
+// layer and is raised only when asked, or by the allocator once the
+// subscriber had time to ask. When it later asks for the high layer it
+// gets it, and the switch asks the publisher for that layer's keyframe.
+func TestSDKSubscriberAskingLowStartsOnLow(t *testing.T) {
+	testnet.Require(t)
+	srv := testserver.Start(t, nil)
+	a, err := lksdk.ConnectToRoomWithToken(srv.URL(), testserver.Token(t, "firstlayer", "alice", nil), lksdk.NewRoomCallback())
+	if err != nil {
+		t.Fatalf("alice: %v", err)
+	}
+	defer a.Disconnect()
+	layers := publishSimulcast(t, a)
+	waitFor(t, "every layer of alice's camera to arrive", 15*time.Second, func() bool {
+		p := srv.Rooms().Room("firstlayer").Participant("alice")
+		if p == nil || len(p.PublishedTracks()) != 1 {
+			return false
+		}
+		n := p.PublishedTracks()[0].LayerPackets()
+		return n[livekit.VideoQuality_LOW] > 0 && n[livekit.VideoQuality_MEDIUM] > 0 && n[livekit.VideoQuality_HIGH] > 0
+	})
+
+	log := &layerLog{}
+	pubs := make(chan *lksdk.RemoteTrackPublication, 1)
+	cb := lksdk.NewRoomCallback()
+	cb.OnTrackSubscribed = func(track *webrtc.TrackRemote, pub *lksdk.RemoteTrackPublication, _ *lksdk.RemoteParticipant) {
+		if err := pub.SetVideoQuality(livekit.VideoQuality_LOW); err != nil {
+			t.Errorf("SetVideoQuality: %v", err)
+		}
+		pubs <- pub
+		go log.read(track)
+	}
+	c, err := lksdk.ConnectToRoomWithToken(srv.URL(), testserver.Token(t, "firstlayer", "carol", nil), cb)
+	if err != nil {
+		t.Fatalf("carol: %v", err)
+	}
+	defer c.Disconnect()
+	var pub *lksdk.RemoteTrackPublication
+	select {
+	case pub = <-pubs:
+	case <-time.After(15 * time.Second):
+		t.Fatal("carol was not subscribed")
+	}
+	waitFor(t, "carol to get the low layer", 15*time.Second, func() bool {
+		q, ok := log.tailLayer(30)
+		return ok && q == livekit.VideoQuality_LOW
+	})
+	for i, p := range log.snapshot() {
+		if p.layer == livekit.VideoQuality_LOW {
+			break
+		}
+		t.Fatalf("packet %d of layer %v came before the first packet of the low layer", i, p.layer)
+	}
+
+	plis := layers[livekit.VideoQuality_HIGH].plis.Load()
+	if err := pub.SetVideoQuality(livekit.VideoQuality_HIGH); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "carol to move to the high layer", 10*time.Second, func() bool {
+		q, ok := log.tailLayer(30)
+		return ok && q == livekit.VideoQuality_HIGH
+	})
+	if got := layers[livekit.VideoQuality_HIGH].plis.Load(); got <= plis {
+		t.Fatalf("alice got no PLI for the high layer when carol asked for it (%d before, %d after)", plis, got)
 	}
 }

@@ -93,6 +93,7 @@ type DownTrack struct {
 
 	packetsOut atomic.Uint64
 	bytesOut   atomic.Uint64
+	firstOut   atomic.Int64 // arrival (Unix ns) of the first packet sent; 0 before
 }
 
 // NewDownTrack returns a down-track fed by r. id and streamID become the
@@ -372,6 +373,16 @@ func (d *DownTrack) Close() {
 // PacketsSent returns how many packets (including retransmissions) were sent.
 func (d *DownTrack) PacketsSent() uint64 { return d.packetsOut.Load() }
 
+// ForwardingSince returns when the first packet the down-track sent reached
+// the server, the zero time before any was sent: from then on the
+// subscriber has the track.
+func (d *DownTrack) ForwardingSince() time.Time {
+	if n := d.firstOut.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Time{}
+}
+
 // writeRTP forwards one packet from the receiver from. Called from that
 // receiver's read loop.
 func (d *DownTrack) writeRTP(from *Receiver, in *rtp.Header, payload []byte, nowNanos int64) {
@@ -449,6 +460,9 @@ func (d *DownTrack) writeRTP(from *Receiver, in *rtp.Header, payload []byte, now
 	}
 	if vp8 {
 		payload = rewriteVP8(d.out[:], payload, &d.vp8Desc, pic, tl0)
+	}
+	if !d.sentAny {
+		d.firstOut.Store(nowNanos)
 	}
 	if !d.sentAny || int16(in.SequenceNumber-d.lastIn) > 0 {
 		d.lastIn, d.sentAny = in.SequenceNumber, true

@@ -83,3 +83,41 @@ func TestDownTrackSwitchesLayerOnKeyframe(t *testing.T) {
 		t.Fatal("Close left the down-track on its layer")
 	}
 }
+
+// A switch asks the publisher for the target layer's keyframe at once,
+// not at the next packet or periodic request: the subscriber sees the new
+// layer one round trip after asking.
+func TestSwitchAsksTheTargetForAKeyframeAtOnce(t *testing.T) {
+	lowPLIs, highPLIs := &rtcpRecorder{}, &rtcpRecorder{}
+	low := newTestReceiver(vp8Codec, lowPLIs.write)
+	high := newTestReceiver(vp8Codec, highPLIs.write)
+	dt := NewDownTrack(low, "TR_x", "PA_x|TR_x", nil)
+	low.AddDownTrack(dt)
+	bindDownTrack(t, dt, testDownPT, testDownSSRC, &recordingWriter{})
+	if lowPLIs.count() != 1 || highPLIs.count() != 0 {
+		t.Fatalf("after Bind: %d PLIs to low, %d to high; want 1, 0", lowPLIs.count(), highPLIs.count())
+	}
+	dt.SwitchTo(high)
+	if highPLIs.count() != 1 {
+		t.Fatalf("SwitchTo sent %d PLIs to the target layer, want 1", highPLIs.count())
+	}
+	dt.SwitchDown(low) // back: low's last request is recent, but it is the current layer
+	if lowPLIs.count() != 1 {
+		t.Fatalf("switching back to the layer forwarded sent %d PLIs to it, want none more", lowPLIs.count()-1)
+	}
+}
+
+// ForwardingSince is zero until the down-track sends a packet, then the
+// time that first packet reached the server.
+func TestDownTrackForwardingSince(t *testing.T) {
+	fx := newDownTrackFixture(t, vp8Codec, true)
+	fx.f.feed(t, 1, 0, vp8Delta(20), 0) // not a keyframe: not sent
+	if s := fx.dt.ForwardingSince(); !s.IsZero() {
+		t.Fatalf("before any packet was sent: %v", s)
+	}
+	fx.f.feed(t, 2, 3000, vp8Key(20), 40*time.Millisecond)
+	fx.f.feed(t, 3, 6000, vp8Delta(20), 80*time.Millisecond)
+	if s := fx.dt.ForwardingSince(); !s.Equal(testEpoch.Add(40 * time.Millisecond)) {
+		t.Fatalf("forwarding since %v, want the first packet sent's arrival %v", s, testEpoch.Add(40*time.Millisecond))
+	}
+}
