@@ -63,6 +63,11 @@ type remoteStats struct {
 	haveBase  bool
 	jitter    uint32 // RTP units
 	rtt       time.Duration
+	// linkLost and linkExpected count, over the track's life, the packets
+	// its reports say the subscriber missed (less the gaps upstream loss
+	// left: what the link to it lost, late arrivals and repairs not
+	// counted) and those they say were sent to it.
+	linkLost, linkExpected uint64
 }
 
 // observe records one reception report received at now; cur is the send
@@ -76,7 +81,14 @@ func (s *remoteStats) observe(rr rtcp.ReceptionReport, cur sendCursor, now time.
 	if lost&0x800000 != 0 {
 		lost -= 1 << 24
 	}
+	prev := s.latest
 	s.latest = reportPoint{highest: rr.LastSequenceNumber, totalLost: lost, cursor: cur}
+	if s.haveBase {
+		if expected := int64(s.latest.highest - prev.highest); expected > 0 && expected <= 1<<30 {
+			s.linkExpected += uint64(expected)
+			s.linkLost += uint64(lostBetween(prev, s.latest))
+		}
+	}
 	if !s.haveBase {
 		// Loss is counted between reports: the first is the origin.
 		s.base, s.haveBase = s.latest, true
@@ -107,16 +119,34 @@ func (s *remoteStats) take() DeliveryStats {
 	}
 	cur := s.latest
 	expected := int64(cur.highest - s.base.highest) // uint32 wrap-safe
-	lost := cur.totalLost - s.base.totalLost
-	gaps := (cur.cursor.highest - s.base.cursor.highest) - int64(cur.cursor.sent-s.base.cursor.sent)
+	lost := lostBetween(s.base, cur)
 	s.base = cur
 	if expected <= 0 || expected > 1<<30 {
 		return out
 	}
-	lost -= max(gaps, 0)
 	out.Expected = uint64(expected)
-	out.Lost = uint64(min(max(lost, 0), expected))
+	out.Lost = uint64(lost)
 	return out
+}
+
+// lostBetween returns how many packets the subscriber reported lost from
+// report a to report b, not counting the gaps the publisher's own losses
+// left in the forwarded sequence; 0 for reports out of order or too far
+// apart to compare.
+func lostBetween(a, b reportPoint) int64 {
+	expected := int64(b.highest - a.highest) // uint32 wrap-safe
+	if expected <= 0 || expected > 1<<30 {
+		return 0
+	}
+	gaps := (b.cursor.highest - a.cursor.highest) - int64(b.cursor.sent-a.cursor.sent)
+	return min(max(b.totalLost-a.totalLost-max(gaps, 0), 0), expected)
+}
+
+// lost returns linkLost and linkExpected.
+func (s *remoteStats) lost() (lost, expected uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.linkLost, s.linkExpected
 }
 
 // ntpMiddle returns the middle 32 bits of the NTP timestamp of t, the form
