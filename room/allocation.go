@@ -22,6 +22,9 @@ import (
 // for a moment when a client is busy, and a delay-based estimate falls
 // when a client's CPU, not its link, is short (four browser tabs on one
 // laptop), where a blank tile would be a worse answer than a late one.
+// Loss is the TWCC feedback's, confirmed by the subscriber's receiver
+// reports: a starved browser reports packets missing that reach it late,
+// which TWCC cannot tell from lost, but its receiver reports can.
 //
 // When the link shrinks under a layer that had held, the layers above it
 // are not tried for coolDown: a link that just lost capacity rarely gets it
@@ -172,16 +175,56 @@ func newAllocState(s *subscription) *allocState {
 	return st
 }
 
+// linkLoss is the allocator's memory of one subscriber's link: when its
+// TWCC feedback and its receiver reports last showed loss.
+type linkLoss struct {
+	base     lossCount // the receiver reports' counts when the window began
+	baseAt   time.Time
+	twccAt   time.Time // the estimator's loss last reached pauseLoss
+	reportAt time.Time // a window's reported loss last reached pauseLoss
+}
+
+// lossCount is what receiver reports said: packets lost of those expected.
+type lossCount struct{ lost, expected uint64 }
+
+// reportWindow is how much receiver reports a loss fraction is judged
+// over: a second holds a report of every track (browsers send one about
+// every second) and enough packets that one lost is not two per cent.
+const reportWindow = time.Second
+
+// observe records this tick's readings and reports whether the link loses
+// packets: both signs within pauseGrace (receiver reports come about once
+// a second, so the two need not show in the same tick).
+func (l *linkLoss) observe(twccLoss float64, reported lossCount, now time.Time) bool {
+	if twccLoss >= pauseLoss {
+		l.twccAt = now
+	}
+	if reported.expected < l.base.expected || reported.lost < l.base.lost {
+		l.base, l.baseAt = reported, now // a track left: its counts went with it
+	}
+	if now.Sub(l.baseAt) >= reportWindow {
+		if exp := reported.expected - l.base.expected; exp > 0 {
+			if float64(reported.lost-l.base.lost) >= pauseLoss*float64(exp) {
+				l.reportAt = now
+			}
+		}
+		l.base, l.baseAt = reported, now
+	}
+	recent := func(at time.Time) bool { return !at.IsZero() && now.Sub(at) < pauseGrace }
+	return recent(l.twccAt) && recent(l.reportAt)
+}
+
 // bandwidthAllocator runs for the life of a room.
 type bandwidthAllocator struct {
 	room  *Room
 	state map[*subscription]*allocState
+	links map[*Participant]*linkLoss
 	last  time.Time
 	loop  *periodic
 }
 
 func newBandwidthAllocator(r *Room) *bandwidthAllocator {
-	a := &bandwidthAllocator{room: r, state: map[*subscription]*allocState{}, last: time.Now()}
+	a := &bandwidthAllocator{room: r, state: map[*subscription]*allocState{}, links: map[*Participant]*linkLoss{}, last: time.Now()}
 	a.loop = startPeriodic(allocInterval, a.tick)
 	return a
 }
@@ -222,6 +265,17 @@ func (a *bandwidthAllocator) tick(now time.Time) {
 			delete(a.state, s)
 		}
 	}
+	if len(a.links) > len(parts) {
+		present := make(map[*Participant]bool, len(parts))
+		for _, p := range parts {
+			present[p] = true
+		}
+		for p := range a.links {
+			if !present[p] {
+				delete(a.links, p)
+			}
+		}
+	}
 }
 
 // allocate fits one subscriber's videos into its estimate.
@@ -233,8 +287,12 @@ func (a *bandwidthAllocator) allocate(p *Participant, now time.Time, speaking ma
 	est := t.Estimator().Target()
 	var videos []*videoSub
 	audio := 0
+	var reported lossCount
 	p.mu.Lock()
 	for _, s := range p.subs {
+		lost, expected := s.down.ReportedLoss()
+		reported.lost += lost
+		reported.expected += expected
 		if s.disabled.Load() || s.track.Muted() {
 			continue
 		}
@@ -316,8 +374,15 @@ func (a *bandwidthAllocator) allocate(p *Participant, now time.Time, speaking ma
 			}
 		}
 	}
+	link := a.links[p]
+	if link == nil {
+		link = &linkLoss{base: reported, baseAt: now}
+		a.links[p] = link
+	}
 	loss, _ := t.Estimator().Stats()
-	alloc := fit(videos, states, budget, now, loss >= pauseLoss)
+	if loss >= pauseLoss {
+	} // TEMP
+	alloc := fit(videos, states, budget, now, link.observe(loss, reported, now))
 	for i, v := range videos {
 		a.apply(p, v, states[i], alloc[i], now, est)
 	}
