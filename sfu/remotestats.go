@@ -63,11 +63,8 @@ type remoteStats struct {
 	haveBase  bool
 	jitter    uint32 // RTP units
 	rtt       time.Duration
-	// linkLost and linkExpected count, over the track's life, the packets
-	// its reports say the subscriber missed (less the gaps upstream loss
-	// left: what the link to it lost, late arrivals and repairs not
-	// counted) and those they say were sent to it.
-	linkLost, linkExpected uint64
+	// origin is the first report: what the link lost is counted from it.
+	origin reportPoint
 }
 
 // observe records one reception report received at now; cur is the send
@@ -81,17 +78,10 @@ func (s *remoteStats) observe(rr rtcp.ReceptionReport, cur sendCursor, now time.
 	if lost&0x800000 != 0 {
 		lost -= 1 << 24
 	}
-	prev := s.latest
 	s.latest = reportPoint{highest: rr.LastSequenceNumber, totalLost: lost, cursor: cur}
-	if s.haveBase {
-		if expected := int64(s.latest.highest - prev.highest); expected > 0 && expected <= 1<<30 {
-			s.linkExpected += uint64(expected)
-			s.linkLost += uint64(lostBetween(prev, s.latest))
-		}
-	}
 	if !s.haveBase {
 		// Loss is counted between reports: the first is the origin.
-		s.base, s.haveBase = s.latest, true
+		s.base, s.origin, s.haveBase = s.latest, s.latest, true
 	}
 	s.jitter = rr.Jitter
 	if rr.LastSenderReport != 0 {
@@ -142,11 +132,17 @@ func lostBetween(a, b reportPoint) int64 {
 	return min(max(b.totalLost-a.totalLost-max(gaps, 0), 0), expected)
 }
 
-// lost returns linkLost and linkExpected.
+// lost returns what the reports since the first say the link lost and
+// how many packets they say were sent. The lost count goes down again
+// when a packet missing at one report arrives, late or retransmitted,
+// before the next.
 func (s *remoteStats) lost() (lost, expected uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.linkLost, s.linkExpected
+	if !s.haveBase {
+		return 0, 0
+	}
+	return uint64(lostBetween(s.origin, s.latest)), uint64(max(int64(s.latest.highest-s.origin.highest), 0))
 }
 
 // ntpMiddle returns the middle 32 bits of the NTP timestamp of t, the form
