@@ -188,9 +188,14 @@ type linkLoss struct {
 type lossCount struct{ lost, expected uint64 }
 
 // reportWindow is how much receiver reports a loss fraction is judged
-// over: a second holds a report of every track (browsers send one about
-// every second) and enough packets that one lost is not two per cent.
-const reportWindow = time.Second
+// over: browsers report on each track about every second. Loss counts
+// only from reportMinLost packets up: a window often holds one track's
+// report, 15-45 packets, where one or two lost would pass for several per
+// cent.
+const (
+	reportWindow  = time.Second
+	reportMinLost = 3
+)
 
 // observe records this tick's readings and reports whether the link loses
 // packets: both signs within pauseGrace (receiver reports come about once
@@ -199,14 +204,14 @@ func (l *linkLoss) observe(twccLoss float64, reported lossCount, now time.Time) 
 	if twccLoss >= pauseLoss {
 		l.twccAt = now
 	}
-	if reported.expected < l.base.expected || reported.lost < l.base.lost {
+	if reported.expected < l.base.expected {
 		l.base, l.baseAt = reported, now // a track left: its counts went with it
 	}
 	if now.Sub(l.baseAt) >= reportWindow {
-		if exp := reported.expected - l.base.expected; exp > 0 {
-			if float64(reported.lost-l.base.lost) >= pauseLoss*float64(exp) {
-				l.reportAt = now
-			}
+		// The lost count goes down when a missing packet is repaired.
+		lost := int64(reported.lost) - int64(l.base.lost)
+		if exp := reported.expected - l.base.expected; exp > 0 && lost >= reportMinLost && float64(lost) >= pauseLoss*float64(exp) {
+			l.reportAt = now
 		}
 		l.base, l.baseAt = reported, now
 	}
@@ -380,8 +385,6 @@ func (a *bandwidthAllocator) allocate(p *Participant, now time.Time, speaking ma
 		a.links[p] = link
 	}
 	loss, _ := t.Estimator().Stats()
-	if loss >= pauseLoss {
-	} // TEMP
 	alloc := fit(videos, states, budget, now, link.observe(loss, reported, now))
 	for i, v := range videos {
 		a.apply(p, v, states[i], alloc[i], now, est)

@@ -248,9 +248,21 @@ func TestLinkLossNeedsReceiverReports(t *testing.T) {
 		}
 		l.observe(0, c, tick(i))
 	}
+	// A window holding one track's report: 2 lost of 30 is not yet loss.
+	l = &linkLoss{base: lossCount{lost: 0, expected: 1000}, baseAt: now}
+	if l.observe(0.4, lossCount{lost: 2, expected: 1030}, tick(4)) {
+		t.Fatal("lossy on 2 packets reported lost")
+	}
 	// A subscription that ends takes its counts with it: no loss from that.
 	l = &linkLoss{base: lossCount{lost: 10, expected: 1000}, baseAt: now}
 	if l.observe(0.4, lossCount{lost: 2, expected: 300}, tick(8)) {
 		t.Fatal("lossy after a track's counts left the sum")
+	}
+	// Packets missing at one report and repaired by the next (NACKs on a
+	// busy client) are not loss over the window.
+	l = &linkLoss{base: lossCount{lost: 0, expected: 1000}, baseAt: now}
+	l.observe(0.4, lossCount{lost: 6, expected: 1050}, tick(2))
+	if l.observe(0.4, lossCount{lost: 0, expected: 1100}, tick(4)) {
+		t.Fatal("lossy after the missing packets were repaired")
 	}
 }
