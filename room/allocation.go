@@ -22,6 +22,9 @@ import (
 // for a moment when a client is busy, and a delay-based estimate falls
 // when a client's CPU, not its link, is short (four browser tabs on one
 // laptop), where a blank tile would be a worse answer than a late one.
+// Loss is the TWCC feedback's, confirmed by the subscriber's receiver
+// reports: a starved browser reports packets missing that reach it late,
+// which TWCC cannot tell from lost, but its receiver reports can.
 //
 // When the link shrinks under a layer that had held, the layers above it
 // are not tried for coolDown: a link that just lost capacity rarely gets it
@@ -177,16 +180,61 @@ func newAllocState(s *subscription) *allocState {
 	return st
 }
 
+// linkLoss is the allocator's memory of one subscriber's link: when its
+// TWCC feedback and its receiver reports last showed loss.
+type linkLoss struct {
+	base     lossCount // the receiver reports' counts when the window began
+	baseAt   time.Time
+	twccAt   time.Time // the estimator's loss last reached pauseLoss
+	reportAt time.Time // a window's reported loss last reached pauseLoss
+}
+
+// lossCount is what receiver reports said: packets lost of those expected.
+type lossCount struct{ lost, expected uint64 }
+
+// reportWindow is how much receiver reports a loss fraction is judged
+// over: browsers report on each track about every second. Loss counts
+// only from reportMinLost packets up: a window often holds one track's
+// report, 15-45 packets, where one or two lost would pass for several per
+// cent.
+const (
+	reportWindow  = time.Second
+	reportMinLost = 3
+)
+
+// observe records this tick's readings and reports whether the link loses
+// packets: both signs within pauseGrace (receiver reports come about once
+// a second, so the two need not show in the same tick).
+func (l *linkLoss) observe(twccLoss float64, reported lossCount, now time.Time) bool {
+	if twccLoss >= pauseLoss {
+		l.twccAt = now
+	}
+	if reported.expected < l.base.expected {
+		l.base, l.baseAt = reported, now // a track left: its counts went with it
+	}
+	if now.Sub(l.baseAt) >= reportWindow {
+		// The lost count goes down when a missing packet is repaired.
+		lost := int64(reported.lost) - int64(l.base.lost)
+		if exp := reported.expected - l.base.expected; exp > 0 && lost >= reportMinLost && float64(lost) >= pauseLoss*float64(exp) {
+			l.reportAt = now
+		}
+		l.base, l.baseAt = reported, now
+	}
+	recent := func(at time.Time) bool { return !at.IsZero() && now.Sub(at) < pauseGrace }
+	return recent(l.twccAt) && recent(l.reportAt)
+}
+
 // bandwidthAllocator runs for the life of a room.
 type bandwidthAllocator struct {
 	room  *Room
 	state map[*subscription]*allocState
+	links map[*Participant]*linkLoss
 	last  time.Time
 	loop  *periodic
 }
 
 func newBandwidthAllocator(r *Room) *bandwidthAllocator {
-	a := &bandwidthAllocator{room: r, state: map[*subscription]*allocState{}, last: time.Now()}
+	a := &bandwidthAllocator{room: r, state: map[*subscription]*allocState{}, links: map[*Participant]*linkLoss{}, last: time.Now()}
 	a.loop = startPeriodic(allocInterval, a.tick)
 	return a
 }
@@ -228,6 +276,17 @@ func (a *bandwidthAllocator) tick(now time.Time) {
 			delete(a.state, s)
 		}
 	}
+	if len(a.links) > len(parts) {
+		present := make(map[*Participant]bool, len(parts))
+		for _, p := range parts {
+			present[p] = true
+		}
+		for p := range a.links {
+			if !present[p] {
+				delete(a.links, p)
+			}
+		}
+	}
 }
 
 // allocate fits one subscriber's videos into its estimate.
@@ -239,8 +298,12 @@ func (a *bandwidthAllocator) allocate(p *Participant, now time.Time, speaking ma
 	est := t.Estimator().Target()
 	var videos []*videoSub
 	audio := 0
+	var reported lossCount
 	p.mu.Lock()
 	for _, s := range p.subs {
+		lost, expected := s.down.ReportedLoss()
+		reported.lost += lost
+		reported.expected += expected
 		if s.disabled.Load() || s.track.Muted() {
 			continue
 		}
@@ -325,8 +388,13 @@ func (a *bandwidthAllocator) allocate(p *Participant, now time.Time, speaking ma
 			}
 		}
 	}
+	link := a.links[p]
+	if link == nil {
+		link = &linkLoss{base: reported, baseAt: now}
+		a.links[p] = link
+	}
 	loss, _ := t.Estimator().Stats()
-	alloc := fit(videos, states, budget, now, loss >= pauseLoss)
+	alloc := fit(videos, states, budget, now, link.observe(loss, reported, now))
 	for i, v := range videos {
 		a.apply(p, v, states[i], alloc[i], now, est)
 	}

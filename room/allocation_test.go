@@ -205,3 +205,64 @@ func TestAllocStateStartsFromTheBudgetInForce(t *testing.T) {
 		t.Fatalf("5 Mbit/s after the unmute: rung %d of %v, want the top", j, v.ladder)
 	}
 }
+
+// TestLinkLossNeedsReceiverReports: TWCC feedback that reports packets
+// missing (a starved browser reports as missing packets that reach it
+// late: 10-50 % in a class on a busy machine) does not make a link lossy
+// while the subscriber's receiver reports say it lost next to nothing; a
+// reported loss of pauseLoss or more over a second, with the TWCC loss,
+// does, and stops counting pauseGrace after the last such report.
+func TestLinkLossNeedsReceiverReports(t *testing.T) {
+	now := time.Now()
+	tick := func(i int) time.Time { return now.Add(time.Duration(i) * allocInterval) }
+	l := &linkLoss{baseAt: now}
+	// 20 s of 40 % TWCC loss; the reports count 1 lost of 200 a second.
+	var c lossCount
+	for i := 1; i <= 80; i++ {
+		c.expected += 50
+		if i%4 == 0 {
+			c.lost++
+		}
+		if l.observe(0.4, c, tick(i)) {
+			t.Fatalf("tick %d: lossy with %d of %d reported lost", i, c.lost, c.expected)
+		}
+	}
+	// Now the reports count 5 % lost as well.
+	lossyAt := -1
+	for i := 81; i <= 90; i++ {
+		c.expected += 50
+		c.lost += 3
+		if l.observe(0.4, c, tick(i)) && lossyAt < 0 {
+			lossyAt = i
+		}
+	}
+	if lossyAt < 0 || tick(lossyAt).Sub(tick(80)) > 2*reportWindow {
+		t.Fatalf("5 %% reported loss with TWCC loss: lossy at tick %d, want within %v", lossyAt, 2*reportWindow)
+	}
+	// Reported loss alone (TWCC sees none) is not enough either.
+	for i := 91; i <= 91+int(pauseGrace/allocInterval); i++ {
+		c.expected += 50
+		c.lost += 3
+		if i == 91+int(pauseGrace/allocInterval) && l.observe(0, c, tick(i)) {
+			t.Fatal("lossy without TWCC loss for pauseGrace")
+		}
+		l.observe(0, c, tick(i))
+	}
+	// A window holding one track's report: 2 lost of 30 is not yet loss.
+	l = &linkLoss{base: lossCount{lost: 0, expected: 1000}, baseAt: now}
+	if l.observe(0.4, lossCount{lost: 2, expected: 1030}, tick(4)) {
+		t.Fatal("lossy on 2 packets reported lost")
+	}
+	// A subscription that ends takes its counts with it: no loss from that.
+	l = &linkLoss{base: lossCount{lost: 10, expected: 1000}, baseAt: now}
+	if l.observe(0.4, lossCount{lost: 2, expected: 300}, tick(8)) {
+		t.Fatal("lossy after a track's counts left the sum")
+	}
+	// Packets missing at one report and repaired by the next (NACKs on a
+	// busy client) are not loss over the window.
+	l = &linkLoss{base: lossCount{lost: 0, expected: 1000}, baseAt: now}
+	l.observe(0.4, lossCount{lost: 6, expected: 1050}, tick(2))
+	if l.observe(0.4, lossCount{lost: 0, expected: 1100}, tick(4)) {
+		t.Fatal("lossy after the missing packets were repaired")
+	}
+}

@@ -19,6 +19,11 @@ import (
 // always wanted: the server learns of a layer only from its packets, and a
 // publisher told to leave it off before then would never send it, so that
 // subscribers of a layer that stops could not fall back to it.
+//
+// A subscriber whose video is paused for its downlink's sake still wants
+// the lowest layer, the one it resumes on: with every layer off, the
+// publisher's own uplink estimate falls to its audio's rate (to 82 kbit/s
+// in a browser class) and holds the video to a thumbnail long after.
 func (r *Room) updateDynacast(pt *PublishedTrack) { r.sendDynacast(pt, false) }
 
 // resendDynacast tells the publisher again which layers of pt somebody
@@ -61,7 +66,13 @@ func (r *Room) sendDynacast(pt *PublishedTrack, again bool) {
 			settings = s.settings
 		}
 		o.mu.Unlock()
-		if s == nil || s.down.Paused() {
+		if s == nil {
+			continue
+		}
+		if s.down.Paused() {
+			if s.budgetPaused.Load() && !s.disabled.Load() && !pt.Muted() {
+				markLowest(&wanted, layers, advertised)
+			}
 			continue
 		}
 		mark(s.down.Target())
@@ -100,4 +111,15 @@ func (r *Room) sendDynacast(pt *PublishedTrack, again bool) {
 			SubscribedCodecs:    []*livekit.SubscribedCodec{{Codec: codec, Qualities: qualities}},
 		},
 	}})
+}
+
+// markLowest marks as wanted the lowest layer that has arrived or is
+// advertised.
+func markLowest(wanted *[3]bool, layers [3]*sfu.Receiver, advertised [3]bool) {
+	for q := range layers {
+		if layers[q] != nil || advertised[q] {
+			wanted[q] = true
+			return
+		}
+	}
 }

@@ -139,3 +139,28 @@ func TestDeadLayerIsAskedForAgain(t *testing.T) {
 		t.Fatalf("after the layer died: enabled %v, %d updates; want high asked for again", got, sent.qualityUpdates())
 	}
 }
+
+// A subscriber whose video the allocator paused for its downlink's sake
+// keeps the lowest layer on: with every layer off the publisher's own
+// uplink estimate falls to its audio's rate, and the video resumes as a
+// thumbnail long after the subscriber's link has room again. A subscriber
+// that disabled the video wants none of it.
+func TestDynacastKeepsLowestLayerForBudgetPause(t *testing.T) {
+	const low, med, high = livekit.VideoQuality_LOW, livekit.VideoQuality_MEDIUM, livekit.VideoQuality_HIGH
+	r, pt, sent := dynacastFixture(t, []livekit.VideoQuality{low, med, high}, high)
+	for _, q := range []livekit.VideoQuality{low, med} {
+		pt.addLayer(q, sfu.NewReceiverFromSource(nil, sfu.ReceiverParams{Kind: webrtc.RTPCodecTypeVideo}))
+	}
+	s := r.Participant("bob").subs["TR_cam"]
+
+	s.budgetPaused.Store(true)
+	s.applyPause()
+	if got, ok := sent.lastQualities(); !ok || got != [3]bool{true, false, false} {
+		t.Fatalf("bob's video paused for his downlink: enabled %v (sent %v), want the low layer alone", got, ok)
+	}
+	s.disabled.Store(true)
+	s.applyPause()
+	if got, _ := sent.lastQualities(); got != [3]bool{} {
+		t.Fatalf("bob disabled the video as well: enabled %v, want none", got)
+	}
+}

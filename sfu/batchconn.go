@@ -31,7 +31,8 @@ const (
 //
 // A packet queued during a fan-out is in the kernel before that fan-out's
 // EndBatch returns: batching delays no packet beyond the end of the fan-out
-// it was written in. Reads pass through unchanged.
+// it was written in. Reads pass through, the RTP packets among them
+// stamped with their arrival for TWCC feedback (arrivalClock).
 type BatchConn struct {
 	*net.UDPConn
 	raw syscall.RawConn // nil: no batching, every write is a sendto
@@ -45,6 +46,8 @@ type BatchConn struct {
 	packets  atomic.Uint64 // packets sent in batches
 	syscalls atomic.Uint64 // sendmmsg calls
 	dropped  atomic.Uint64 // batched packets the kernel refused
+
+	arrivals *arrivalClock // stamps the RTP packets read; nil: none
 }
 
 // NewBatchConn wraps a UDP socket. Without sendmmsg (or without access to
@@ -95,7 +98,11 @@ func (c *BatchConn) EndBatch() {
 // ReadFromAddrPort reads one datagram; with WriteToAddrPort it lets pion's
 // ICE mux skip allocating a net.Addr per packet.
 func (c *BatchConn) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
-	return c.ReadFromUDPAddrPort(b)
+	n, from, err := c.ReadFromUDPAddrPort(b)
+	if err == nil && c.arrivals != nil {
+		c.arrivals.stamp(b[:n])
+	}
+	return n, from, err
 }
 
 // WriteTo is WriteToAddrPort for a *net.UDPAddr.

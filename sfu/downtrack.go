@@ -656,6 +656,13 @@ func (d *DownTrack) observeReports(reports []rtcp.ReceptionReport) {
 // monitor calls it periodically.
 func (d *DownTrack) TakeDeliveryStats() DeliveryStats { return d.remote.take() }
 
+// ReportedLoss returns how many packets of this track the subscriber's
+// receiver reports say the link to it lost, since its first report
+// (packets that came late or were repaired by a retransmission are not
+// lost: the count goes down again when a packet missing at one report
+// arrives before the next), and how many they say were sent to it.
+func (d *DownTrack) ReportedLoss() (lost, expected uint64) { return d.remote.lost() }
+
 // ServeRTCP reads the subscriber's RTCP for this track from sender until it
 // is closed. Run it in its own goroutine.
 func (d *DownTrack) ServeRTCP(sender *webrtc.RTPSender) {

@@ -69,6 +69,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	if cfg.NoBatching {
 		udpConn = &BatchConn{UDPConn: sock}
 	}
+	udpConn.arrivals = newArrivalClock()
 	e := &Engine{udpConn: udpConn, bweConfig: cfg.Bandwidth}
 
 	se := webrtc.SettingEngine{LoggerFactory: lf}
@@ -102,7 +103,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		return nil, err
 	}
 	ir := &interceptor.Registry{}
-	if err := registerInterceptors(me, ir, lf); err != nil {
+	if err := registerInterceptors(me, ir, udpConn.arrivals, lf); err != nil {
 		e.Close()
 		return nil, err
 	}
@@ -201,11 +202,12 @@ func registerCodecs(me *webrtc.MediaEngine) error {
 
 // registerInterceptors sets up what pion does per connection: NACKs and
 // receiver reports towards publishers, sender reports towards subscribers,
-// and transport-wide congestion control feedback. NACKs from subscribers are
-// not answered by an interceptor: DownTrack answers them from the receiver's
-// single packet cache. Their logs go to lf, as pion's others do: pion's
-// default logger would write their errors to stderr, unlimited.
-func registerInterceptors(me *webrtc.MediaEngine, ir *interceptor.Registry, lf logging.LoggerFactory) error {
+// and transport-wide congestion control feedback, whose arrival times
+// come from arrivals (the shared socket's stamps). NACKs from subscribers
+// are not answered by an interceptor: DownTrack answers them from the
+// receiver's single packet cache. Their logs go to lf, as pion's others do:
+// pion's default logger would write their errors to stderr, unlimited.
+func registerInterceptors(me *webrtc.MediaEngine, ir *interceptor.Registry, arrivals *arrivalClock, lf logging.LoggerFactory) error {
 	gen, err := nack.NewGeneratorInterceptor(nack.WithGeneratorLoggerFactory(lf))
 	if err != nil {
 		return fmt.Errorf("sfu: nack generator: %w", err)
@@ -221,9 +223,14 @@ func registerInterceptors(me *webrtc.MediaEngine, ir *interceptor.Registry, lf l
 		return fmt.Errorf("sfu: sender reports: %w", err)
 	}
 	ir.Add(sr)
-	if err := webrtc.ConfigureTWCCSenderWithOptions(me, ir, twcc.WithLoggerFactory(lf)); err != nil {
-		return fmt.Errorf("sfu: twcc feedback: %w", err)
+	// What webrtc.ConfigureTWCCSender does, with our feedback interceptor.
+	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
+		me.RegisterFeedback(webrtc.RTCPFeedback{Type: webrtc.TypeRTCPFBTransportCC}, kind)
+		if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.TransportCCURI}, kind); err != nil {
+			return fmt.Errorf("sfu: twcc feedback: %w", err)
+		}
 	}
+	ir.Add(&twccFeedbackFactory{clock: arrivals, log: lf.NewLogger("twcc")})
 	hx, err := twcc.NewHeaderExtensionInterceptor()
 	if err != nil {
 		return fmt.Errorf("sfu: twcc header extension: %w", err)

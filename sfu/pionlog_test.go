@@ -131,7 +131,7 @@ func TestEngineInterceptorsLogThroughItsFactory(t *testing.T) {
 	defer tr.Close()
 	lf.mu.Lock()
 	defer lf.mu.Unlock()
-	for _, want := range []string{"nack_generator", "receiver_interceptor", "sender_interceptor", "twcc_sender_interceptor"} {
+	for _, want := range []string{"nack_generator", "receiver_interceptor", "sender_interceptor", "twcc"} {
 		if !slices.Contains(lf.scopes, want) {
 			t.Errorf("no %s logger from the engine's factory; it made %v", want, lf.scopes)
 		}

@@ -63,6 +63,8 @@ type remoteStats struct {
 	haveBase  bool
 	jitter    uint32 // RTP units
 	rtt       time.Duration
+	// origin is the first report: what the link lost is counted from it.
+	origin reportPoint
 }
 
 // observe records one reception report received at now; cur is the send
@@ -79,7 +81,7 @@ func (s *remoteStats) observe(rr rtcp.ReceptionReport, cur sendCursor, now time.
 	s.latest = reportPoint{highest: rr.LastSequenceNumber, totalLost: lost, cursor: cur}
 	if !s.haveBase {
 		// Loss is counted between reports: the first is the origin.
-		s.base, s.haveBase = s.latest, true
+		s.base, s.origin, s.haveBase = s.latest, s.latest, true
 	}
 	s.jitter = rr.Jitter
 	if rr.LastSenderReport != 0 {
@@ -107,16 +109,40 @@ func (s *remoteStats) take() DeliveryStats {
 	}
 	cur := s.latest
 	expected := int64(cur.highest - s.base.highest) // uint32 wrap-safe
-	lost := cur.totalLost - s.base.totalLost
-	gaps := (cur.cursor.highest - s.base.cursor.highest) - int64(cur.cursor.sent-s.base.cursor.sent)
+	lost := lostBetween(s.base, cur)
 	s.base = cur
 	if expected <= 0 || expected > 1<<30 {
 		return out
 	}
-	lost -= max(gaps, 0)
 	out.Expected = uint64(expected)
-	out.Lost = uint64(min(max(lost, 0), expected))
+	out.Lost = uint64(lost)
 	return out
+}
+
+// lostBetween returns how many packets the subscriber reported lost from
+// report a to report b, not counting the gaps the publisher's own losses
+// left in the forwarded sequence; 0 for reports out of order or too far
+// apart to compare.
+func lostBetween(a, b reportPoint) int64 {
+	expected := int64(b.highest - a.highest) // uint32 wrap-safe
+	if expected <= 0 || expected > 1<<30 {
+		return 0
+	}
+	gaps := (b.cursor.highest - a.cursor.highest) - int64(b.cursor.sent-a.cursor.sent)
+	return min(max(b.totalLost-a.totalLost-max(gaps, 0), 0), expected)
+}
+
+// lost returns what the reports since the first say the link lost and
+// how many packets they say were sent. The lost count goes down again
+// when a packet missing at one report arrives, late or retransmitted,
+// before the next.
+func (s *remoteStats) lost() (lost, expected uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.haveBase {
+		return 0, 0
+	}
+	return uint64(lostBetween(s.origin, s.latest)), uint64(max(int64(s.latest.highest-s.origin.highest), 0))
 }
 
 // ntpMiddle returns the middle 32 bits of the NTP timestamp of t, the form

@@ -73,3 +73,23 @@ func TestDeliveryStatsFromReceiverReports(t *testing.T) {
 		t.Fatalf("rtt %v changed by an impossible report", got.RTT)
 	}
 }
+
+// ReportedLoss is the subscriber's lost count since its first report,
+// less the gaps upstream loss left in the forwarded sequence: a packet
+// missing at one report and repaired by the next is not lost.
+func TestRemoteStatsCountLinkLoss(t *testing.T) {
+	var s remoteStats
+	now := time.Now()
+	s.observe(rtcp.ReceptionReport{LastSequenceNumber: 1000, TotalLost: 0}, sendCursor{highest: 1000, sent: 1000}, now)
+	// 100 more: 4 lost on the link, 2 gaps from the publisher's own loss.
+	s.observe(rtcp.ReceptionReport{LastSequenceNumber: 1100, TotalLost: 6}, sendCursor{highest: 1100, sent: 1098}, now)
+	// 100 more, of which a late packet made the lost count go down.
+	s.observe(rtcp.ReceptionReport{LastSequenceNumber: 1200, TotalLost: 5}, sendCursor{highest: 1200, sent: 1198}, now)
+	if lost, expected := s.lost(); lost != 3 || expected != 200 {
+		t.Fatalf("lost %d of %d, want 3 of 200", lost, expected)
+	}
+	// take is not disturbed by it.
+	if d := s.take(); d.Lost != 3 || d.Expected != 200 {
+		t.Fatalf("take: lost %d of %d, want 3 of 200", d.Lost, d.Expected)
+	}
+}
