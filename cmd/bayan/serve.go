@@ -65,45 +65,21 @@ func (a *app) serveCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fs := cmd.Flags()
 			var o config.Overrides
-			if fs.Changed("bind") {
-				o.BindAddress = &bind
-			}
-			if fs.Changed("port") {
-				o.Port = &port
-			}
-			if fs.Changed("public-url") {
-				o.PublicURL = &public
-			}
-			if fs.Changed("udp-port") {
-				o.UDPPort = &udpPort
-			}
-			if fs.Changed("tcp-port") {
-				o.TCPPort = &tcpPort
-			}
+			override(fs, "bind", &o.BindAddress, &bind)
+			override(fs, "port", &o.Port, &port)
+			override(fs, "public-url", &o.PublicURL, &public)
+			override(fs, "udp-port", &o.UDPPort, &udpPort)
+			override(fs, "tcp-port", &o.TCPPort, &tcpPort)
 			if fs.Changed("node-ip") {
 				o.NodeIP = nodeIPs
 			}
-			if fs.Changed("log-level") {
-				o.LogLevel = &logLevel
-			}
-			if fs.Changed("data") {
-				o.Data = &data
-			}
-			if fs.Changed("db") {
-				o.DB = &db
-			}
-			if fs.Changed("tls-cert") {
-				o.TLSCert = &tlsCert
-			}
-			if fs.Changed("tls-key") {
-				o.TLSKey = &tlsKey
-			}
-			if fs.Changed("tls-domain") {
-				o.TLSDomain = &domain
-			}
-			if fs.Changed("tls-acme-email") {
-				o.ACMEEmail = &email
-			}
+			override(fs, "log-level", &o.LogLevel, &logLevel)
+			override(fs, "data", &o.Data, &data)
+			override(fs, "db", &o.DB, &db)
+			override(fs, "tls-cert", &o.TLSCert, &tlsCert)
+			override(fs, "tls-key", &o.TLSKey, &tlsKey)
+			override(fs, "tls-domain", &o.TLSDomain, &domain)
+			override(fs, "tls-acme-email", &o.ACMEEmail, &email)
 			cfg, err := config.Load(config.Options{File: cf.file, Dev: cf.dev, Flags: o, LookupEnv: a.lookupEnv})
 			if err != nil {
 				return err
@@ -198,4 +174,12 @@ func displayHost(bind string) string {
 		return "localhost"
 	}
 	return bind
+}
+
+// override points *dst at v when the flag name was given: flags win over
+// the file and the environment only when set.
+func override[T any](fs *pflag.FlagSet, name string, dst **T, v *T) {
+	if fs.Changed(name) {
+		*dst = v
+	}
 }
