@@ -137,19 +137,24 @@ measure() {
   wait "$tester_pid" || echo "compare: $name $scenario: the load tester reported a failure (see $WORK/$name-$run.txt)" >&2
   tester_pid=
   stop_server
-  local joined failed loss p99
+  # Delivered media, Mbit/s received by all subscribers over the same
+  # steady part: a server that forwards less (lower layers, paused video)
+  # has less to do.
+  local joined failed loss p99 mbps
   read -r joined failed loss p99 < <(jq -r '"\(.participants) \(.failed) \(.loss_percent) \(.delay_ms.p99)"' "$out")
+  mbps=$(jq -r --argjson a $((RAMP + 2)) --argjson b $((DURATION - 2)) \
+    '[.timeline[] | select(.t >= $a and .t <= $b) | .mbps_in] | if length > 0 then add / length else 0 end' "$out")
   awk -v n="$name" -v s="$scenario" -v r="$rep" -v c0="$c0" -v c1="$c1" -v t0="$t0" -v t1="$t1" -v hz="$HZ" \
     -v hwm="$hwm" -v j="$joined" -v f="$failed" -v loss="$loss" -v p99="$p99" -v l0="$load0" \
-    -v l1="$(cut -d' ' -f1 /proc/loadavg)" \
-    'BEGIN { printf "%s %s %s %.3f %.1f %s/%s %.3f %.1f %s/%s\n", s, r, n, (c1-c0)/hz/(t1-t0), hwm/1024, j, j+f, loss, p99, l0, l1 }' \
+    -v l1="$(cut -d' ' -f1 /proc/loadavg)" -v mbps="$mbps" \
+    'BEGIN { printf "%s %s %s %.3f %.1f %s/%s %.3f %.1f %s/%s %.1f\n", s, r, n, (c1-c0)/hz/(t1-t0), hwm/1024, j, j+f, loss, p99, l0, l1, mbps }' \
     | tee -a "$results"
 }
 
 results=$WORK/results.txt
 : >"$results"
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
-echo "scenario rep server cpu_cores peak_rss_MiB joined loss_% p99_ms load_before/after"
+echo "scenario rep server cpu_cores peak_rss_MiB joined loss_% p99_ms load_before/after received_Mbps"
 run=0
 for rep in $(seq "$REPS"); do
   for scenario in class conference; do
@@ -162,25 +167,31 @@ for rep in $(seq "$REPS"); do
 done
 
 echo
-echo "side by side (Bayan | LiveKit), and LiveKit CPU / Bayan CPU:"
+echo "side by side (Bayan | LiveKit), LiveKit CPU / Bayan CPU, and the same per Mbit/s delivered:"
 awk '{ print $1, $2 }' "$results" | sort -u -k1,1 -k2,2n | while read -r scenario rep; do
   b=$(awk -v s="$scenario" -v r="$rep" '$1 == s && $2 == r && $3 == "bayan"' "$results")
   l=$(awk -v s="$scenario" -v r="$rep" '$1 == s && $2 == r && $3 == "livekit"' "$results")
   awk -v b="$b" -v l="$l" 'BEGIN {
     split(b, x); split(l, y)
-    printf "%-10s #%s  cpu %.3f | %.3f  rss %.0f | %.0f MiB  loss %s | %s %%  p99 %s | %s ms  ratio %.2f\n",
-      x[1], x[2], x[4], y[4], x[5], y[5], x[7], y[7], x[8], y[8], (x[4] > 0 ? y[4] / x[4] : 0)
+    per = (x[4] > 0 && y[10] > 0) ? (y[4] / y[10]) / (x[4] / x[10]) : 0
+    printf "%-10s #%s  cpu %.3f | %.3f  rss %.0f | %.0f MiB  loss %s | %s %%  p99 %s | %s ms  Mbit/s %s | %s  per_Mbps %.2f  ratio %.2f\n",
+      x[1], x[2], x[4], y[4], x[5], y[5], x[7], y[7], x[8], y[8], x[10], y[10], per, (x[4] > 0 ? y[4] / x[4] : 0)
   }'
 done | tee "$WORK/side-by-side.txt"
 
 echo
-for scenario in class conference; do
-  awk -v s="$scenario" '$1 == s { print $NF }' "$WORK/side-by-side.txt" | sort -n | awk -v s="$scenario" '
+# spread scenario field label: min, median and max of a side-by-side column.
+spread() {
+  awk -v s="$1" -v f="$2" '$1 == s { print $(NF - f) }' "$WORK/side-by-side.txt" | sort -n | awk -v s="$1" -v l="$3" '
     { r[NR] = $1 }
     END {
       if (NR == 0) exit
       med = (NR % 2) ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2
-      printf "%s: LiveKit CPU / Bayan CPU over %d runs: min %.2f  median %.2f  max %.2f\n", s, NR, r[1], med, r[NR]
+      printf "%s: %s over %d runs: min %.2f  median %.2f  max %.2f\n", s, l, NR, r[1], med, r[NR]
     }'
+}
+for scenario in class conference; do
+  spread "$scenario" 0 "LiveKit CPU / Bayan CPU"
+  spread "$scenario" 2 "the same per Mbit/s delivered"
 done
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
