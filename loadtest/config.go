@@ -51,8 +51,9 @@ type Config struct {
 	// PionSubscribers receives media with full pion peer connections
 	// instead of the lean subscriber (see leansub.go), to compare the two.
 	PionSubscribers bool
-	// RedAudio publishes microphones as Opus RED (RFC 2198), as LiveKit's
-	// web client does by default.
+	// RedAudio offers microphones as Opus RED (RFC 2198) before plain Opus,
+	// as LiveKit's web client does by default; they send what the answer
+	// lists first. Without it only Opus is offered.
 	RedAudio bool
 	// SSRCSimulcast announces simulcast the older way, as SSRCs in an
 	// a=ssrc-group:SIM line with no RIDs in the SDP or the packets (Chrome

@@ -16,7 +16,8 @@
 // 640x360 at 500 kbps, 1280x720 at 1.7 Mbps, 30 fps, a keyframe every 2 s
 // and on PLI) with correct payload descriptors, and pauses the encodings the
 // server says nobody watches (dynacast); a microphone track sends 50
-// Opus-sized packets a second with the RFC 6464 audio level. Every payload
+// Opus-sized packets a second with the RFC 6464 audio level, as plain Opus
+// or as Opus RED, whichever the server's answer lists first (answered.go). Every payload
 // carries a 24-byte media header (publisher, layer, sequence, send time)
 // after its codec prefix, from which subscribers (measure.go) count loss
 // per publisher and layer, the end-to-end delay into a log histogram, and

@@ -264,3 +264,49 @@ func TestHotPathsDoNotAllocate(t *testing.T) {
 		t.Fatalf("packets %d, foreign %d", tr.packets.Load(), tr.foreign)
 	}
 }
+
+// A student whose audio track brings packets without a media header (what
+// LiveKit forwarded when the microphone was answered RED and sent Opus) has
+// not received the teacher's audio; with real audio packets it has.
+func TestTeacherMediaWantsMediaHeaders(t *testing.T) {
+	rtpPacket := func(pt byte, seq uint16, payload []byte) []byte {
+		b := make([]byte, 12, 12+len(payload))
+		b[0], b[1], b[2], b[3] = 0x80, pt, byte(seq>>8), byte(seq)
+		return append(b, payload...)
+	}
+	now := time.Now()
+	p := newParticipant(nil, participantSpec{identity: "p-1", role: "student"})
+	p.joined.Store(true)
+	video := &trackStats{video: true, clock: 90000}
+	audio := &trackStats{clock: 48000}
+	p.tracks = []*trackStats{video, audio}
+	e := newVP8Encoder(simulcastLayers[0], 0, 1)
+	for i := range 10 {
+		e.startFrame(i == 0, now)
+		for seq := uint16(i * 100); ; seq++ {
+			payload, last := e.nextPacket()
+			video.onPacket(p, rtpPacket(96, seq, payload), now.UnixNano())
+			if last {
+				break
+			}
+		}
+	}
+	garbage := make([]byte, 80)
+	for i := range garbage {
+		garbage[i] = 0xfc
+	}
+	for seq := range uint16(10) {
+		audio.onPacket(p, rtpPacket(111, seq, garbage), now.UnixNano())
+	}
+	if tm := teacherMedia([]*participant{p}); tm.Received != 0 || len(tm.Missing) != 1 {
+		t.Fatalf("audio without media headers: %+v, want the student missing", tm)
+	}
+	a := newAudioEncoder(0, 5)
+	for seq := uint16(10); seq < 20; seq++ {
+		payload, _ := a.next(now)
+		audio.onPacket(p, rtpPacket(111, seq, payload), now.UnixNano())
+	}
+	if tm := teacherMedia([]*participant{p}); tm.Received != 1 {
+		t.Fatalf("with the teacher's audio: %+v, want it received", tm)
+	}
+}

@@ -324,7 +324,7 @@ func (p *participant) publish(ctx context.Context) error {
 	case <-ctx.Done():
 		return errors.New("no answer to the publisher offer")
 	}
-	return p.pb.negotiated()
+	return p.pb.negotiated(p.pub.RemoteDescription().SDP)
 }
 
 // readLoop handles what the server sends until the socket closes.

@@ -69,15 +69,10 @@ func (r *rtcpCounter) BindRTCPWriter(w interceptor.RTCPWriter) interceptor.RTCPW
 // mDNS. loopbackOnly restricts gathering to loopback addresses.
 func newAPI(counters *rtcpCounters, loopbackOnly bool) (*webrtc.API, error) {
 	me := &webrtc.MediaEngine{}
-	if err := me.RegisterCodec(webrtc.RTPCodecParameters{
-		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2,
-			SDPFmtpLine: "minptime=10;useinbandfec=1"},
-		PayloadType: 111,
-	}, webrtc.RTPCodecTypeAudio); err != nil {
+	if err := me.RegisterCodec(opusCodec, webrtc.RTPCodecTypeAudio); err != nil {
 		return nil, fmt.Errorf("register opus: %w", err)
 	}
-	if err := me.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: redCapability, PayloadType: 63},
-		webrtc.RTPCodecTypeAudio); err != nil {
+	if err := me.RegisterCodec(redCodec, webrtc.RTPCodecTypeAudio); err != nil {
 		return nil, fmt.Errorf("register red: %w", err)
 	}
 	if err := me.RegisterCodec(webrtc.RTPCodecParameters{

@@ -27,6 +27,14 @@ var (
 	opusCapability = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}
 	opusPT         = byte(111) // the Opus payload type inside RED blocks
 	redCapability  = webrtc.RTPCodecCapability{MimeType: "audio/red", ClockRate: 48000, Channels: 2, SDPFmtpLine: "111/111"}
+
+	// The audio codecs as newAPI registers them.
+	opusCodec = webrtc.RTPCodecParameters{
+		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2,
+			SDPFmtpLine: "minptime=10;useinbandfec=1"},
+		PayloadType: webrtc.PayloadType(opusPT),
+	}
+	redCodec = webrtc.RTPCodecParameters{RTPCodecCapability: redCapability, PayloadType: 63}
 )
 
 // sendStats counts what one encoding sent. Its bitrate, like a receiver's
@@ -149,6 +157,7 @@ func (pb *publisher) addTrackRequests() []*livekit.AddTrackRequest {
 	if pb.audio != nil {
 		reqs = append(reqs, &livekit.AddTrackRequest{
 			Cid: pb.audioCID, Name: "microphone", Type: livekit.TrackType_AUDIO, Source: livekit.TrackSource_MICROPHONE,
+			DisableRed: !pb.audio.red, // as LiveKit's web client says it with red: false
 		})
 	}
 	if len(pb.video) > 0 {
@@ -174,17 +183,24 @@ func (pb *publisher) addTracks(p *participant, pc *webrtc.PeerConnection) error 
 	sendonly := webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly}
 	stream := p.spec.identity
 	if pb.audio != nil {
-		capability := opusCapability
-		if pb.audio.red {
-			capability = redCapability
-		}
-		t, err := webrtc.NewTrackLocalStaticRTP(capability, pb.audioCID, stream)
+		// Opus binds to any answer; negotiated switches to RED if the
+		// answer prefers it. Only what may be sent is offered: a server
+		// that prefers RED (LiveKit) would answer it to an Opus-only
+		// sender and drop its packets.
+		t, err := webrtc.NewTrackLocalStaticRTP(opusCapability, pb.audioCID, stream)
 		if err != nil {
 			return err
 		}
 		pb.audio.track = t
 		if pb.audioTr, err = pc.AddTransceiverFromTrack(t, sendonly); err != nil {
 			return fmt.Errorf("add audio transceiver: %w", err)
+		}
+		offered := []webrtc.RTPCodecParameters{opusCodec}
+		if pb.audio.red {
+			offered = []webrtc.RTPCodecParameters{redCodec, opusCodec}
+		}
+		if err := pb.audioTr.SetCodecPreferences(offered); err != nil {
+			return fmt.Errorf("audio codecs: %w", err)
 		}
 		sender := pb.audioTr.Sender()
 		p.goTracked(func() { readRTCP(sender.Read, nil) })
@@ -227,12 +243,17 @@ func (pb *publisher) addTracks(p *participant, pc *webrtc.PeerConnection) error 
 	return nil
 }
 
-// negotiated fills in the header extensions once the answer is applied:
-// MID and RID on simulcast packets (the server maps the encodings' SSRCs to
-// their rids with them), the audio level on audio packets.
-func (pb *publisher) negotiated() error {
+// negotiated prepares sending once answer is applied: the microphone
+// sends the codec the answer lists first (RED or Opus), and the header
+// extensions are filled in: MID and RID on simulcast packets (the server
+// maps the encodings' SSRCs to their rids with them), the audio level on
+// audio packets.
+func (pb *publisher) negotiated(answer string) error {
 	if pb.audio != nil {
 		a := pb.audio
+		if err := a.useAnswered(answer, pb.audioTr); err != nil {
+			return err
+		}
 		a.pkt.Version = 2
 		for _, e := range pb.audioTr.Sender().GetParameters().HeaderExtensions {
 			if e.URI == sdp.AudioLevelURI {
@@ -272,6 +293,32 @@ func (pb *publisher) negotiated() error {
 		}
 		l.exts = clip(l.pkt.Extensions)
 	}
+	return nil
+}
+
+// useAnswered makes the microphone send the codec answer lists first for
+// its transceiver tr: RED-wrapped Opus on a RED track, or plain Opus on the
+// Opus track it was created with.
+func (a *audioTrack) useAnswered(answer string, tr *webrtc.RTPTransceiver) error {
+	mime, err := answeredCodec(answer, tr.Mid())
+	if err != nil {
+		return fmt.Errorf("microphone: %w", err)
+	}
+	switch {
+	case strings.EqualFold(mime, webrtc.MimeTypeOpus):
+		a.red = false
+		return nil
+	case !strings.EqualFold(mime, redCapability.MimeType):
+		return fmt.Errorf("microphone: answered with %s, want Opus or RED", mime)
+	}
+	t, err := webrtc.NewTrackLocalStaticRTP(redCapability, a.track.ID(), a.track.StreamID())
+	if err != nil {
+		return err
+	}
+	if err := tr.Sender().ReplaceTrack(t); err != nil {
+		return fmt.Errorf("microphone: switch to RED: %w", err)
+	}
+	a.track, a.red = t, true
 	return nil
 }
 

@@ -356,3 +356,35 @@ func TestREDAudioReachesBothKindsOfSubscriber(t *testing.T) {
 		}
 	}
 }
+
+// Without --red the teacher's microphone reaches a student with a full
+// pion connection (which could take RED) as plain Opus, intact.
+func TestOpusAudioReachesPionSubscriber(t *testing.T) {
+	srv := testserver.Start(t, nil)
+	cfg := testConfig(srv, ScenarioClass)
+	cfg.Students = 1
+	cfg.PionSubscribers = true
+	rep, parts, err := run(context.Background(), &cfg)
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if rep.Participants != 2 || rep.Failed != 0 {
+		t.Fatalf("participants %d joined, %d failed (errors %v)", rep.Participants, rep.Failed, rep.Errors)
+	}
+	var audio *trackResult
+	red := false
+	for _, tr := range parts[1].tracks {
+		if r := tr.result(); !r.video {
+			audio, red = &r, tr.red
+		}
+	}
+	if audio == nil || audio.packets < 100 {
+		t.Fatalf("no audio: %+v", audio)
+	}
+	if red {
+		t.Errorf("RED negotiated without --red")
+	}
+	if audio.foreignPackets != 0 || audio.lost != 0 || audio.publisher != 0 {
+		t.Errorf("%d packets not Opus from the teacher, %d lost of %d", audio.foreignPackets, audio.lost, audio.expected)
+	}
+}

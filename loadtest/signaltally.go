@@ -117,7 +117,9 @@ func signalStats(parts []*participant) SignalStats {
 }
 
 // teacherMedia checks that every student (class) received audio and video
-// from the teacher (publisher index 0).
+// from the teacher (publisher index 0). Packets without a media header
+// count for nothing: a server that mangles them (LiveKit forwarding Opus
+// sent on a RED answer) has not delivered them.
 func teacherMedia(parts []*participant) TeacherMedia {
 	var tm TeacherMedia
 	tm.Missing = []string{}
@@ -130,7 +132,7 @@ func teacherMedia(parts []*participant) TeacherMedia {
 		if p.joined.Load() {
 			for _, t := range p.tracks {
 				r := t.result()
-				if r.packets == 0 || r.publisher != 0 {
+				if r.expected == 0 || r.publisher != 0 { // expected: from media headers
 					continue
 				}
 				if r.video {

@@ -77,7 +77,7 @@ func (a *app) loadtestCmd() *cobra.Command {
 	fs.StringVar(&o.metricsURL, "metrics-url", "", "server Prometheus metrics (default: the --url host's /metrics; \"\" to skip)")
 	fs.StringVar(&o.out, "out", "", "write the report as JSON to this file")
 	fs.StringVar(&o.html, "html", "", "write the report as an HTML page to this file")
-	fs.BoolVar(&o.redAudio, "red", false, "publish microphones as Opus RED (RFC 2198), as LiveKit's web client does")
+	fs.BoolVar(&o.redAudio, "red", false, "offer microphones as Opus RED (RFC 2198) before Opus, as LiveKit's web client does; they send what the server answers first")
 	fs.BoolVar(&o.ssrcSimulcast, "ssrc-simulcast", false, "announce simulcast encodings by SSRC (a=ssrc-group:SIM) instead of by RID")
 	fs.BoolVar(&o.pionSubscribers, "pion-subscribers", false, "receive with full pion peer connections instead of the lean subscriber (costs the load tester more CPU)")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the load tester to this file (go tool pprof)")
