@@ -50,6 +50,10 @@ type Engine struct {
 	taggers   *taggerFactory // SSRC-based simulcast, per connection
 }
 
+// udpSocketBuffer is the receive and send buffer asked for the shared ICE
+// UDP socket: about 3,000 full-size packets each way.
+const udpSocketBuffer = 4 << 20
+
 // NewEngine opens the ICE sockets and configures codecs, header extensions
 // and interceptors. Close releases the sockets.
 func NewEngine(cfg EngineConfig) (*Engine, error) {
@@ -65,6 +69,13 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sfu: listen ICE UDP %s: %w", cfg.UDPAddr, err)
 	}
+	// Every publisher's media arrives on this one socket and every
+	// subscriber's leaves by it: the kernel's default 208 KiB holds a few
+	// tens of milliseconds of a busy node's traffic, so a reader stalled by
+	// a GC pause or a starved CPU would lose packets for every participant
+	// at once. The kernel caps the request at net.core.rmem_max/wmem_max.
+	_ = sock.SetReadBuffer(udpSocketBuffer)
+	_ = sock.SetWriteBuffer(udpSocketBuffer)
 	udpConn := NewBatchConn(sock)
 	if cfg.NoBatching {
 		udpConn = &BatchConn{UDPConn: sock}
