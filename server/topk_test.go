@@ -61,6 +61,26 @@ func (l *arrivalLog) between(from, to time.Time) map[string][]time.Time {
 	return out
 }
 
+// keptHearing reports whether, from a to b, the listener received at
+// least five packets of tracks other than who's. A stall of the test
+// process (62 SDK clients and the node on two cores) holds back every
+// track alike and then delivers them together at b: only a gap in which
+// the others kept arriving is the node leaving who out.
+func keptHearing(arrivals map[string][]time.Time, who string, a, b time.Time) bool {
+	n := 0
+	for track, ts := range arrivals {
+		if track == who {
+			continue
+		}
+		for _, t := range ts {
+			if t.After(a) && t.Before(b.Add(-20*time.Millisecond)) {
+				n++
+			}
+		}
+	}
+	return n >= 5
+}
+
 // maxConcurrent returns how many tracks at most flowed at the same time:
 // a track flows from its first packet to its last, until a gap longer than
 // gap; overlaps shorter than slack (the client's read goroutines are
@@ -239,16 +259,22 @@ func TestTopKAudio(t *testing.T) {
 			// The new loudest is let through within a few ticks of its
 			// first loud packet.
 			got := l.between(w.began, w.to.Add(within))[w.who]
-			if len(got) == 0 || got[0].Sub(spoke[0]) > within {
-				t.Errorf("listener %d: %s, the loudest, was not heard within %v of starting to speak", i, w.who, within)
-			} else {
+			switch {
+			case len(got) == 0:
+				t.Errorf("listener %d: %s, the loudest, was never heard", i, w.who)
+			case got[0].Sub(spoke[0]) > within && keptHearing(all, w.who, spoke[0], got[0]):
+				t.Errorf("listener %d: %s, the loudest, was heard %v after starting to speak, while the others went on",
+					i, w.who, got[0].Sub(spoke[0]).Round(time.Millisecond))
+			default:
 				t.Logf("listener %d: %s heard %v after starting to speak", i, w.who, got[0].Sub(spoke[0]).Round(time.Millisecond))
 			}
-			// From then on, whatever it sends is heard within 250 ms: the
-			// loudest is never left out.
-			for _, at := range sent.between(w.from, w.to.Add(-within))[w.who] {
-				if !slices.ContainsFunc(got, func(a time.Time) bool { return !a.Before(at) && a.Sub(at) <= within }) {
-					t.Errorf("listener %d: nothing from the loudest, %s, within %v of its packet sent at +%v", i, w.who, within, at.Sub(start).Round(time.Millisecond))
+			// From then on it is never left out: no stretch longer than
+			// 250 ms without it while the listener kept hearing others.
+			edges := append(append([]time.Time{w.from}, l.between(w.from, w.to)[w.who]...), w.to)
+			for j := 1; j < len(edges); j++ {
+				if a, b := edges[j-1], edges[j]; b.Sub(a) > within && keptHearing(all, w.who, a, b) {
+					t.Errorf("listener %d: nothing from the loudest, %s, from +%v to +%v, while the others went on",
+						i, w.who, a.Sub(start).Round(time.Millisecond), b.Sub(start).Round(time.Millisecond))
 					break
 				}
 			}
