@@ -24,7 +24,7 @@ type fuzzSeed struct {
 
 // fuzzSeeds are valid frames of several kinds in both encodings, plus
 // truncated and garbage ones. They run in every `go test`; testdata/fuzz
-// holds the same inputs as files (see TestWriteFuzzCorpus).
+// holds the same inputs as files (TestFuzzCorpusIsCurrent keeps them in step).
 func fuzzSeeds() []fuzzSeed {
 	reqs := sampleRequests()
 	names := make([]string, 0, len(reqs))
@@ -189,20 +189,29 @@ func TestDecodeRequestOversizeIsBadFrame(t *testing.T) {
 	}
 }
 
-// TestWriteFuzzCorpus rewrites testdata/fuzz/FuzzDecodeRequest from
-// fuzzSeeds when BAYAN_WRITE_CORPUS is set.
-func TestWriteFuzzCorpus(t *testing.T) {
-	if os.Getenv("BAYAN_WRITE_CORPUS") == "" {
-		t.Skip("set BAYAN_WRITE_CORPUS=1 to rewrite testdata/fuzz/FuzzDecodeRequest")
-	}
+// TestFuzzCorpusIsCurrent checks that testdata/fuzz/FuzzDecodeRequest holds
+// fuzzSeeds as they are, so the corpus go test replays is the one reviewed
+// here; BAYAN_WRITE_CORPUS=1 rewrites it instead.
+func TestFuzzCorpusIsCurrent(t *testing.T) {
+	write := os.Getenv("BAYAN_WRITE_CORPUS") != ""
 	dir := filepath.Join("testdata", "fuzz", "FuzzDecodeRequest")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
+	if write {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for _, s := range fuzzSeeds() {
+		path := filepath.Join(dir, "seed-"+s.name)
 		body := fmt.Sprintf("go test fuzz v1\n[]byte(%s)\nbool(%v)\n", strconv.Quote(string(s.data)), s.text)
-		if err := os.WriteFile(filepath.Join(dir, "seed-"+s.name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
+		if write {
+			if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		got, err := os.ReadFile(path)
+		if err != nil || string(got) != body {
+			t.Errorf("%s is missing or stale (%v): run BAYAN_WRITE_CORPUS=1 go test -run TestFuzzCorpusIsCurrent ./signaling/", path, err)
 		}
 	}
 }
