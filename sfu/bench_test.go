@@ -302,17 +302,6 @@ func BenchmarkRewriter(b *testing.B) {
 	}
 }
 
-func BenchmarkPacketCacheStore(b *testing.B) {
-	c := NewPacketCache(1024)
-	pkt := make([]byte, 12+benchPayloadSize)
-	b.SetBytes(int64(len(pkt)))
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		c.Store(uint16(i), pkt, 0)
-	}
-}
-
 // TestForwardDoesNotAllocate guards the hot path: forwarding to bound
 // down-tracks with a no-op writer must not allocate.
 func TestForwardDoesNotAllocate(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bayan-dev/bayan/sfu/packetcache"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
@@ -246,7 +247,7 @@ func FuzzReceiverForward(f *testing.F) {
 			codec = vp8Codec
 		}
 		r := newTestReceiver(codec, nil)
-		r.cache = NewPacketCache(4) // the default 1.5 MB per execution slows fuzzing down
+		r.cache = packetcache.New(4) // the default 1.5 MB per execution slows fuzzing down
 		dt := NewDownTrack(r, "a", "b", nil)
 		r.AddDownTrack(dt)
 		w := &recordingWriter{}

@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bayan-dev/bayan/sfu/packetcache"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/sdp/v3"
@@ -42,7 +43,7 @@ type Receiver struct {
 	codec  webrtc.RTPCodecParameters
 	ssrc   uint32
 	source RTPSource
-	cache  *PacketCache
+	cache  *packetcache.Cache
 	stats  *Stats
 
 	// writeRTCP sends RTCP to the publisher (PLI); nil in benchmarks.
@@ -117,9 +118,9 @@ func NewReceiverFromSource(src RTPSource, p ReceiverParams) *Receiver {
 	// its 100 ms of pre-roll): a second of packets, in full-size slots,
 	// grown to fit the stream's rate. That is 32 slots for a low simulcast
 	// layer and up to 512 (over 3 s of 720p at 1.7 Mbit/s) for a high one.
-	cache := NewGrowingPacketCache(32, 512, cacheKeep)
+	cache := packetcache.NewGrowing(32, 512, cacheKeep)
 	if p.Kind == webrtc.RTPCodecTypeAudio {
-		cache = NewGrowingPacketCache(16, 128, cacheKeep)
+		cache = packetcache.NewGrowing(16, 128, cacheKeep)
 	}
 	if p.Stats == nil {
 		p.Stats = &Stats{}
