@@ -3,6 +3,7 @@ package sfu
 import (
 	"errors"
 	"fmt"
+	"github.com/bayan-dev/bayan/sfu/seqmap"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -40,7 +41,7 @@ type DownTrack struct {
 	mu           sync.Mutex
 	current      *Receiver // the layer being forwarded
 	target       *Receiver // the layer wanted; current until a switch is asked
-	rw           *Rewriter
+	rw           *seqmap.Rewriter
 	ssrc         uint32
 	payloadType  uint8
 	writer       webrtc.TrackLocalWriter
@@ -112,7 +113,7 @@ func NewDownTrack(r *Receiver, id, streamID string, stats *Stats) *DownTrack {
 		mime:         r.codec.MimeType,
 		isVideo:      r.kind == webrtc.RTPCodecTypeVideo,
 		stats:        stats,
-		rw:           NewRewriter(r.codec.ClockRate),
+		rw:           seqmap.NewRewriter(r.codec.ClockRate),
 		needKeyframe: r.kind == webrtc.RTPCodecTypeVideo,
 		remote:       remoteStats{clockRate: int64(r.codec.ClockRate)},
 	}

@@ -1,5 +1,7 @@
 package sfu
 
+import "github.com/bayan-dev/bayan/sfu/seqmap"
+
 // allTemporalLayers is the max temporal layer that forwards everything: the
 // TID field has two bits.
 const allTemporalLayers = 3
@@ -26,7 +28,7 @@ type VP8Munger struct {
 	highestRaw uint16 // newest incoming PictureID of the epoch
 	highestExt uint16 // ... unwrapped
 	dropped    bool   // the newest picture is being dropped
-	pics       dropLog
+	pics       seqmap.DropLog
 	sentPic    bool   // lastPic is valid
 	lastPic    uint16 // newest PictureID sent, before masking
 
@@ -85,21 +87,21 @@ func (m *VP8Munger) Forward(d *vp8Descriptor) (pic uint16, tl0 uint8, ok bool) {
 			m.highestRaw, m.highestExt = d.picID, ext
 			m.dropped = !m.admit(d)
 			if m.dropped {
-				m.pics.drop(ext)
+				m.pics.Drop(ext)
 				return 0, 0, false
 			}
-			m.pics.advance(ext)
+			m.pics.Advance(ext)
 		case diff == 0:
 			if m.dropped {
 				return 0, 0, false
 			}
 		}
-		off, found := m.pics.offset(ext)
+		off, found := m.pics.Offset(ext)
 		if !found {
 			return 0, 0, false // of a dropped picture, or too old
 		}
 		pic = ext - off
-		if !m.sentPic || older(m.lastPic, pic) {
+		if !m.sentPic || seqmap.Older(m.lastPic, pic) {
 			m.lastPic, m.sentPic = pic, true
 		}
 	}
@@ -123,7 +125,7 @@ func (m *VP8Munger) startEpoch(d *vp8Descriptor) {
 			ext = m.lastPic + 1
 		}
 		m.highestRaw, m.highestExt = d.picID, ext
-		m.pics.reset(0)
+		m.pics.Reset(0)
 	}
 	m.tl0Offset = 0
 	if d.tl0At != 0 && m.sentTL0 && !first {
@@ -166,7 +168,7 @@ func (m *VP8Munger) Lookup(d *vp8Descriptor) (pic uint16, tl0 uint8, ok bool) {
 			return 0, 0, false
 		}
 		ext := m.highestExt + uint16(diff)
-		off, found := m.pics.offset(ext)
+		off, found := m.pics.Offset(ext)
 		if !found {
 			return 0, 0, false
 		}
