@@ -3,13 +3,14 @@ package sfu
 import (
 	"errors"
 	"fmt"
-	"github.com/bayan-dev/bayan/sfu/seqmap"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/bayan-dev/bayan/sfu/bwe"
+	"github.com/bayan-dev/bayan/sfu/codecs"
+	"github.com/bayan-dev/bayan/sfu/seqmap"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/sdp/v3"
@@ -68,8 +69,8 @@ type DownTrack struct {
 	// vp8 keeps PictureIDs continuous and thins temporal layers; nil for
 	// other codecs. A payload it changes is built in out, never in the
 	// receiver's buffer, which every down-track of the fan-out reads.
-	vp8     *VP8Munger
-	vp8Desc vp8Descriptor
+	vp8     *codecs.VP8Munger
+	vp8Desc codecs.VP8Descriptor
 	out     [MaxPacketSize]byte
 
 	// listener gates an audio track by its room's top-K selection; nil
@@ -118,7 +119,7 @@ func NewDownTrack(r *Receiver, id, streamID string, stats *Stats) *DownTrack {
 		remote:       remoteStats{clockRate: int64(r.codec.ClockRate)},
 	}
 	if d.isVideo && strings.EqualFold(d.mime, webrtc.MimeTypeVP8) {
-		d.vp8 = NewVP8Munger()
+		d.vp8 = codecs.NewVP8Munger()
 	}
 	return d
 }
@@ -240,7 +241,7 @@ func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 	if c, ok := d.bindCodec(ctx, d.mime, true); ok {
 		return c, nil
 	}
-	if isRED(d.mime) {
+	if codecs.IsRED(d.mime) {
 		// A subscriber without RED gets the primary encoding, as Opus.
 		if c, ok := d.bindCodec(ctx, webrtc.MimeTypeOpus, false); ok {
 			return c, nil
@@ -253,9 +254,9 @@ func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 // the receiver's fmtp when exact); ok is false when there is none.
 func (d *DownTrack) bindCodec(ctx webrtc.TrackLocalContext, mime string, exact bool) (webrtc.RTPCodecParameters, bool) {
 	for _, c := range ctx.CodecParameters() {
-		if strings.EqualFold(c.MimeType, mime) && (!exact || fmtpMatches(d.receiver.codec, c)) {
+		if strings.EqualFold(c.MimeType, mime) && (!exact || codecs.FmtpMatches(d.receiver.codec, c)) {
 			d.mu.Lock()
-			d.redPrimary = isRED(d.mime) && !isRED(c.MimeType)
+			d.redPrimary = codecs.IsRED(d.mime) && !codecs.IsRED(c.MimeType)
 			d.ssrc = uint32(ctx.SSRC())
 			d.payloadType = uint8(c.PayloadType)
 			d.writer = ctx.WriteStream()
@@ -266,7 +267,7 @@ func (d *DownTrack) bindCodec(ctx webrtc.TrackLocalContext, mime string, exact b
 					d.twccExt = uint8(e.ID)
 				}
 			}
-			if pt, ok := rtxPayloadType(ctx.CodecParameters(), c.PayloadType); ok && ctx.SSRCRetransmission() != 0 {
+			if pt, ok := codecs.RTXPayloadType(ctx.CodecParameters(), c.PayloadType); ok && ctx.SSRCRetransmission() != 0 {
 				d.rtxSSRC, d.rtxPT = uint32(ctx.SSRCRetransmission()), pt
 			}
 			d.mu.Unlock()
@@ -278,42 +279,6 @@ func (d *DownTrack) bindCodec(ctx webrtc.TrackLocalContext, mime string, exact b
 		}
 	}
 	return webrtc.RTPCodecParameters{}, false
-}
-
-// rtxPayloadType finds the negotiated RTX payload type for a codec.
-func rtxPayloadType(codecs []webrtc.RTPCodecParameters, apt webrtc.PayloadType) (uint8, bool) {
-	want := fmt.Sprintf("apt=%d", apt)
-	for _, c := range codecs {
-		if strings.EqualFold(c.MimeType, webrtc.MimeTypeRTX) && strings.Contains(c.SDPFmtpLine, want) {
-			for _, kv := range strings.Split(c.SDPFmtpLine, ";") {
-				if strings.TrimSpace(kv) == want {
-					return uint8(c.PayloadType), true
-				}
-			}
-		}
-	}
-	return 0, false
-}
-
-// fmtpMatches keeps H.264 profiles apart; other codecs match on MIME type.
-func fmtpMatches(want, got webrtc.RTPCodecParameters) bool {
-	if !strings.EqualFold(want.MimeType, webrtc.MimeTypeH264) {
-		return true
-	}
-	a, b := profileLevelID(want.SDPFmtpLine), profileLevelID(got.SDPFmtpLine)
-	// The first four hex digits are profile_idc and the constraint flags;
-	// the level may differ.
-	return len(a) < 4 || len(b) < 4 || a[:4] == b[:4]
-}
-
-func profileLevelID(fmtp string) string {
-	for _, kv := range strings.Split(fmtp, ";") {
-		k, v, ok := strings.Cut(strings.TrimSpace(kv), "=")
-		if ok && strings.EqualFold(k, "profile-level-id") {
-			return strings.ToLower(v)
-		}
-	}
-	return ""
 }
 
 // Unbind is called by pion when the track is removed from the connection.
@@ -407,7 +372,7 @@ func (d *DownTrack) writeRTP(from *Receiver, in *rtp.Header, payload []byte, now
 			d.mu.Unlock()
 			return // a layer being left: packets still in its fan-out
 		}
-		if !IsKeyframe(d.mime, payload) {
+		if !codecs.IsKeyframe(d.mime, payload) {
 			d.mu.Unlock()
 			from.RequestKeyFrame() // throttled
 			return
@@ -419,7 +384,7 @@ func (d *DownTrack) writeRTP(from *Receiver, in *rtp.Header, payload []byte, now
 		d.needKeyframe = false
 	}
 	if d.needKeyframe {
-		if !IsKeyframe(d.mime, payload) {
+		if !codecs.IsKeyframe(d.mime, payload) {
 			d.mu.Unlock()
 			// Throttled: repeats at most every keyframeInterval while waiting.
 			from.RequestKeyFrame()
@@ -435,7 +400,7 @@ func (d *DownTrack) writeRTP(from *Receiver, in *rtp.Header, payload []byte, now
 	}
 	var pic uint16
 	var tl0 uint8
-	vp8 := d.vp8 != nil && parseVP8Descriptor(payload, &d.vp8Desc)
+	vp8 := d.vp8 != nil && codecs.ParseVP8Descriptor(payload, &d.vp8Desc)
 	if vp8 {
 		var ok bool
 		if pic, tl0, ok = d.vp8.Forward(&d.vp8Desc); !ok {
@@ -446,7 +411,7 @@ func (d *DownTrack) writeRTP(from *Receiver, in *rtp.Header, payload []byte, now
 		}
 	}
 	if d.redPrimary {
-		p, ok := redPrimary(payload)
+		p, ok := codecs.REDPrimary(payload)
 		if !ok {
 			d.rw.Drop(in.SequenceNumber) // malformed: later packets close the gap
 			d.mu.Unlock()
@@ -460,7 +425,7 @@ func (d *DownTrack) writeRTP(from *Receiver, in *rtp.Header, payload []byte, now
 		return
 	}
 	if vp8 {
-		payload = rewriteVP8(d.out[:], payload, &d.vp8Desc, pic, tl0)
+		payload = codecs.RewriteVP8(d.out[:], payload, &d.vp8Desc, pic, tl0)
 	}
 	if !d.sentAny {
 		d.firstOut.Store(nowNanos)
@@ -578,16 +543,16 @@ func (d *DownTrack) retransmit(outSeq uint16) {
 	if !ok {
 		return
 	}
-	if d.vp8 != nil && parseVP8Descriptor(payload, &d.vp8Desc) {
+	if d.vp8 != nil && codecs.ParseVP8Descriptor(payload, &d.vp8Desc) {
 		// The ids it first went out with; rtxBuf is ours to rewrite.
 		pic, tl0, ok := d.vp8.Lookup(&d.vp8Desc)
 		if !ok {
 			return
 		}
-		payload = rewriteVP8(payload, payload, &d.vp8Desc, pic, tl0)
+		payload = codecs.RewriteVP8(payload, payload, &d.vp8Desc, pic, tl0)
 	}
 	if d.redPrimary {
-		if payload, ok = redPrimary(payload); !ok {
+		if payload, ok = codecs.REDPrimary(payload); !ok {
 			return
 		}
 	}

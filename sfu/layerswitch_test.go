@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"testing"
 	"time"
+
+	"github.com/bayan-dev/bayan/sfu/codecs"
+	"github.com/bayan-dev/bayan/sfu/codecs/codecstest"
 )
 
 // A down-track asked to switch layers keeps forwarding the old layer until
@@ -21,10 +24,10 @@ func TestDownTrackSwitchesLayerOnKeyframe(t *testing.T) {
 
 	// Each packet is one frame; the layers number their pictures apart.
 	lowPayload := func(i int, key bool) []byte {
-		return append(vp8Frame{pic: 300 + uint16(i), wide: true, tl0: uint8(i), key: key}.payload(0), []byte("LOW")...)
+		return append(codecstest.VP8Frame{Pic: 300 + uint16(i), Wide: true, TL0: uint8(i), Key: key}.Payload(0), []byte("LOW")...)
 	}
 	highPayload := func(i int, key bool) []byte {
-		return append(vp8Frame{pic: 20000 + uint16(i), wide: true, tl0: 77 + uint8(i), key: key}.payload(0), []byte("HIGH")...)
+		return append(codecstest.VP8Frame{Pic: 20000 + uint16(i), Wide: true, TL0: 77 + uint8(i), Key: key}.Payload(0), []byte("HIGH")...)
 	}
 	at := func(i int) time.Duration { return time.Duration(i) * 33 * time.Millisecond }
 
@@ -61,12 +64,12 @@ func TestDownTrackSwitchesLayerOnKeyframe(t *testing.T) {
 			t.Fatalf("packet %d: timestamp %d does not advance from %d", i, p.hdr.Timestamp, sent[i-1].hdr.Timestamp)
 		}
 		// PictureID and TL0PICIDX go on from the low layer's.
-		var d vp8Descriptor
-		if !parseVP8Descriptor(p.payload, &d) || d.picID != 300+uint16(i) || d.tl0 != uint8(i) {
-			t.Fatalf("packet %d: PictureID %d TL0PICIDX %d, want %d %d", i, d.picID, d.tl0, 300+i, i)
+		var d codecs.VP8Descriptor
+		if !codecs.ParseVP8Descriptor(p.payload, &d) || d.PicID != 300+uint16(i) || d.TL0 != uint8(i) {
+			t.Fatalf("packet %d: PictureID %d TL0PICIDX %d, want %d %d", i, d.PicID, d.TL0, 300+i, i)
 		}
 	}
-	if !IsKeyframe(vp8Codec.MimeType, sent[8].payload) {
+	if !codecs.IsKeyframe(vp8Codec.MimeType, sent[8].payload) {
 		t.Fatal("the first high packet is not a keyframe")
 	}
 	if low.DownTrackCount() != 0 || dt.Receiver() != high {

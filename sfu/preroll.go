@@ -3,6 +3,7 @@ package sfu
 import (
 	"time"
 
+	"github.com/bayan-dev/bayan/sfu/codecs"
 	"github.com/pion/rtp"
 )
 
@@ -59,7 +60,7 @@ func (d *DownTrack) replay(from *Receiver, in *rtp.Header, nowNanos int64) {
 		}
 		if d.redPrimary {
 			var ok bool
-			if payload, ok = redPrimary(payload); !ok {
+			if payload, ok = codecs.REDPrimary(payload); !ok {
 				continue
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bayan-dev/bayan/sfu/codecs"
 	"github.com/bayan-dev/bayan/sfu/packetcache"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
@@ -198,10 +199,10 @@ func (r *Receiver) forward(hdr *rtp.Header, pkt []byte, arrival time.Time) {
 	r.packets.Add(1)
 	r.bytes.Add(uint64(len(pkt)))
 	if r.vp8 {
-		var d vp8Descriptor
+		var d codecs.VP8Descriptor
 		tid := 0
-		if parseVP8Descriptor(payload, &d) && d.hasTID {
-			tid = min(int(d.tid), 2)
+		if codecs.ParseVP8Descriptor(payload, &d) && d.HasTID {
+			tid = min(int(d.TID), 2)
 		}
 		r.temporalBytes[tid].Add(uint64(len(pkt)))
 	}
