@@ -69,9 +69,8 @@ type DownTrack struct {
 	// vp8 keeps PictureIDs continuous and thins temporal layers; nil for
 	// other codecs. A payload it changes is built in out, never in the
 	// receiver's buffer, which every down-track of the fan-out reads.
-	vp8     *codecs.VP8Munger
-	vp8Desc codecs.VP8Descriptor
-	out     [MaxPacketSize]byte
+	vp8 *codecs.VP8Munger
+	out [MaxPacketSize]byte
 
 	// listener gates an audio track by its room's top-K selection; nil
 	// forwards everything. gated records that a packet was withheld, so
@@ -349,91 +348,128 @@ func (d *DownTrack) ForwardingSince() time.Time {
 	return time.Time{}
 }
 
-// writeRTP forwards one packet from the receiver from. Called from that
-// receiver's read loop.
-func (d *DownTrack) writeRTP(from *Receiver, in *rtp.Header, payload []byte, nowNanos int64) {
-	if !d.bound.Load() || d.paused.Load() {
-		return
-	}
-	if l := d.listener.Load(); l != nil && !l.allows(from.slot.Load()) {
-		if !d.gated.Load() {
-			d.gated.Store(true)
-		}
+// writeRTP forwards one packet from the receiver from, in three steps:
+// admit it (switching layer, or resuming, on a keyframe), rewrite it onto
+// the outgoing stream, send it. Called from that receiver's read loop.
+func (d *DownTrack) writeRTP(from *Receiver, p *packet) {
+	if !d.bound.Load() || d.paused.Load() || d.withheld(from) {
 		return
 	}
 	d.mu.Lock()
-	var left *Receiver
-	if from == d.current && d.dropCurrent {
-		d.mu.Unlock()
-		return
+	v, left := d.admit(from, p.keyframe)
+	n, err, sent := 0, error(nil), false
+	if v == take {
+		if seq, ts, payload, ok := d.rewrite(from, p); ok {
+			n, err, sent = len(payload), d.send(p, seq, ts, payload), true
+		}
+	}
+	d.mu.Unlock()
+	if v == awaitKeyframe {
+		// Throttled: repeats at most every keyframeInterval while waiting.
+		from.RequestKeyFrame()
+	}
+	if sent {
+		d.account(n, err)
+	}
+	if left != nil {
+		left.RemoveDownTrack(d)
+	}
+}
+
+// verdict is what a down-track does with a packet of one of its layers.
+type verdict uint8
+
+const (
+	skip          verdict = iota // not wanted: a layer being left, or current while switching down
+	awaitKeyframe                // wanted, but the subscriber must start on a keyframe
+	take                         // forwarded
+)
+
+// withheld reports whether top-K selection keeps from's audio from this
+// down-track now, noting it so that the next packet let through starts a
+// new epoch with a pre-roll.
+func (d *DownTrack) withheld(from *Receiver) bool {
+	l := d.listener.Load()
+	if l == nil || l.allows(from.slot.Load()) {
+		return false
+	}
+	if !d.gated.Load() {
+		d.gated.Store(true)
+	}
+	return true
+}
+
+// admit decides on a packet of from, keyframe or not. The target layer's
+// keyframe makes it current, and left is the layer it replaces, for the
+// caller to detach once d.mu is released. Callers hold d.mu.
+func (d *DownTrack) admit(from *Receiver, keyframe bool) (v verdict, left *Receiver) {
+	switch {
+	case from == d.current && d.dropCurrent:
+		return skip, nil
+	case from != d.current && from != d.target:
+		return skip, nil // a layer being left: packets still in its fan-out
+	case (from != d.current || d.needKeyframe) && !keyframe:
+		return awaitKeyframe, nil
 	}
 	if from != d.current {
-		if from != d.target {
-			d.mu.Unlock()
-			return // a layer being left: packets still in its fan-out
-		}
-		if !codecs.IsKeyframe(d.mime, payload) {
-			d.mu.Unlock()
-			from.RequestKeyFrame() // throttled
-			return
-		}
 		// The wanted layer's keyframe: switch here, seamlessly.
 		left, d.current = d.current, from
 		d.dropCurrent = false
 		d.newEpoch()
-		d.needKeyframe = false
 	}
-	if d.needKeyframe {
-		if !codecs.IsKeyframe(d.mime, payload) {
-			d.mu.Unlock()
-			// Throttled: repeats at most every keyframeInterval while waiting.
-			from.RequestKeyFrame()
-			return
-		}
-		d.needKeyframe = false
-	}
+	d.needKeyframe = false
+	return take, left
+}
+
+// rewrite maps p onto the outgoing stream: the sequence number, timestamp
+// and payload it goes out with. ok is false when it is left out (a thinned
+// VP8 temporal layer, a malformed RED payload, a packet of an earlier
+// epoch). Callers hold d.mu.
+func (d *DownTrack) rewrite(from *Receiver, p *packet) (seq uint16, ts uint32, payload []byte, ok bool) {
 	if d.gated.Load() && d.gated.Swap(false) {
 		// Let through again: continue the outgoing stream after what was
 		// last sent, starting with the packets that got it selected.
 		d.rw.Switch()
-		d.replay(from, in, nowNanos)
+		d.replay(from, p.hdr, p.arrival)
 	}
+	in := p.hdr.SequenceNumber
+	payload = p.payload
 	var pic uint16
 	var tl0 uint8
-	vp8 := d.vp8 != nil && codecs.ParseVP8Descriptor(payload, &d.vp8Desc)
+	vp8 := d.vp8 != nil && p.hasVP8
 	if vp8 {
-		var ok bool
-		if pic, tl0, ok = d.vp8.Forward(&d.vp8Desc); !ok {
-			// A thinned temporal layer: later packets close the gap.
-			d.rw.Drop(in.SequenceNumber)
-			d.mu.Unlock()
-			return
+		if pic, tl0, ok = d.vp8.Forward(&p.vp8); !ok {
+			d.rw.Drop(in) // later packets close the gap
+			return 0, 0, nil, false
 		}
 	}
 	if d.redPrimary {
-		p, ok := codecs.REDPrimary(payload)
-		if !ok {
-			d.rw.Drop(in.SequenceNumber) // malformed: later packets close the gap
-			d.mu.Unlock()
-			return
+		if payload, ok = codecs.REDPrimary(payload); !ok {
+			d.rw.Drop(in) // later packets close the gap
+			return 0, 0, nil, false
 		}
-		payload = p
 	}
-	seq, ts, ok := d.rw.Rewrite(in.SequenceNumber, in.Timestamp, nowNanos)
-	if !ok {
-		d.mu.Unlock()
-		return
+	if seq, ts, ok = d.rw.Rewrite(in, p.hdr.Timestamp, p.arrival); !ok {
+		return 0, 0, nil, false
 	}
 	if vp8 {
-		payload = codecs.RewriteVP8(d.out[:], payload, &d.vp8Desc, pic, tl0)
+		// Never in the receiver's buffer, which every down-track reads.
+		payload = codecs.RewriteVP8(d.out[:], payload, &p.vp8, pic, tl0)
 	}
+	return seq, ts, payload, true
+}
+
+// send writes the rewritten packet and tells the loss cursor and the
+// bandwidth estimator; it returns the writer's error. Callers hold d.mu.
+func (d *DownTrack) send(p *packet, seq uint16, ts uint32, payload []byte) error {
+	in := p.hdr.SequenceNumber
 	if !d.sentAny {
-		d.firstOut.Store(nowNanos)
+		d.firstOut.Store(p.arrival)
 	}
-	if !d.sentAny || int16(in.SequenceNumber-d.lastIn) > 0 {
-		d.lastIn, d.sentAny = in.SequenceNumber, true
+	if !d.sentAny || int16(in-d.lastIn) > 0 {
+		d.lastIn, d.sentAny = in, true
 	}
-	d.fillHeader(&d.hdr, in, seq, ts)
+	d.fillHeader(&d.hdr, p.hdr, seq, ts)
 	_, err := d.writer.WriteRTP(&d.hdr, payload)
 	d.advanceCursor(seq, err == nil)
 	if est := d.est.Load(); est != nil && d.twccExt != 0 && err == nil {
@@ -442,11 +478,7 @@ func (d *DownTrack) writeRTP(from *Receiver, in *rtp.Header, payload []byte, now
 			est.OnSent(uint16(ext[0])<<8|uint16(ext[1]), d.hdr.MarshalSize()+len(payload), est.Now())
 		}
 	}
-	d.mu.Unlock()
-	d.account(len(payload), err)
-	if left != nil {
-		left.RemoveDownTrack(d)
-	}
+	return err
 }
 
 // advanceCursor records that outgoing sequence number seq was used, and
@@ -531,25 +563,22 @@ func (d *DownTrack) retransmit(outSeq uint16) {
 	if err != nil {
 		return
 	}
-	payload := d.rtxBuf[hlen:n]
-	if d.rtxHdr.Padding {
-		pad := int(payload[len(payload)-1])
-		if pad == 0 || pad > len(payload) {
-			return
-		}
-		payload = payload[:len(payload)-pad]
+	payload, ok := rtpPayload(d.rtxBuf[:n], hlen, d.rtxHdr.Padding)
+	if !ok {
+		return
 	}
 	seq, ts, ok := d.rw.Map(inSeq, d.rtxHdr.Timestamp)
 	if !ok {
 		return
 	}
-	if d.vp8 != nil && codecs.ParseVP8Descriptor(payload, &d.vp8Desc) {
+	var desc codecs.VP8Descriptor
+	if d.vp8 != nil && codecs.ParseVP8Descriptor(payload, &desc) {
 		// The ids it first went out with; rtxBuf is ours to rewrite.
-		pic, tl0, ok := d.vp8.Lookup(&d.vp8Desc)
+		pic, tl0, ok := d.vp8.Lookup(&desc)
 		if !ok {
 			return
 		}
-		payload = codecs.RewriteVP8(payload, payload, &d.vp8Desc, pic, tl0)
+		payload = codecs.RewriteVP8(payload, payload, &desc, pic, tl0)
 	}
 	if d.redPrimary {
 		if payload, ok = codecs.REDPrimary(payload); !ok {

@@ -185,24 +185,18 @@ func (r *Receiver) forward(hdr *rtp.Header, pkt []byte, arrival time.Time) {
 	now := arrival.UnixNano()
 	// Padding-only probes count too: they take sequence numbers.
 	r.rx.observe(hdr.SequenceNumber, hdr.Timestamp, now)
-	payload := pkt[hlen:]
-	if hdr.Padding {
-		pad := int(pkt[len(pkt)-1])
-		if pad == 0 || pad > len(payload) {
-			return
-		}
-		payload = payload[:len(payload)-pad]
-		if len(payload) == 0 {
-			return // a padding-only probe carries nothing to forward
-		}
+	payload, ok := rtpPayload(pkt, hlen, hdr.Padding)
+	if !ok || hdr.Padding && len(payload) == 0 {
+		return // malformed padding, or a padding-only probe: nothing to forward
 	}
 	r.packets.Add(1)
 	r.bytes.Add(uint64(len(pkt)))
+	p := packet{hdr: hdr, payload: payload, arrival: now}
+	r.parse(&p)
 	if r.vp8 {
-		var d codecs.VP8Descriptor
 		tid := 0
-		if codecs.ParseVP8Descriptor(payload, &d) && d.HasTID {
-			tid = min(int(d.TID), 2)
+		if p.hasVP8 && p.vp8.HasTID {
+			tid = min(int(p.vp8.TID), 2)
 		}
 		r.temporalBytes[tid].Add(uint64(len(pkt)))
 	}
@@ -226,12 +220,23 @@ func (r *Receiver) forward(hdr *rtp.Header, pkt []byte, arrival time.Time) {
 		r.batch.BeginBatch()
 	}
 	for _, dt := range dts {
-		dt.writeRTP(r, hdr, payload, now)
+		dt.writeRTP(r, &p)
 	}
 	if r.batch != nil {
 		r.batch.EndBatch()
 	}
 	r.stats.observeDelay(time.Since(arrival))
+}
+
+// parse reads, once for all down-tracks, what they decide on: the VP8
+// descriptor and whether the packet starts a keyframe.
+func (r *Receiver) parse(p *packet) {
+	if r.vp8 {
+		p.hasVP8 = codecs.ParseVP8Descriptor(p.payload, &p.vp8)
+		p.keyframe = p.hasVP8 && p.vp8.Keyframe
+		return
+	}
+	p.keyframe = codecs.IsKeyframe(r.codec.MimeType, p.payload)
 }
 
 // AddDownTrack makes dt receive every packet from now on.
