@@ -386,11 +386,16 @@ const (
 )
 
 // withheld reports whether top-K selection keeps from's audio from this
-// down-track now, noting it so that the next packet let through starts a
-// new epoch with a pre-roll.
+// down-track now. The check of a down-track without a listener inlines.
 func (d *DownTrack) withheld(from *Receiver) bool {
 	l := d.listener.Load()
-	if l == nil || l.allows(from.slot.Load()) {
+	return l != nil && d.gate(l, from)
+}
+
+// gate reports whether l may not hear from now, noting it so that the next
+// packet let through starts a new epoch with a pre-roll.
+func (d *DownTrack) gate(l *AudioListener, from *Receiver) bool {
+	if l.allows(from.slot.Load()) {
 		return false
 	}
 	if !d.gated.Load() {
@@ -399,10 +404,19 @@ func (d *DownTrack) withheld(from *Receiver) bool {
 	return true
 }
 
-// admit decides on a packet of from, keyframe or not. The target layer's
-// keyframe makes it current, and left is the layer it replaces, for the
-// caller to detach once d.mu is released. Callers hold d.mu.
+// admit decides on a packet of from, keyframe or not; callers hold d.mu.
+// Forwarding on as before, the common case, inlines.
 func (d *DownTrack) admit(from *Receiver, keyframe bool) (v verdict, left *Receiver) {
+	if from == d.current && !d.needKeyframe && !d.dropCurrent {
+		return take, nil
+	}
+	return d.admitChange(from, keyframe)
+}
+
+// admitChange is admit while a layer switch, or a keyframe, is awaited. The
+// target layer's keyframe makes it current, and left is the layer it
+// replaces, for the caller to detach once d.mu is released.
+func (d *DownTrack) admitChange(from *Receiver, keyframe bool) (v verdict, left *Receiver) {
 	switch {
 	case from == d.current && d.dropCurrent:
 		return skip, nil
