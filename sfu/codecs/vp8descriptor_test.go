@@ -7,6 +7,33 @@ import (
 	"github.com/bayan-dev/bayan/sfu/codecs/codecstest"
 )
 
+// RewriteVP8 writes within the field's width, copies only when something
+// changes, and never writes into its source.
+func TestRewriteVP8(t *testing.T) {
+	src := codecstest.VP8Frame{Pic: 0x1234, Wide: true, TL0: 5}.Payload(0)
+	orig := bytes.Clone(src)
+	var d VP8Descriptor
+	ParseVP8Descriptor(src, &d)
+	dst := make([]byte, 64)
+	if got := RewriteVP8(dst, src, &d, 0x1234, 5); &got[0] != &src[0] {
+		t.Fatal("unchanged ids made a copy")
+	}
+	got := RewriteVP8(dst, src, &d, 0x8001, 9) // 0x8001 wraps to 1 in 15 bits
+	var g VP8Descriptor
+	if !ParseVP8Descriptor(got, &g) || g.PicID != 1 || !g.Wide || g.TL0 != 9 || g.Size != d.Size {
+		t.Fatalf("rewritten: %+v", g)
+	}
+	if !bytes.Equal(got[d.Size:], src[d.Size:]) || !bytes.Equal(src, orig) {
+		t.Fatal("payload after the descriptor changed, or the source was written")
+	}
+	narrow := codecstest.VP8Frame{Pic: 3, TL0: 1}.Payload(0)
+	ParseVP8Descriptor(narrow, &d)
+	got = RewriteVP8(dst, narrow, &d, 130, 1)
+	if !ParseVP8Descriptor(got, &g) || g.PicID != 2 || g.Wide {
+		t.Fatalf("7-bit field: %+v, want id 130 mod 128", g)
+	}
+}
+
 func TestParseVP8Descriptor(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -36,32 +63,5 @@ func TestParseVP8Descriptor(t *testing.T) {
 		if ok && d.Keyframe != vp8Oracle(tc.p) {
 			t.Errorf("%s: keyframe %v, pion's parser says %v", tc.name, d.Keyframe, !d.Keyframe)
 		}
-	}
-}
-
-// RewriteVP8 writes within the field's width, copies only when something
-// changes, and never writes into its source.
-func TestRewriteVP8(t *testing.T) {
-	src := codecstest.VP8Frame{Pic: 0x1234, Wide: true, TL0: 5}.Payload(0)
-	orig := bytes.Clone(src)
-	var d VP8Descriptor
-	ParseVP8Descriptor(src, &d)
-	dst := make([]byte, 64)
-	if got := RewriteVP8(dst, src, &d, 0x1234, 5); &got[0] != &src[0] {
-		t.Fatal("unchanged ids made a copy")
-	}
-	got := RewriteVP8(dst, src, &d, 0x8001, 9) // 0x8001 wraps to 1 in 15 bits
-	var g VP8Descriptor
-	if !ParseVP8Descriptor(got, &g) || g.PicID != 1 || !g.Wide || g.TL0 != 9 || g.Size != d.Size {
-		t.Fatalf("rewritten: %+v", g)
-	}
-	if !bytes.Equal(got[d.Size:], src[d.Size:]) || !bytes.Equal(src, orig) {
-		t.Fatal("payload after the descriptor changed, or the source was written")
-	}
-	narrow := codecstest.VP8Frame{Pic: 3, TL0: 1}.Payload(0)
-	ParseVP8Descriptor(narrow, &d)
-	got = RewriteVP8(dst, narrow, &d, 130, 1)
-	if !ParseVP8Descriptor(got, &g) || g.PicID != 2 || g.Wide {
-		t.Fatalf("7-bit field: %+v, want id 130 mod 128", g)
 	}
 }
