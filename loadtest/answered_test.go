@@ -10,7 +10,7 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
-	"github.com/bayan-dev/bayan/internal/red"
+	"github.com/bayan-dev/bayan/sfu/codecs"
 )
 
 // An answer's audio section as LiveKit v1.13.5 writes it to a client that
@@ -83,7 +83,7 @@ func TestMicrophoneSendsTheAnsweredCodec(t *testing.T) {
 				t.Fatalf("payload type %d, want RED %v", pt, c.wantRED)
 			}
 			if c.wantRED {
-				if _, ok := red.Primary(payload); !ok {
+				if _, ok := codecs.REDPrimary(payload); !ok {
 					t.Fatalf("a RED packet without a primary encoding: % x", payload)
 				}
 			}

@@ -5,7 +5,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/bayan-dev/bayan/internal/red"
+	"github.com/bayan-dev/bayan/sfu/codecs"
 
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
@@ -124,7 +124,7 @@ func (t *trackStats) onPacket(p *participant, b []byte, now int64) {
 	rtpTS := binary.BigEndian.Uint32(b[4:])
 	payload := b[off:end]
 	if t.red {
-		p, ok := red.Primary(payload)
+		p, ok := codecs.REDPrimary(payload)
 		if !ok {
 			t.foreign++
 			return

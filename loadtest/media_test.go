@@ -8,7 +8,7 @@ import (
 
 	"github.com/livekit/protocol/livekit"
 
-	"github.com/bayan-dev/bayan/sfu"
+	"github.com/bayan-dev/bayan/sfu/codecs"
 )
 
 func TestVP8PacketsParse(t *testing.T) {
@@ -26,7 +26,7 @@ func TestVP8PacketsParse(t *testing.T) {
 				if len(payload) > maxPayload {
 					t.Fatalf("%s: payload of %d bytes", spec.rid, len(payload))
 				}
-				if got := sfu.IsKeyframe("video/VP8", payload); got != (key && first) {
+				if got := codecs.IsKeyframe("video/VP8", payload); got != (key && first) {
 					t.Fatalf("%s frame %d: IsKeyframe = %v on first=%v", spec.rid, frame, got, first)
 				}
 				if start := payload[0]&0x10 != 0; start != first {

@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/bayan-dev/bayan/internal/red"
+	"github.com/bayan-dev/bayan/sfu/codecs"
 
 	"github.com/livekit/protocol/livekit"
 	"github.com/pion/interceptor"
@@ -438,7 +438,7 @@ func (a *audioTrack) send(start time.Time) {
 	a.pkt.Marker = false
 	a.pkt.Payload = payload
 	if a.red {
-		a.pkt.Payload = red.Wrap(a.redBuf[:0], opusPT, a.prev[:a.prevN], 960, payload)
+		a.pkt.Payload = codecs.WrapRED(a.redBuf[:0], opusPT, a.prev[:a.prevN], 960, payload)
 		a.prevN = copy(a.prev[:], payload)
 	}
 	a.pkt.Extensions = a.exts

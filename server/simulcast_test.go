@@ -17,7 +17,7 @@ import (
 
 	"github.com/bayan-dev/bayan/internal/testnet"
 	"github.com/bayan-dev/bayan/internal/testserver"
-	"github.com/bayan-dev/bayan/sfu"
+	"github.com/bayan-dev/bayan/sfu/codecs"
 )
 
 // layerMagic marks each simulcast layer's payloads.
@@ -54,7 +54,7 @@ func (l *layerLog) read(track *webrtc.TrackRemote) {
 			}
 		}
 		l.mu.Lock()
-		l.pkts = append(l.pkts, layerPacket{seq: pkt.SequenceNumber, layer: q, key: sfu.IsKeyframe(webrtc.MimeTypeVP8, pkt.Payload), at: time.Now()})
+		l.pkts = append(l.pkts, layerPacket{seq: pkt.SequenceNumber, layer: q, key: codecs.IsKeyframe(webrtc.MimeTypeVP8, pkt.Payload), at: time.Now()})
 		l.mu.Unlock()
 	}
 }

@@ -289,30 +289,6 @@ func benchForwardSRTP(b *testing.B, batched bool) {
 	}
 }
 
-func BenchmarkRewriter(b *testing.B) {
-	r := NewRewriter(90000)
-	b.ReportAllocs()
-	now := int64(0)
-	for i := 0; i < b.N; i++ {
-		if i%1000 == 999 {
-			r.Switch()
-		}
-		now += int64(time.Millisecond)
-		r.Rewrite(uint16(i), uint32(i)*3000, now)
-	}
-}
-
-func BenchmarkPacketCacheStore(b *testing.B) {
-	c := NewPacketCache(1024)
-	pkt := make([]byte, 12+benchPayloadSize)
-	b.SetBytes(int64(len(pkt)))
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		c.Store(uint16(i), pkt, 0)
-	}
-}
-
 // TestForwardDoesNotAllocate guards the hot path: forwarding to bound
 // down-tracks with a no-op writer must not allocate.
 func TestForwardDoesNotAllocate(t *testing.T) {

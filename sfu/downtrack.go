@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/bayan-dev/bayan/sfu/bwe"
+	"github.com/bayan-dev/bayan/sfu/codecs"
+	"github.com/bayan-dev/bayan/sfu/seqmap"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/sdp/v3"
@@ -40,7 +42,7 @@ type DownTrack struct {
 	mu           sync.Mutex
 	current      *Receiver // the layer being forwarded
 	target       *Receiver // the layer wanted; current until a switch is asked
-	rw           *Rewriter
+	rw           *seqmap.Rewriter
 	ssrc         uint32
 	payloadType  uint8
 	writer       webrtc.TrackLocalWriter
@@ -67,9 +69,8 @@ type DownTrack struct {
 	// vp8 keeps PictureIDs continuous and thins temporal layers; nil for
 	// other codecs. A payload it changes is built in out, never in the
 	// receiver's buffer, which every down-track of the fan-out reads.
-	vp8     *VP8Munger
-	vp8Desc vp8Descriptor
-	out     [MaxPacketSize]byte
+	vp8 *codecs.VP8Munger
+	out [MaxPacketSize]byte
 
 	// listener gates an audio track by its room's top-K selection; nil
 	// forwards everything. gated records that a packet was withheld, so
@@ -112,12 +113,12 @@ func NewDownTrack(r *Receiver, id, streamID string, stats *Stats) *DownTrack {
 		mime:         r.codec.MimeType,
 		isVideo:      r.kind == webrtc.RTPCodecTypeVideo,
 		stats:        stats,
-		rw:           NewRewriter(r.codec.ClockRate),
+		rw:           seqmap.NewRewriter(r.codec.ClockRate),
 		needKeyframe: r.kind == webrtc.RTPCodecTypeVideo,
 		remote:       remoteStats{clockRate: int64(r.codec.ClockRate)},
 	}
 	if d.isVideo && strings.EqualFold(d.mime, webrtc.MimeTypeVP8) {
-		d.vp8 = NewVP8Munger()
+		d.vp8 = codecs.NewVP8Munger()
 	}
 	return d
 }
@@ -239,7 +240,7 @@ func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 	if c, ok := d.bindCodec(ctx, d.mime, true); ok {
 		return c, nil
 	}
-	if isRED(d.mime) {
+	if codecs.IsRED(d.mime) {
 		// A subscriber without RED gets the primary encoding, as Opus.
 		if c, ok := d.bindCodec(ctx, webrtc.MimeTypeOpus, false); ok {
 			return c, nil
@@ -252,9 +253,9 @@ func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 // the receiver's fmtp when exact); ok is false when there is none.
 func (d *DownTrack) bindCodec(ctx webrtc.TrackLocalContext, mime string, exact bool) (webrtc.RTPCodecParameters, bool) {
 	for _, c := range ctx.CodecParameters() {
-		if strings.EqualFold(c.MimeType, mime) && (!exact || fmtpMatches(d.receiver.codec, c)) {
+		if strings.EqualFold(c.MimeType, mime) && (!exact || codecs.FmtpMatches(d.receiver.codec, c)) {
 			d.mu.Lock()
-			d.redPrimary = isRED(d.mime) && !isRED(c.MimeType)
+			d.redPrimary = codecs.IsRED(d.mime) && !codecs.IsRED(c.MimeType)
 			d.ssrc = uint32(ctx.SSRC())
 			d.payloadType = uint8(c.PayloadType)
 			d.writer = ctx.WriteStream()
@@ -265,7 +266,7 @@ func (d *DownTrack) bindCodec(ctx webrtc.TrackLocalContext, mime string, exact b
 					d.twccExt = uint8(e.ID)
 				}
 			}
-			if pt, ok := rtxPayloadType(ctx.CodecParameters(), c.PayloadType); ok && ctx.SSRCRetransmission() != 0 {
+			if pt, ok := codecs.RTXPayloadType(ctx.CodecParameters(), c.PayloadType); ok && ctx.SSRCRetransmission() != 0 {
 				d.rtxSSRC, d.rtxPT = uint32(ctx.SSRCRetransmission()), pt
 			}
 			d.mu.Unlock()
@@ -277,42 +278,6 @@ func (d *DownTrack) bindCodec(ctx webrtc.TrackLocalContext, mime string, exact b
 		}
 	}
 	return webrtc.RTPCodecParameters{}, false
-}
-
-// rtxPayloadType finds the negotiated RTX payload type for a codec.
-func rtxPayloadType(codecs []webrtc.RTPCodecParameters, apt webrtc.PayloadType) (uint8, bool) {
-	want := fmt.Sprintf("apt=%d", apt)
-	for _, c := range codecs {
-		if strings.EqualFold(c.MimeType, webrtc.MimeTypeRTX) && strings.Contains(c.SDPFmtpLine, want) {
-			for _, kv := range strings.Split(c.SDPFmtpLine, ";") {
-				if strings.TrimSpace(kv) == want {
-					return uint8(c.PayloadType), true
-				}
-			}
-		}
-	}
-	return 0, false
-}
-
-// fmtpMatches keeps H.264 profiles apart; other codecs match on MIME type.
-func fmtpMatches(want, got webrtc.RTPCodecParameters) bool {
-	if !strings.EqualFold(want.MimeType, webrtc.MimeTypeH264) {
-		return true
-	}
-	a, b := profileLevelID(want.SDPFmtpLine), profileLevelID(got.SDPFmtpLine)
-	// The first four hex digits are profile_idc and the constraint flags;
-	// the level may differ.
-	return len(a) < 4 || len(b) < 4 || a[:4] == b[:4]
-}
-
-func profileLevelID(fmtp string) string {
-	for _, kv := range strings.Split(fmtp, ";") {
-		k, v, ok := strings.Cut(strings.TrimSpace(kv), "=")
-		if ok && strings.EqualFold(k, "profile-level-id") {
-			return strings.ToLower(v)
-		}
-	}
-	return ""
 }
 
 // Unbind is called by pion when the track is removed from the connection.
@@ -383,91 +348,142 @@ func (d *DownTrack) ForwardingSince() time.Time {
 	return time.Time{}
 }
 
-// writeRTP forwards one packet from the receiver from. Called from that
-// receiver's read loop.
-func (d *DownTrack) writeRTP(from *Receiver, in *rtp.Header, payload []byte, nowNanos int64) {
-	if !d.bound.Load() || d.paused.Load() {
-		return
-	}
-	if l := d.listener.Load(); l != nil && !l.allows(from.slot.Load()) {
-		if !d.gated.Load() {
-			d.gated.Store(true)
-		}
+// writeRTP forwards one packet from the receiver from, in three steps:
+// admit it (switching layer, or resuming, on a keyframe), rewrite it onto
+// the outgoing stream, send it. Called from that receiver's read loop.
+func (d *DownTrack) writeRTP(from *Receiver, p *packet) {
+	if !d.bound.Load() || d.paused.Load() || d.withheld(from) {
 		return
 	}
 	d.mu.Lock()
-	var left *Receiver
-	if from == d.current && d.dropCurrent {
-		d.mu.Unlock()
-		return
+	v, left := d.admit(from, p.keyframe)
+	n, err, sent := 0, error(nil), false
+	if v == take {
+		if seq, ts, payload, ok := d.rewrite(from, p); ok {
+			n, err, sent = len(payload), d.send(p, seq, ts, payload), true
+		}
+	}
+	d.mu.Unlock()
+	if v == awaitKeyframe {
+		// Throttled: repeats at most every keyframeInterval while waiting.
+		from.RequestKeyFrame()
+	}
+	if sent {
+		d.account(n, err)
+	}
+	if left != nil {
+		left.RemoveDownTrack(d)
+	}
+}
+
+// verdict is what a down-track does with a packet of one of its layers.
+type verdict uint8
+
+const (
+	skip          verdict = iota // not wanted: a layer being left, or current while switching down
+	awaitKeyframe                // wanted, but the subscriber must start on a keyframe
+	take                         // forwarded
+)
+
+// withheld reports whether top-K selection keeps from's audio from this
+// down-track now. The check of a down-track without a listener inlines.
+func (d *DownTrack) withheld(from *Receiver) bool {
+	l := d.listener.Load()
+	return l != nil && d.gate(l, from)
+}
+
+// gate reports whether l may not hear from now, noting it so that the next
+// packet let through starts a new epoch with a pre-roll.
+func (d *DownTrack) gate(l *AudioListener, from *Receiver) bool {
+	if l.allows(from.slot.Load()) {
+		return false
+	}
+	if !d.gated.Load() {
+		d.gated.Store(true)
+	}
+	return true
+}
+
+// admit decides on a packet of from, keyframe or not; callers hold d.mu.
+// Forwarding on as before, the common case, inlines.
+func (d *DownTrack) admit(from *Receiver, keyframe bool) (v verdict, left *Receiver) {
+	if from == d.current && !d.needKeyframe && !d.dropCurrent {
+		return take, nil
+	}
+	return d.admitChange(from, keyframe)
+}
+
+// admitChange is admit while a layer switch, or a keyframe, is awaited. The
+// target layer's keyframe makes it current, and left is the layer it
+// replaces, for the caller to detach once d.mu is released.
+func (d *DownTrack) admitChange(from *Receiver, keyframe bool) (v verdict, left *Receiver) {
+	switch {
+	case from == d.current && d.dropCurrent:
+		return skip, nil
+	case from != d.current && from != d.target:
+		return skip, nil // a layer being left: packets still in its fan-out
+	case (from != d.current || d.needKeyframe) && !keyframe:
+		return awaitKeyframe, nil
 	}
 	if from != d.current {
-		if from != d.target {
-			d.mu.Unlock()
-			return // a layer being left: packets still in its fan-out
-		}
-		if !IsKeyframe(d.mime, payload) {
-			d.mu.Unlock()
-			from.RequestKeyFrame() // throttled
-			return
-		}
 		// The wanted layer's keyframe: switch here, seamlessly.
 		left, d.current = d.current, from
 		d.dropCurrent = false
 		d.newEpoch()
-		d.needKeyframe = false
 	}
-	if d.needKeyframe {
-		if !IsKeyframe(d.mime, payload) {
-			d.mu.Unlock()
-			// Throttled: repeats at most every keyframeInterval while waiting.
-			from.RequestKeyFrame()
-			return
-		}
-		d.needKeyframe = false
-	}
+	d.needKeyframe = false
+	return take, left
+}
+
+// rewrite maps p onto the outgoing stream: the sequence number, timestamp
+// and payload it goes out with. ok is false when it is left out (a thinned
+// VP8 temporal layer, a malformed RED payload, a packet of an earlier
+// epoch). Callers hold d.mu.
+func (d *DownTrack) rewrite(from *Receiver, p *packet) (seq uint16, ts uint32, payload []byte, ok bool) {
 	if d.gated.Load() && d.gated.Swap(false) {
 		// Let through again: continue the outgoing stream after what was
 		// last sent, starting with the packets that got it selected.
 		d.rw.Switch()
-		d.replay(from, in, nowNanos)
+		d.replay(from, p.hdr, p.arrival)
 	}
+	in := p.hdr.SequenceNumber
+	payload = p.payload
 	var pic uint16
 	var tl0 uint8
-	vp8 := d.vp8 != nil && parseVP8Descriptor(payload, &d.vp8Desc)
+	vp8 := d.vp8 != nil && p.hasVP8
 	if vp8 {
-		var ok bool
-		if pic, tl0, ok = d.vp8.Forward(&d.vp8Desc); !ok {
-			// A thinned temporal layer: later packets close the gap.
-			d.rw.Drop(in.SequenceNumber)
-			d.mu.Unlock()
-			return
+		if pic, tl0, ok = d.vp8.Forward(&p.vp8); !ok {
+			d.rw.Drop(in) // later packets close the gap
+			return 0, 0, nil, false
 		}
 	}
 	if d.redPrimary {
-		p, ok := redPrimary(payload)
-		if !ok {
-			d.rw.Drop(in.SequenceNumber) // malformed: later packets close the gap
-			d.mu.Unlock()
-			return
+		if payload, ok = codecs.REDPrimary(payload); !ok {
+			d.rw.Drop(in) // later packets close the gap
+			return 0, 0, nil, false
 		}
-		payload = p
 	}
-	seq, ts, ok := d.rw.Rewrite(in.SequenceNumber, in.Timestamp, nowNanos)
-	if !ok {
-		d.mu.Unlock()
-		return
+	if seq, ts, ok = d.rw.Rewrite(in, p.hdr.Timestamp, p.arrival); !ok {
+		return 0, 0, nil, false
 	}
 	if vp8 {
-		payload = rewriteVP8(d.out[:], payload, &d.vp8Desc, pic, tl0)
+		// Never in the receiver's buffer, which every down-track reads.
+		payload = codecs.RewriteVP8(d.out[:], payload, &p.vp8, pic, tl0)
 	}
+	return seq, ts, payload, true
+}
+
+// send writes the rewritten packet and tells the loss cursor and the
+// bandwidth estimator; it returns the writer's error. Callers hold d.mu.
+func (d *DownTrack) send(p *packet, seq uint16, ts uint32, payload []byte) error {
+	in := p.hdr.SequenceNumber
 	if !d.sentAny {
-		d.firstOut.Store(nowNanos)
+		d.firstOut.Store(p.arrival)
 	}
-	if !d.sentAny || int16(in.SequenceNumber-d.lastIn) > 0 {
-		d.lastIn, d.sentAny = in.SequenceNumber, true
+	if !d.sentAny || int16(in-d.lastIn) > 0 {
+		d.lastIn, d.sentAny = in, true
 	}
-	d.fillHeader(&d.hdr, in, seq, ts)
+	d.fillHeader(&d.hdr, p.hdr, seq, ts)
 	_, err := d.writer.WriteRTP(&d.hdr, payload)
 	d.advanceCursor(seq, err == nil)
 	if est := d.est.Load(); est != nil && d.twccExt != 0 && err == nil {
@@ -476,11 +492,7 @@ func (d *DownTrack) writeRTP(from *Receiver, in *rtp.Header, payload []byte, now
 			est.OnSent(uint16(ext[0])<<8|uint16(ext[1]), d.hdr.MarshalSize()+len(payload), est.Now())
 		}
 	}
-	d.mu.Unlock()
-	d.account(len(payload), err)
-	if left != nil {
-		left.RemoveDownTrack(d)
-	}
+	return err
 }
 
 // advanceCursor records that outgoing sequence number seq was used, and
@@ -565,28 +577,25 @@ func (d *DownTrack) retransmit(outSeq uint16) {
 	if err != nil {
 		return
 	}
-	payload := d.rtxBuf[hlen:n]
-	if d.rtxHdr.Padding {
-		pad := int(payload[len(payload)-1])
-		if pad == 0 || pad > len(payload) {
-			return
-		}
-		payload = payload[:len(payload)-pad]
+	payload, ok := rtpPayload(d.rtxBuf[:n], hlen, d.rtxHdr.Padding)
+	if !ok {
+		return
 	}
 	seq, ts, ok := d.rw.Map(inSeq, d.rtxHdr.Timestamp)
 	if !ok {
 		return
 	}
-	if d.vp8 != nil && parseVP8Descriptor(payload, &d.vp8Desc) {
+	var desc codecs.VP8Descriptor
+	if d.vp8 != nil && codecs.ParseVP8Descriptor(payload, &desc) {
 		// The ids it first went out with; rtxBuf is ours to rewrite.
-		pic, tl0, ok := d.vp8.Lookup(&d.vp8Desc)
+		pic, tl0, ok := d.vp8.Lookup(&desc)
 		if !ok {
 			return
 		}
-		payload = rewriteVP8(payload, payload, &d.vp8Desc, pic, tl0)
+		payload = codecs.RewriteVP8(payload, payload, &desc, pic, tl0)
 	}
 	if d.redPrimary {
-		if payload, ok = redPrimary(payload); !ok {
+		if payload, ok = codecs.REDPrimary(payload); !ok {
 			return
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"net"
 
 	"github.com/bayan-dev/bayan/sfu/bwe"
+	"github.com/bayan-dev/bayan/sfu/codecs"
 
 	"github.com/pion/dtls/v3"
 	"github.com/pion/ice/v4"
@@ -155,7 +156,7 @@ func registerCodecs(me *webrtc.MediaEngine) error {
 			PayloadType: 111},
 		// RED (RFC 2198) carrying Opus, as LiveKit's clients publish with
 		// red: true; subscribers without it get plain Opus (DownTrack).
-		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: MimeTypeRED, ClockRate: 48000, Channels: 2,
+		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: codecs.MimeTypeRED, ClockRate: 48000, Channels: 2,
 			SDPFmtpLine: "111/111"}, PayloadType: 63},
 	}
 	for _, c := range audio {

@@ -3,6 +3,7 @@ package sfu
 import (
 	"time"
 
+	"github.com/bayan-dev/bayan/sfu/codecs"
 	"github.com/pion/rtp"
 )
 
@@ -49,17 +50,12 @@ func (d *DownTrack) replay(from *Receiver, in *rtp.Header, nowNanos int64) {
 		if err != nil || hlen > n {
 			return
 		}
-		payload := d.rtxBuf[hlen:n]
-		if d.rtxHdr.Padding {
-			pad := int(payload[len(payload)-1])
-			if pad == 0 || pad > len(payload) {
-				continue
-			}
-			payload = payload[:len(payload)-pad]
+		payload, ok := rtpPayload(d.rtxBuf[:n], hlen, d.rtxHdr.Padding)
+		if !ok {
+			continue
 		}
 		if d.redPrimary {
-			var ok bool
-			if payload, ok = redPrimary(payload); !ok {
+			if payload, ok = codecs.REDPrimary(payload); !ok {
 				continue
 			}
 		}

@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bayan-dev/bayan/sfu/codecs"
+	"github.com/bayan-dev/bayan/sfu/packetcache"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/sdp/v3"
@@ -42,7 +44,7 @@ type Receiver struct {
 	codec  webrtc.RTPCodecParameters
 	ssrc   uint32
 	source RTPSource
-	cache  *PacketCache
+	cache  *packetcache.Cache
 	stats  *Stats
 
 	// writeRTCP sends RTCP to the publisher (PLI); nil in benchmarks.
@@ -117,9 +119,9 @@ func NewReceiverFromSource(src RTPSource, p ReceiverParams) *Receiver {
 	// its 100 ms of pre-roll): a second of packets, in full-size slots,
 	// grown to fit the stream's rate. That is 32 slots for a low simulcast
 	// layer and up to 512 (over 3 s of 720p at 1.7 Mbit/s) for a high one.
-	cache := NewGrowingPacketCache(32, 512, cacheKeep)
+	cache := packetcache.NewGrowing(32, 512, cacheKeep)
 	if p.Kind == webrtc.RTPCodecTypeAudio {
-		cache = NewGrowingPacketCache(16, 128, cacheKeep)
+		cache = packetcache.NewGrowing(16, 128, cacheKeep)
 	}
 	if p.Stats == nil {
 		p.Stats = &Stats{}
@@ -183,24 +185,18 @@ func (r *Receiver) forward(hdr *rtp.Header, pkt []byte, arrival time.Time) {
 	now := arrival.UnixNano()
 	// Padding-only probes count too: they take sequence numbers.
 	r.rx.observe(hdr.SequenceNumber, hdr.Timestamp, now)
-	payload := pkt[hlen:]
-	if hdr.Padding {
-		pad := int(pkt[len(pkt)-1])
-		if pad == 0 || pad > len(payload) {
-			return
-		}
-		payload = payload[:len(payload)-pad]
-		if len(payload) == 0 {
-			return // a padding-only probe carries nothing to forward
-		}
+	payload, ok := rtpPayload(pkt, hlen, hdr.Padding)
+	if !ok || hdr.Padding && len(payload) == 0 {
+		return // malformed padding, or a padding-only probe: nothing to forward
 	}
 	r.packets.Add(1)
 	r.bytes.Add(uint64(len(pkt)))
+	p := packet{hdr: hdr, payload: payload, arrival: now}
+	r.parse(&p)
 	if r.vp8 {
-		var d vp8Descriptor
 		tid := 0
-		if parseVP8Descriptor(payload, &d) && d.hasTID {
-			tid = min(int(d.tid), 2)
+		if p.hasVP8 && p.vp8.HasTID {
+			tid = min(int(p.vp8.TID), 2)
 		}
 		r.temporalBytes[tid].Add(uint64(len(pkt)))
 	}
@@ -224,12 +220,23 @@ func (r *Receiver) forward(hdr *rtp.Header, pkt []byte, arrival time.Time) {
 		r.batch.BeginBatch()
 	}
 	for _, dt := range dts {
-		dt.writeRTP(r, hdr, payload, now)
+		dt.writeRTP(r, &p)
 	}
 	if r.batch != nil {
 		r.batch.EndBatch()
 	}
 	r.stats.observeDelay(time.Since(arrival))
+}
+
+// parse reads, once for all down-tracks, what they decide on: the VP8
+// descriptor and whether the packet starts a keyframe.
+func (r *Receiver) parse(p *packet) {
+	if r.vp8 {
+		p.hasVP8 = codecs.ParseVP8Descriptor(p.payload, &p.vp8)
+		p.keyframe = p.hasVP8 && p.vp8.Keyframe
+		return
+	}
+	p.keyframe = codecs.IsKeyframe(r.codec.MimeType, p.payload)
 }
 
 // AddDownTrack makes dt receive every packet from now on.

@@ -1,4 +1,4 @@
-package sfu
+package codecs
 
 import "strings"
 
@@ -17,42 +17,11 @@ func IsKeyframe(mimeType string, payload []byte) bool {
 	}
 }
 
-// isVP8Keyframe parses the VP8 payload descriptor (RFC 7741 section 4.2) and
+// isVP8Keyframe reads the VP8 payload descriptor (RFC 7741 section 4.2) and
 // the first byte of the VP8 payload header.
 func isVP8Keyframe(p []byte) bool {
-	if len(p) < 1 {
-		return false
-	}
-	start := p[0]&0x10 != 0
-	pid := p[0] & 0x07
-	i := 1
-	if p[0]&0x80 != 0 { // X: extension byte follows
-		if len(p) < 2 {
-			return false
-		}
-		x := p[1]
-		i = 2
-		if x&0x80 != 0 { // I: picture id, 7 or 15 bits
-			if len(p) <= i {
-				return false
-			}
-			if p[i]&0x80 != 0 {
-				i += 2
-			} else {
-				i++
-			}
-		}
-		if x&0x40 != 0 { // L: TL0PICIDX
-			i++
-		}
-		if x&0x30 != 0 { // T or K: TID/KEYIDX byte
-			i++
-		}
-	}
-	if !start || pid != 0 || len(p) <= i {
-		return false
-	}
-	return p[i]&0x01 == 0 // P bit clear: key frame
+	var d VP8Descriptor
+	return ParseVP8Descriptor(p, &d) && d.Keyframe
 }
 
 // isH264Keyframe looks for an IDR slice or a sequence parameter set in a

@@ -1,4 +1,5 @@
-package sfu
+// Package packetcache keeps the recent packets of an RTP stream for retransmission.
+package packetcache
 
 import (
 	"sync"
@@ -16,14 +17,14 @@ type cacheSlot struct {
 	buf   [MaxPacketSize]byte
 }
 
-// PacketCache keeps the most recent packets of one RTP stream, indexed by
+// Cache keeps the most recent packets of one RTP stream, indexed by
 // sequence number, so that NACKs from any number of subscribers are answered
 // from one copy. It is a ring of full-size slots. A growing cache starts
 // small and doubles, up to its maximum, whenever it would overwrite a packet
 // younger than its keep time: so each stream holds about keep's worth of
 // packets, whatever its bitrate (a 150 kbit/s layer needs a tenth of the
 // slots of a 1.7 Mbit/s one). Once grown, storing never allocates.
-type PacketCache struct {
+type Cache struct {
 	mu    sync.Mutex
 	slots []cacheSlot
 	mask  uint16
@@ -31,18 +32,18 @@ type PacketCache struct {
 	keep  int64 // ns
 }
 
-// NewPacketCache returns a fixed cache holding up to size packets; size is
+// New returns a fixed cache holding up to size packets; size is
 // rounded up to a power of two and capped at 32768.
-func NewPacketCache(size int) *PacketCache {
+func New(size int) *Cache {
 	n := roundSlots(size)
-	return &PacketCache{slots: make([]cacheSlot, n), mask: uint16(n - 1), max: n}
+	return &Cache{slots: make([]cacheSlot, n), mask: uint16(n - 1), max: n}
 }
 
-// NewGrowingPacketCache returns a cache of min slots that grows up to max
+// NewGrowing returns a cache of min slots that grows up to max
 // slots to keep every packet for at least keep (sizes rounded up to powers
 // of two).
-func NewGrowingPacketCache(minSlots, maxSlots int, keep time.Duration) *PacketCache {
-	c := NewPacketCache(minSlots)
+func NewGrowing(minSlots, maxSlots int, keep time.Duration) *Cache {
+	c := New(minSlots)
 	c.max, c.keep = max(roundSlots(maxSlots), len(c.slots)), int64(keep)
 	return c
 }
@@ -58,7 +59,7 @@ func roundSlots(size int) int {
 // Store copies pkt, the whole RTP packet whose sequence number is seq and
 // which arrived at now (Unix ns), into the cache. Packets larger than
 // MaxPacketSize are not stored.
-func (c *PacketCache) Store(seq uint16, pkt []byte, now int64) {
+func (c *Cache) Store(seq uint16, pkt []byte, now int64) {
 	if len(pkt) > MaxPacketSize {
 		return
 	}
@@ -76,7 +77,7 @@ func (c *PacketCache) Store(seq uint16, pkt []byte, now int64) {
 }
 
 // grow doubles the ring, moving every packet to its place in the new one.
-func (c *PacketCache) grow() {
+func (c *Cache) grow() {
 	next := make([]cacheSlot, 2*len(c.slots))
 	mask := uint16(len(next) - 1)
 	for i := range c.slots {
@@ -88,7 +89,7 @@ func (c *PacketCache) grow() {
 }
 
 // Slots returns how many packets the cache can hold now.
-func (c *PacketCache) Slots() int {
+func (c *Cache) Slots() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.slots)
@@ -97,7 +98,7 @@ func (c *PacketCache) Slots() int {
 // Get copies the packet with sequence number seq into dst and returns its
 // length, or 0 when the packet is no longer (or never was) in the cache or
 // dst is too small.
-func (c *PacketCache) Get(seq uint16, dst []byte) int {
+func (c *Cache) Get(seq uint16, dst []byte) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s := &c.slots[seq&c.mask]

@@ -1,4 +1,6 @@
-package sfu
+package codecs
+
+import "github.com/bayan-dev/bayan/sfu/seqmap"
 
 // allTemporalLayers is the max temporal layer that forwards everything: the
 // TID field has two bits.
@@ -26,7 +28,7 @@ type VP8Munger struct {
 	highestRaw uint16 // newest incoming PictureID of the epoch
 	highestExt uint16 // ... unwrapped
 	dropped    bool   // the newest picture is being dropped
-	pics       dropLog
+	pics       seqmap.DropLog
 	sentPic    bool   // lastPic is valid
 	lastPic    uint16 // newest PictureID sent, before masking
 
@@ -65,16 +67,16 @@ func (m *VP8Munger) MaxTemporalLayer() int { return int(m.cur) }
 // PictureID and TL0PICIDX it goes out with (meaningful only for the fields
 // d has). Call it for packets in arrival order, Switch having been called
 // before the first packet of each epoch, which must be a keyframe.
-func (m *VP8Munger) Forward(d *vp8Descriptor) (pic uint16, tl0 uint8, ok bool) {
+func (m *VP8Munger) Forward(d *VP8Descriptor) (pic uint16, tl0 uint8, ok bool) {
 	if !m.started || m.switching {
 		m.startEpoch(d)
 	}
-	if d.picAt == 0 || !m.havePic {
+	if d.PicAt == 0 || !m.havePic {
 		// Without PictureIDs frames are told apart by their first packets.
-		if d.start {
+		if d.Start {
 			m.admit(d)
 		}
-		if d.hasTID && d.tid > m.cur {
+		if d.HasTID && d.TID > m.cur {
 			return 0, 0, false
 		}
 	} else {
@@ -82,52 +84,52 @@ func (m *VP8Munger) Forward(d *vp8Descriptor) (pic uint16, tl0 uint8, ok bool) {
 		ext := m.highestExt + uint16(diff)
 		switch {
 		case diff > 0: // a new picture: decide its fate once for all its packets
-			m.highestRaw, m.highestExt = d.picID, ext
+			m.highestRaw, m.highestExt = d.PicID, ext
 			m.dropped = !m.admit(d)
 			if m.dropped {
-				m.pics.drop(ext)
+				m.pics.Drop(ext)
 				return 0, 0, false
 			}
-			m.pics.advance(ext)
+			m.pics.Advance(ext)
 		case diff == 0:
 			if m.dropped {
 				return 0, 0, false
 			}
 		}
-		off, found := m.pics.offset(ext)
+		off, found := m.pics.Offset(ext)
 		if !found {
 			return 0, 0, false // of a dropped picture, or too old
 		}
 		pic = ext - off
-		if !m.sentPic || older(m.lastPic, pic) {
+		if !m.sentPic || seqmap.Older(m.lastPic, pic) {
 			m.lastPic, m.sentPic = pic, true
 		}
 	}
-	tl0 = d.tl0 - m.tl0Offset
-	if d.tl0At != 0 && (!m.sentTL0 || int8(tl0-m.lastTL0) > 0) {
+	tl0 = d.TL0 - m.tl0Offset
+	if d.TL0At != 0 && (!m.sentTL0 || int8(tl0-m.lastTL0) > 0) {
 		m.lastTL0, m.sentTL0 = tl0, true
 	}
 	return pic, tl0, true
 }
 
 // startEpoch places the ids of the epoch starting with d after those sent.
-func (m *VP8Munger) startEpoch(d *vp8Descriptor) {
+func (m *VP8Munger) startEpoch(d *VP8Descriptor) {
 	first := !m.started
 	m.started, m.switching = true, false
 	m.cur = m.max // a keyframe: every layer can follow
-	m.havePic = d.picAt != 0
+	m.havePic = d.PicAt != 0
 	m.dropped = false
 	if m.havePic {
-		ext := d.picID
+		ext := d.PicID
 		if m.sentPic {
 			ext = m.lastPic + 1
 		}
-		m.highestRaw, m.highestExt = d.picID, ext
-		m.pics.reset(0)
+		m.highestRaw, m.highestExt = d.PicID, ext
+		m.pics.Reset(0)
 	}
 	m.tl0Offset = 0
-	if d.tl0At != 0 && m.sentTL0 && !first {
-		m.tl0Offset = d.tl0 - (m.lastTL0 + 1)
+	if d.TL0At != 0 && m.sentTL0 && !first {
+		m.tl0Offset = d.TL0 - (m.lastTL0 + 1)
 	}
 }
 
@@ -138,41 +140,41 @@ func (m *VP8Munger) startEpoch(d *vp8Descriptor) {
 // frames of that layer after it depend only on frames the subscriber gets.
 // (A layer-0 frame alone is not enough: the next upper-layer frame may
 // reference earlier upper-layer frames that were dropped.)
-func (m *VP8Munger) admit(d *vp8Descriptor) bool {
-	if !d.hasTID {
+func (m *VP8Munger) admit(d *VP8Descriptor) bool {
+	if !d.HasTID {
 		return true
 	}
 	switch {
 	case m.max < m.cur:
 		m.cur = m.max
-	case m.max > m.cur && d.keyframe:
+	case m.max > m.cur && d.Keyframe:
 		m.cur = m.max
-	case m.max > m.cur && d.sync && d.tid == m.cur+1:
-		m.cur = d.tid
+	case m.max > m.cur && d.Sync && d.TID == m.cur+1:
+		m.cur = d.TID
 	}
-	return d.tid <= m.cur
+	return d.TID <= m.cur
 }
 
 // Lookup returns the ids a packet of the current epoch that was forwarded
 // went out with, without changing any state; it serves retransmissions. ok
 // is false for packets of frames that were dropped or are too old to place.
-func (m *VP8Munger) Lookup(d *vp8Descriptor) (pic uint16, tl0 uint8, ok bool) {
+func (m *VP8Munger) Lookup(d *VP8Descriptor) (pic uint16, tl0 uint8, ok bool) {
 	if !m.started || m.switching {
 		return 0, 0, false
 	}
-	if d.picAt != 0 && m.havePic {
+	if d.PicAt != 0 && m.havePic {
 		diff := d.picDiff(m.highestRaw)
 		if diff > 0 || diff == 0 && m.dropped {
 			return 0, 0, false
 		}
 		ext := m.highestExt + uint16(diff)
-		off, found := m.pics.offset(ext)
+		off, found := m.pics.Offset(ext)
 		if !found {
 			return 0, 0, false
 		}
 		pic = ext - off
-	} else if d.hasTID && d.tid > m.cur {
+	} else if d.HasTID && d.TID > m.cur {
 		return 0, 0, false
 	}
-	return pic, d.tl0 - m.tl0Offset, true
+	return pic, d.TL0 - m.tl0Offset, true
 }

@@ -1,4 +1,4 @@
-package sfu
+package seqmap
 
 import (
 	"testing"
@@ -337,5 +337,18 @@ func TestRewriterDropKeepsSequenceContinuous(t *testing.T) {
 	r.Switch()
 	if s, _ := rewriteOK(t, r, 7, 0, 50*33*ms); s != outs[len(outs)-1]+1 {
 		t.Fatalf("after the switch: seq %d, want %d", s, outs[len(outs)-1]+1)
+	}
+}
+
+func BenchmarkRewriter(b *testing.B) {
+	r := NewRewriter(90000)
+	b.ReportAllocs()
+	now := int64(0)
+	for i := 0; i < b.N; i++ {
+		if i%1000 == 999 {
+			r.Switch()
+		}
+		now += int64(time.Millisecond)
+		r.Rewrite(uint16(i), uint32(i)*3000, now)
 	}
 }

@@ -1,4 +1,4 @@
-package sfu
+package packetcache
 
 import (
 	"bytes"
@@ -14,8 +14,8 @@ func cachePacket(seq uint16, n int) []byte {
 	return p
 }
 
-func TestPacketCacheStoreGet(t *testing.T) {
-	c := NewPacketCache(16)
+func TestCacheStoreGet(t *testing.T) {
+	c := New(16)
 	dst := make([]byte, MaxPacketSize)
 
 	if n := c.Get(7, dst); n != 0 {
@@ -55,20 +55,20 @@ func TestPacketCacheStoreGet(t *testing.T) {
 	}
 }
 
-func TestPacketCacheSize(t *testing.T) {
+func TestCacheSize(t *testing.T) {
 	for _, tc := range []struct{ size, slots int }{
 		{-5, 1}, {0, 1}, {1, 1}, {2, 2}, {5, 8}, {128, 128}, {1000, 1024}, {1 << 15, 1 << 15}, {1 << 20, 1 << 15},
 	} {
-		c := NewPacketCache(tc.size)
+		c := New(tc.size)
 		if len(c.slots) != tc.slots || int(c.mask) != tc.slots-1 {
-			t.Errorf("NewPacketCache(%d): %d slots, mask %#x; want %d slots", tc.size, len(c.slots), c.mask, tc.slots)
+			t.Errorf("New(%d): %d slots, mask %#x; want %d slots", tc.size, len(c.slots), c.mask, tc.slots)
 		}
 	}
 }
 
-func TestPacketCacheWrapAround(t *testing.T) {
+func TestCacheWrapAround(t *testing.T) {
 	const size = 8
-	c := NewPacketCache(size)
+	c := New(size)
 	dst := make([]byte, MaxPacketSize)
 	// 65530 ... 65535, 0 ... 9: sixteen packets across the wrap.
 	var seqs []uint16
@@ -90,7 +90,7 @@ func TestPacketCacheWrapAround(t *testing.T) {
 	}
 
 	// The largest cache (32768 slots) still tells 0 and 32768 apart.
-	big := NewPacketCache(1 << 15)
+	big := New(1 << 15)
 	big.Store(0, cachePacket(0, 10), 0)
 	if n := big.Get(1<<15, dst); n != 0 {
 		t.Errorf("Get(32768) aliasing slot of 0 = %d, want 0", n)
@@ -100,8 +100,8 @@ func TestPacketCacheWrapAround(t *testing.T) {
 	}
 }
 
-func TestPacketCacheTooSmallDst(t *testing.T) {
-	c := NewPacketCache(4)
+func TestCacheTooSmallDst(t *testing.T) {
+	c := New(4)
 	p := cachePacket(1, 100)
 	c.Store(1, p, 0)
 	for _, l := range []int{0, 1, 99} {
@@ -119,8 +119,8 @@ func TestPacketCacheTooSmallDst(t *testing.T) {
 	}
 }
 
-func TestPacketCacheOversize(t *testing.T) {
-	c := NewPacketCache(4)
+func TestCacheOversize(t *testing.T) {
+	c := New(4)
 	dst := make([]byte, 2*MaxPacketSize)
 
 	c.Store(1, cachePacket(1, MaxPacketSize+1), 0)
@@ -152,8 +152,8 @@ func TestPacketCacheOversize(t *testing.T) {
 	}
 }
 
-func TestPacketCacheNoAllocs(t *testing.T) {
-	c := NewPacketCache(1024)
+func TestCacheNoAllocs(t *testing.T) {
+	c := New(1024)
 	p := cachePacket(0, 1200)
 	dst := make([]byte, MaxPacketSize)
 	var seq uint16
@@ -167,8 +167,8 @@ func TestPacketCacheNoAllocs(t *testing.T) {
 	}
 }
 
-func TestPacketCacheConcurrent(t *testing.T) {
-	c := NewPacketCache(64)
+func TestCacheConcurrent(t *testing.T) {
+	c := New(64)
 	var wg sync.WaitGroup
 	wg.Add(3)
 	go func() {
@@ -192,4 +192,15 @@ func TestPacketCacheConcurrent(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+func BenchmarkPacketCacheStore(b *testing.B) {
+	c := New(1024)
+	pkt := make([]byte, 12+1200) // a full video packet
+	b.SetBytes(int64(len(pkt)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c.Store(uint16(i), pkt, 0)
+	}
 }

@@ -1,4 +1,5 @@
-package sfu
+// Package seqmap maps the sequence numbers and timestamps a down-track forwards onto one continuous outgoing stream.
+package seqmap
 
 // Rewriter maps the sequence numbers and timestamps of the packets a
 // down-track forwards onto one continuous outgoing stream. Whenever the source
@@ -18,7 +19,7 @@ type Rewriter struct {
 	started   bool
 	switching bool
 
-	seqs     dropLog // in - out of the epoch's sequence numbers
+	seqs     DropLog // in - out of the epoch's sequence numbers
 	tsOffset uint32
 
 	highestIn    uint16 // highest incoming sequence number of this epoch
@@ -48,7 +49,7 @@ func (r *Rewriter) Rewrite(seq uint16, ts uint32, nowNanos int64) (outSeq uint16
 	case !r.started:
 		r.started = true
 		r.switching = false
-		r.seqs.reset(0)
+		r.seqs.Reset(0)
 		r.tsOffset = 0
 		r.highestIn, r.span = seq, 0
 		first = true
@@ -64,7 +65,7 @@ func (r *Rewriter) Rewrite(seq uint16, ts uint32, nowNanos int64) (outSeq uint16
 		if step == 0 {
 			step = 1
 		}
-		r.seqs.reset(seq - (r.lastOutSeq + 1))
+		r.seqs.Reset(seq - (r.lastOutSeq + 1))
 		r.tsOffset = ts - (r.lastOutTS + step)
 		r.highestIn, r.span = seq, 0
 		first = true
@@ -79,7 +80,7 @@ func (r *Rewriter) Rewrite(seq uint16, ts uint32, nowNanos int64) (outSeq uint16
 	if int16(seq-r.highestIn) <= 0 {
 		// A late packet keeps the place it had when newer ones went out.
 		var ok bool
-		if off, ok = r.seqs.offset(seq); !ok {
+		if off, ok = r.seqs.Offset(seq); !ok {
 			return 0, 0, false // dropped on purpose, or too old to place
 		}
 	}
@@ -88,7 +89,7 @@ func (r *Rewriter) Rewrite(seq uint16, ts uint32, nowNanos int64) (outSeq uint16
 	if d := int16(seq - r.highestIn); d > 0 || first {
 		if d > 0 {
 			r.span = uint16(min(int(r.span)+int(d), 1<<15-1))
-			r.seqs.advance(seq)
+			r.seqs.Advance(seq)
 		}
 		r.highestIn = seq
 		r.lastOutSeq = outSeq
@@ -112,7 +113,7 @@ func (r *Rewriter) Drop(seq uint16) {
 	if d <= 0 {
 		return
 	}
-	r.seqs.drop(seq)
+	r.seqs.Drop(seq)
 	r.span = uint16(min(int(r.span)+int(d), 1<<15-1))
 	r.highestIn = seq
 	// The packets skipped before seq, if any, keep their places.
@@ -127,7 +128,7 @@ func (r *Rewriter) Map(seq uint16, ts uint32) (outSeq uint16, outTS uint32, ok b
 	if !r.started || !r.sent(seq) {
 		return 0, 0, false
 	}
-	off, ok := r.seqs.offset(seq)
+	off, ok := r.seqs.Offset(seq)
 	if !ok {
 		return 0, 0, false
 	}
@@ -140,7 +141,7 @@ func (r *Rewriter) IncomingSeq(outSeq uint16) (seq uint16, ok bool) {
 	if !r.started {
 		return 0, false
 	}
-	seq, ok = r.seqs.unmap(outSeq)
+	seq, ok = r.seqs.Unmap(outSeq)
 	if !ok || !r.sent(seq) {
 		return 0, false
 	}

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"testing"
 	"time"
+
+	"github.com/bayan-dev/bayan/sfu/codecs"
+	"github.com/bayan-dev/bayan/sfu/codecs/codecstest"
 )
 
 // A down-track asked to switch layers keeps forwarding the old layer until
@@ -21,10 +24,10 @@ func TestDownTrackSwitchesLayerOnKeyframe(t *testing.T) {
 
 	// Each packet is one frame; the layers number their pictures apart.
 	lowPayload := func(i int, key bool) []byte {
-		return append(vp8Frame{pic: 300 + uint16(i), wide: true, tl0: uint8(i), key: key}.payload(0), []byte("LOW")...)
+		return append(codecstest.VP8Frame{Pic: 300 + uint16(i), Wide: true, TL0: uint8(i), Key: key}.Payload(0), []byte("LOW")...)
 	}
 	highPayload := func(i int, key bool) []byte {
-		return append(vp8Frame{pic: 20000 + uint16(i), wide: true, tl0: 77 + uint8(i), key: key}.payload(0), []byte("HIGH")...)
+		return append(codecstest.VP8Frame{Pic: 20000 + uint16(i), Wide: true, TL0: 77 + uint8(i), Key: key}.Payload(0), []byte("HIGH")...)
 	}
 	at := func(i int) time.Duration { return time.Duration(i) * 33 * time.Millisecond }
 
@@ -61,12 +64,12 @@ func TestDownTrackSwitchesLayerOnKeyframe(t *testing.T) {
 			t.Fatalf("packet %d: timestamp %d does not advance from %d", i, p.hdr.Timestamp, sent[i-1].hdr.Timestamp)
 		}
 		// PictureID and TL0PICIDX go on from the low layer's.
-		var d vp8Descriptor
-		if !parseVP8Descriptor(p.payload, &d) || d.picID != 300+uint16(i) || d.tl0 != uint8(i) {
-			t.Fatalf("packet %d: PictureID %d TL0PICIDX %d, want %d %d", i, d.picID, d.tl0, 300+i, i)
+		var d codecs.VP8Descriptor
+		if !codecs.ParseVP8Descriptor(p.payload, &d) || d.PicID != 300+uint16(i) || d.TL0 != uint8(i) {
+			t.Fatalf("packet %d: PictureID %d TL0PICIDX %d, want %d %d", i, d.PicID, d.TL0, 300+i, i)
 		}
 	}
-	if !IsKeyframe(vp8Codec.MimeType, sent[8].payload) {
+	if !codecs.IsKeyframe(vp8Codec.MimeType, sent[8].payload) {
 		t.Fatal("the first high packet is not a keyframe")
 	}
 	if low.DownTrackCount() != 0 || dt.Receiver() != high {
@@ -119,5 +122,54 @@ func TestDownTrackForwardingSince(t *testing.T) {
 	fx.f.feed(t, 3, 6000, vp8Delta(20), 80*time.Millisecond)
 	if s := fx.dt.ForwardingSince(); !s.Equal(testEpoch.Add(40 * time.Millisecond)) {
 		t.Fatalf("forwarding since %v, want the first packet sent's arrival %v", s, testEpoch.Add(40*time.Millisecond))
+	}
+}
+
+// The down-track thins layers with continuous sequence numbers, PictureIDs
+// and TL0PICIDX, and answers a NACK after drops with the very packet sent.
+func TestDownTrackDropsTemporalLayers(t *testing.T) {
+	r := newTestReceiver(vp8Codec, nil)
+	dt := NewDownTrack(r, "TR_x", "PA_x|TR_x", nil)
+	r.AddDownTrack(dt)
+	w := &recordingWriter{}
+	bindDownTrack(t, dt, testDownPT, testDownSSRC, w)
+	dt.SetMaxTemporalLayer(0)
+	feed := newFeeder(r)
+	seq := uint16(65500) // wraps on the way
+	for i := 0; i < 40; i++ {
+		f := codecstest.L1T3(i)
+		for p := 0; p < 2; p++ {
+			feed.feed(t, seq, uint32(i*3000), f.Payload(p), time.Duration(i)*33*time.Millisecond)
+			seq++
+		}
+	}
+	sent := w.sent()
+	if len(sent) != 20 {
+		t.Fatalf("sent %d packets, want the 2 of each of 10 layer-0 frames", len(sent))
+	}
+	var prev codecs.VP8Descriptor
+	for i, p := range sent {
+		var d codecs.VP8Descriptor
+		if !codecs.ParseVP8Descriptor(p.payload, &d) || d.TID != 0 {
+			t.Fatalf("packet %d: %+v", i, d)
+		}
+		if i > 0 && p.hdr.SequenceNumber != sent[i-1].hdr.SequenceNumber+1 {
+			t.Fatalf("packet %d: seq %d after %d", i, p.hdr.SequenceNumber, sent[i-1].hdr.SequenceNumber)
+		}
+		if i%2 == 1 && (d.PicID != prev.PicID || d.TL0 != prev.TL0) {
+			t.Fatalf("packet %d: ids differ within a frame", i)
+		}
+		if i%2 == 0 && i > 0 && (d.PicID != prev.PicID+1 || d.TL0 != prev.TL0+1) {
+			t.Fatalf("packet %d: id %d tl0 %d after %d %d", i, d.PicID, d.TL0, prev.PicID, prev.TL0)
+		}
+		prev = d
+	}
+	for _, i := range []int{19, 14, 12} { // still in the 32-slot cache
+		dt.retransmit(sent[i].hdr.SequenceNumber)
+		again := w.sent()
+		got := again[len(again)-1]
+		if got.hdr.SequenceNumber != sent[i].hdr.SequenceNumber || !bytes.Equal(got.payload, sent[i].payload) {
+			t.Fatalf("NACK for packet %d resent seq %d %x, want %d %x", i, got.hdr.SequenceNumber, got.payload, sent[i].hdr.SequenceNumber, sent[i].payload)
+		}
 	}
 }
