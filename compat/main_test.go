@@ -1,31 +1,11 @@
 package compat_test
 
 import (
-	"fmt"
 	"os"
 	"testing"
 
-	"github.com/livekit/protocol/logger"
-	lksdk "github.com/livekit/server-sdk-go/v2"
-
-	"github.com/bayan-dev/bayan/internal/testnet"
+	"github.com/bayan-dev/bayan/internal/testserver"
 )
 
-// TestMain runs the tests in the isolated test network (testnet.Main), and
-// gives the LiveKit Go SDK a leveled logger, as server's tests do: its
-// default one formats pion's debug messages with a %+v of a track pion is
-// still writing to, which the race detector reports (a race in the client,
-// not in Bayan). BAYAN_TEST_LOG=1 shows the SDK's debug log.
-func TestMain(m *testing.M) {
-	level := "warn"
-	if os.Getenv("BAYAN_TEST_LOG") != "" {
-		level = "debug"
-	}
-	l, err := logger.NewZapLogger(&logger.Config{Level: level})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "sdk logger:", err)
-		os.Exit(2)
-	}
-	lksdk.SetLogger(l)
-	os.Exit(testnet.Main(m))
-}
+// TestMain runs the suite in the test network with a quiet SDK logger.
+func TestMain(m *testing.M) { os.Exit(testserver.Main(m)) }

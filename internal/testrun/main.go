@@ -3,7 +3,7 @@
 // those that skipped did.
 //
 //	go run ./internal/testrun                      # the whole suite, as CI runs it
-//	go run ./internal/testrun -run TestClass ./server/
+//	go run ./internal/testrun -run TestClass ./test/
 //
 // It runs go test -json with the suite's defaults (-count=1 -p 1
 // -timeout 30m, and -race where cgo has a C compiler), each of which an

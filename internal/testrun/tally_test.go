@@ -62,7 +62,7 @@ func TestDefaultsGiveWayToArguments(t *testing.T) {
 		flags, pkg string
 	}{
 		{nil, true, "-count=1 -p=1 -timeout=30m -race", "./..."},
-		{[]string{"-count=3", "-run", "TestX", "./server/"}, false, "-p=1 -timeout=30m -count=3 -run TestX", "./server/"},
+		{[]string{"-count=3", "-run", "TestX", "./test/"}, false, "-p=1 -timeout=30m -count=3 -run TestX", "./test/"},
 		{[]string{"-race=false", "-timeout", "5m", ".", "./web/"}, true, "-count=1 -p=1 -race=false -timeout 5m", ". ./web/"},
 	} {
 		flags, pkgs := splitArgs(c.args)
