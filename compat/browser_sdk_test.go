@@ -187,11 +187,7 @@ func TestBrowserSDKPublishesAndSubscribes(t *testing.T) {
 			go got.subscribed(track, pub, rp)
 		}
 	}
-	goRoom, err := lksdk.ConnectToRoomWithToken(srv.URL(), testserver.Token(t, roomName, "gosdk", nil), cb)
-	if err != nil {
-		t.Fatalf("Go SDK: connect: %v", err)
-	}
-	t.Cleanup(goRoom.Disconnect)
+	goRoom := testserver.Join(t, srv, testserver.Token(t, roomName, "gosdk", nil), cb)
 	frames, err := readIVF("testdata/testsrc2-320x240-15fps.ivf")
 	if err != nil {
 		t.Fatal(err)

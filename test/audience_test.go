@@ -157,14 +157,14 @@ func TestLargeRoomAudienceSeesOnlyPublishers(t *testing.T) {
 	// A student's own change reaches the teacher, not the other students.
 	rm := srv.Rooms().Room(rn)
 	rm.Participant("s1").UpdateInfo(nil, nil, map[string]string{"bayan.hand": "1700000000000"}, nil)
-	waitFor(t, "the teacher to see s1's hand", 5*time.Second, func() bool {
+	testserver.WaitFor(t, "the teacher to see s1's hand", 5*time.Second, func() bool {
 		return teacher.view()["s1"].GetAttributes()["bayan.hand"] != ""
 	})
 
 	// The running count reaches every student, and nothing else about
 	// the others.
 	for _, s := range []*biClient{s1, s2, s3, s4, s5} {
-		waitFor(t, s.name+" to be told there are 6", 5*time.Second, func() bool { return s.lastCount() == 6 })
+		testserver.WaitFor(t, s.name+" to be told there are 6", 5*time.Second, func() bool { return s.lastCount() == 6 })
 		s.ping() // whatever was queued for it has arrived
 		waitView(t, s, "teacher")
 	}
@@ -226,7 +226,7 @@ func TestLargeRoomFallingBelowThresholdRevealsAudience(t *testing.T) {
 	s1, s2 := students[0], students[1]
 	waitView(t, s1, "teacher")
 	waitView(t, s2, "teacher")
-	waitFor(t, "s1 to be told there are 6", 5*time.Second, func() bool { return s1.lastCount() == 6 })
+	testserver.WaitFor(t, "s1 to be told there are 6", 5*time.Second, func() bool { return s1.lastCount() == 6 })
 
 	// Down to four: still in audience mode (hysteresis).
 	students[4].leave()
@@ -240,10 +240,10 @@ func TestLargeRoomFallingBelowThresholdRevealsAudience(t *testing.T) {
 	students[2].leave()
 	waitView(t, s1, "s2", "teacher")
 	waitView(t, s2, "s1", "teacher")
-	waitFor(t, "s1's last count to be 3", 5*time.Second, func() bool { return s1.lastCount() == 3 })
+	testserver.WaitFor(t, "s1's last count to be 3", 5*time.Second, func() bool { return s1.lastCount() == 3 })
 	// And keep seeing each other's changes.
 	srv.Rooms().Room(rn).Participant("s2").UpdateInfo(nil, nil, map[string]string{"k": "v"}, nil)
-	waitFor(t, "s1 to see s2's attribute", 5*time.Second, func() bool { return s1.view()["s2"].GetAttributes()["k"] == "v" })
+	testserver.WaitFor(t, "s1 to see s2's attribute", 5*time.Second, func() bool { return s1.view()["s2"].GetAttributes()["k"] == "v" })
 }
 
 // A student given publish permission live becomes visible to everyone with
@@ -277,18 +277,10 @@ func TestLargeRoomStageStudentVisibleWhilePublishing(t *testing.T) {
 			}
 		}()
 	}
-	s1, err := lksdk.ConnectToRoomWithToken(srv.URL(), testserver.Token(t, rn, "s1", studentGrant), lksdk.NewRoomCallback())
-	if err != nil {
-		t.Fatalf("s1: %v", err)
-	}
-	defer s1.Disconnect()
+	s1 := testserver.Join(t, srv, testserver.Token(t, rn, "s1", studentGrant), nil)
 	s2 := joinStudent(t, srv, rn, "s2")
 	s3 := joinStudent(t, srv, rn, "s3")
-	s4, err := lksdk.ConnectToRoomWithToken(srv.URL(), testserver.Token(t, rn, "s4", studentGrant), s4cb)
-	if err != nil {
-		t.Fatalf("s4: %v", err)
-	}
-	defer s4.Disconnect()
+	s4 := testserver.Join(t, srv, testserver.Token(t, rn, "s4", studentGrant), s4cb)
 	waitView(t, teacher, "s1", "s2", "s3", "s4")
 	waitView(t, s2, "teacher")
 	remoteNames := func(r *lksdk.Room) []string {
@@ -299,7 +291,7 @@ func TestLargeRoomStageStudentVisibleWhilePublishing(t *testing.T) {
 		sort.Strings(out)
 		return out
 	}
-	waitFor(t, "s4 to see the teacher alone", 10*time.Second, func() bool {
+	testserver.WaitFor(t, "s4 to see the teacher alone", 10*time.Second, func() bool {
 		return slices.Equal(remoteNames(s4), []string{"teacher"})
 	})
 
@@ -309,16 +301,16 @@ func TestLargeRoomStageStudentVisibleWhilePublishing(t *testing.T) {
 	waitView(t, s2, "s1", "teacher")
 	waitView(t, s3, "s1", "teacher")
 	// s1 now sees the whole room.
-	waitFor(t, "s1 to see everyone", 10*time.Second, func() bool {
+	testserver.WaitFor(t, "s1 to see everyone", 10*time.Second, func() bool {
 		return slices.Equal(remoteNames(s1), []string{"s2", "s3", "s4", "teacher"})
 	})
-	waitFor(t, "s1 to learn of its permission", 10*time.Second, func() bool {
+	testserver.WaitFor(t, "s1 to learn of its permission", 10*time.Second, func() bool {
 		return s1.LocalParticipant.Permissions().GetCanPublish()
 	})
 	opus := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}
 	publishCounted(ctx, t, s1, opus, "mic", audioMagic, 20*time.Millisecond)
-	waitFor(t, "s2 to see s1's microphone", 10*time.Second, func() bool { return len(s2.view()["s1"].GetTracks()) == 1 })
-	waitFor(t, "s4 to hear s1", 10*time.Second, func() bool {
+	testserver.WaitFor(t, "s2 to see s1's microphone", 10*time.Second, func() bool { return len(s2.view()["s1"].GetTracks()) == 1 })
+	testserver.WaitFor(t, "s4 to hear s1", 10*time.Second, func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return heard >= 20
@@ -329,10 +321,10 @@ func TestLargeRoomStageStudentVisibleWhilePublishing(t *testing.T) {
 	p1.UpdateInfo(nil, nil, nil, &livekit.ParticipantPermission{CanSubscribe: true, CanPublishData: true})
 	waitView(t, s2, "teacher")
 	waitView(t, s3, "teacher")
-	waitFor(t, "s4 to see s1 gone", 10*time.Second, func() bool {
+	testserver.WaitFor(t, "s4 to see s1 gone", 10*time.Second, func() bool {
 		return slices.Equal(remoteNames(s4), []string{"teacher"})
 	})
-	waitFor(t, "s1 to forget the audience", 10*time.Second, func() bool {
+	testserver.WaitFor(t, "s1 to forget the audience", 10*time.Second, func() bool {
 		return slices.Equal(remoteNames(s1), []string{"teacher"})
 	})
 	if info := teacher.view()["s1"]; info == nil || len(info.GetTracks()) != 0 {

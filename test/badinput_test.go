@@ -31,6 +31,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
+	"github.com/bayan-dev/bayan/internal/testlog"
 	"github.com/bayan-dev/bayan/internal/testnet"
 	"github.com/bayan-dev/bayan/internal/testserver"
 	"github.com/bayan-dev/bayan/server"
@@ -313,7 +314,7 @@ func biRequestResponse(frames []biFrame) []*livekit.RequestResponse {
 // it ran: such a panic kills one connection without crashing the process,
 // so it would otherwise go unnoticed.
 func biWatchPanics(t *testing.T) {
-	var buf syncBuffer
+	var buf testlog.Buffer
 	prev := log.Writer()
 	log.SetOutput(io.MultiWriter(prev, &buf))
 	t.Cleanup(func() {
@@ -322,23 +323,6 @@ func biWatchPanics(t *testing.T) {
 			t.Errorf("the server logged a panic:\n%s", s)
 		}
 	})
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func biGet(t testing.TB, u string, header http.Header) (int, string) {
@@ -1065,22 +1049,14 @@ func TestUDPGarbageWhileMediaFlows(t *testing.T) {
 			}
 		}()
 	}
-	c, err := lksdk.ConnectToRoomWithToken(srv.URL(), testserver.Token(t, "udp-media", "carol", nil), cCB)
-	if err != nil {
-		t.Fatalf("carol connect: %v", err)
-	}
-	defer c.Disconnect()
-	a, err := lksdk.ConnectToRoomWithToken(srv.URL(), testserver.Token(t, "udp-media", "alice", nil), lksdk.NewRoomCallback())
-	if err != nil {
-		t.Fatalf("alice connect: %v", err)
-	}
-	defer a.Disconnect()
+	c := testserver.Join(t, srv, testserver.Token(t, "udp-media", "carol", nil), cCB)
+	a := testserver.Join(t, srv, testserver.Token(t, "udp-media", "alice", nil), nil)
 
 	payload := bytes.Repeat([]byte{0xAB}, 120)
 	opus := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}
 	publishSamples(ctx, t, a, opus, "mic", 20*time.Millisecond, func(uint32) ([]byte, *lksdk.SampleWriteOptions) { return payload, nil })
 
-	waitFor(t, "carol to receive 50 audio packets", 15*time.Second, func() bool { return packets.Load() >= 50 })
+	testserver.WaitFor(t, "carol to receive 50 audio packets", 15*time.Second, func() bool { return packets.Load() >= 50 })
 
 	// Garbage from fresh sockets (dropped by the UDP mux as unknown) and,
 	// when raw sockets are available, garbage claiming to come from alice's
@@ -1118,7 +1094,7 @@ func TestUDPGarbageWhileMediaFlows(t *testing.T) {
 	during := packets.Load() - before
 	t.Logf("carol received %d audio packets during the %v blast", during, time.Since(deadline.Add(-time.Second)))
 
-	waitFor(t, "carol to keep receiving alice's audio", 10*time.Second, func() bool { return packets.Load() >= before+during+100 })
+	testserver.WaitFor(t, "carol to keep receiving alice's audio", 10*time.Second, func() bool { return packets.Load() >= before+during+100 })
 	if during < 20 {
 		t.Errorf("only %d audio packets reached carol during the 1 s blast", during)
 	}

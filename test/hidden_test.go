@@ -26,27 +26,19 @@ func TestHidingAParticipantRemovesItForOthers(t *testing.T) {
 		gone = gone || rp.Identity() == "alice"
 		mu.Unlock()
 	}
-	b, err := lksdk.ConnectToRoomWithToken(srv.URL(), testserver.Token(t, "hide", "bob", nil), cb)
-	if err != nil {
-		t.Fatalf("bob: %v", err)
-	}
-	defer b.Disconnect()
-	a, err := lksdk.ConnectToRoomWithToken(srv.URL(), testserver.Token(t, "hide", "alice", nil), lksdk.NewRoomCallback())
-	if err != nil {
-		t.Fatalf("alice: %v", err)
-	}
-	defer a.Disconnect()
-	waitFor(t, "bob to see alice", 5*time.Second, func() bool { return b.GetParticipantByIdentity("alice") != nil })
+	b := testserver.Join(t, srv, testserver.Token(t, "hide", "bob", nil), cb)
+	testserver.Join(t, srv, testserver.Token(t, "hide", "alice", nil), nil)
+	testserver.WaitFor(t, "bob to see alice", 5*time.Second, func() bool { return b.GetParticipantByIdentity("alice") != nil })
 
 	api := lksdk.NewRoomServiceClient(srv.HTTPURL(), testserver.Key, testserver.Secret)
-	_, err = api.UpdateParticipant(context.Background(), &livekit.UpdateParticipantRequest{
+	_, err := api.UpdateParticipant(context.Background(), &livekit.UpdateParticipantRequest{
 		Room: "hide", Identity: "alice",
 		Permission: &livekit.ParticipantPermission{CanSubscribe: true, CanPublish: true, CanPublishData: true, Hidden: true},
 	})
 	if err != nil {
 		t.Fatalf("update: %v", err)
 	}
-	waitFor(t, "bob to see alice vanish", 5*time.Second, func() bool {
+	testserver.WaitFor(t, "bob to see alice vanish", 5*time.Second, func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return gone

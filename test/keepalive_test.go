@@ -34,11 +34,7 @@ func TestSDKQuietSignalingStaysConnected(t *testing.T) {
 	cb := lksdk.NewRoomCallback()
 	cb.OnReconnecting = func() { reconnects.Add(1) }
 	cb.OnDisconnected = func() { disconnects.Add(1) }
-	r, err := lksdk.ConnectToRoomWithToken(srv.URL(), testserver.Token(t, "quiet", "gosdk", nil), cb)
-	if err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	defer r.Disconnect()
+	testserver.Join(t, srv, testserver.Token(t, "quiet", "gosdk", nil), cb)
 	p := srv.Rooms().Room("quiet").Participant("gosdk")
 	if p == nil {
 		t.Fatal("the node has no participant gosdk")
@@ -79,7 +75,7 @@ func TestDeafSocketIsDropped(t *testing.T) {
 	}
 	// From here on nothing reads the socket, so its pings go unanswered.
 	start := time.Now()
-	waitFor(t, "the deaf client to leave the room", 10*time.Second, func() bool {
+	testserver.WaitFor(t, "the deaf client to leave the room", 10*time.Second, func() bool {
 		r := srv.Rooms().Room("deaf")
 		return r == nil || r.Participant("deaf") == nil
 	})

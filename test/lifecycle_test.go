@@ -25,7 +25,7 @@ func TestRoomLifecycle(t *testing.T) {
 	if srv.Rooms().Room("idle") == nil {
 		t.Fatal("room not created")
 	}
-	waitFor(t, "the idle room to close", 5*time.Second, func() bool { return srv.Rooms().Room("idle") == nil })
+	testserver.WaitFor(t, "the idle room to close", 5*time.Second, func() bool { return srv.Rooms().Room("idle") == nil })
 }
 
 func TestRoomClosesAfterLastLeavesAndEnforcesMax(t *testing.T) {
@@ -47,5 +47,5 @@ func TestRoomClosesAfterLastLeavesAndEnforcesMax(t *testing.T) {
 		t.Fatalf("%d participants in a room of at most 1", n)
 	}
 	a.Disconnect()
-	waitFor(t, "the room to close after alice left", 5*time.Second, func() bool { return srv.Rooms().Room("small") == nil })
+	testserver.WaitFor(t, "the room to close after alice left", 5*time.Second, func() bool { return srv.Rooms().Room("small") == nil })
 }

@@ -51,19 +51,11 @@ func TestSDKSimulcastDeadLayerFallsBack(t *testing.T) {
 	cb.OnTrackSubscribed = func(track *webrtc.TrackRemote, _ *lksdk.RemoteTrackPublication, _ *lksdk.RemoteParticipant) {
 		go bLog.read(track)
 	}
-	b, err := lksdk.ConnectToRoomWithToken(srv.URL(), testserver.Token(t, "liveness", "bob", nil), cb)
-	if err != nil {
-		t.Fatalf("bob: %v", err)
-	}
-	t.Cleanup(b.Disconnect)
-	a, err := lksdk.ConnectToRoomWithToken(srv.URL(), testserver.Token(t, "liveness", "alice", nil), lksdk.NewRoomCallback())
-	if err != nil {
-		t.Fatalf("alice: %v", err)
-	}
-	t.Cleanup(a.Disconnect)
+	testserver.Join(t, srv, testserver.Token(t, "liveness", "bob", nil), cb)
+	a := testserver.Join(t, srv, testserver.Token(t, "liveness", "alice", nil), nil)
 	layers := publishSimulcast(t, a)
 
-	waitFor(t, "bob to get the high layer", 15*time.Second, func() bool {
+	testserver.WaitFor(t, "bob to get the high layer", 15*time.Second, func() bool {
 		q, ok := bLog.tailLayer(30)
 		return ok && q == livekit.VideoQuality_HIGH
 	})
@@ -72,7 +64,7 @@ func TestSDKSimulcastDeadLayerFallsBack(t *testing.T) {
 	stoppedAt := time.Now()
 	from := len(bLog.snapshot())
 	layers[livekit.VideoQuality_HIGH].stopped.Store(true)
-	waitFor(t, "bob to leave the dead high layer", 5*time.Second, func() bool {
+	testserver.WaitFor(t, "bob to leave the dead high layer", 5*time.Second, func() bool {
 		return firstOtherLayer(bLog.snapshot(), from, livekit.VideoQuality_HIGH) >= 0
 	})
 	pkts := bLog.snapshot()
@@ -89,7 +81,7 @@ func TestSDKSimulcastDeadLayerFallsBack(t *testing.T) {
 	if fellBack > 2*time.Second {
 		t.Fatalf("bob got the medium layer %v after the high layer stopped, want at most 2s", fellBack)
 	}
-	waitFor(t, "bob to stay on the medium layer", 5*time.Second, func() bool {
+	testserver.WaitFor(t, "bob to stay on the medium layer", 5*time.Second, func() bool {
 		q, ok := bLog.tailLayer(20)
 		return ok && q == livekit.VideoQuality_MEDIUM
 	})
@@ -98,7 +90,7 @@ func TestSDKSimulcastDeadLayerFallsBack(t *testing.T) {
 	resumedAt := time.Now()
 	from = len(bLog.snapshot())
 	layers[livekit.VideoQuality_HIGH].stopped.Store(false)
-	waitFor(t, "bob back on the high layer", 5*time.Second, func() bool {
+	testserver.WaitFor(t, "bob back on the high layer", 5*time.Second, func() bool {
 		return firstOtherLayer(bLog.snapshot(), from, livekit.VideoQuality_MEDIUM) >= 0
 	})
 	pkts = bLog.snapshot()
@@ -108,7 +100,7 @@ func TestSDKSimulcastDeadLayerFallsBack(t *testing.T) {
 	}
 	checkSwitch(t, pkts, i)
 	t.Logf("high layer resumed: back on it after %v", pkts[i].at.Sub(resumedAt))
-	waitFor(t, "bob to stay on the high layer", 5*time.Second, func() bool {
+	testserver.WaitFor(t, "bob to stay on the high layer", 5*time.Second, func() bool {
 		q, ok := bLog.tailLayer(20)
 		return ok && q == livekit.VideoQuality_HIGH
 	})

@@ -121,9 +121,9 @@ func TestJoinAndLeaveWriteTheirInfoLines(t *testing.T) {
 	b.send(&livekit.SignalRequest{Message: &livekit.SignalRequest_Offer{Offer: &livekit.SessionDescription{Type: "offer", Sdp: biValidOffer(), Id: 1}}})
 	b.expect("answer", 10*time.Second, func(f biFrame) bool { return f.msg.GetAnswer() != nil })
 	const routine = "Failed to ping without candidate pairs"
-	waitFor(t, "pion's "+routine, 10*time.Second, func() bool { return len(logs.Matching(routine)) > 0 })
+	testserver.WaitFor(t, "pion's "+routine, 10*time.Second, func() bool { return len(logs.Matching(routine)) > 0 })
 	b.send(&livekit.SignalRequest{Message: &livekit.SignalRequest_Leave{Leave: &livekit.LeaveRequest{Reason: livekit.DisconnectReason_CLIENT_INITIATED}}})
-	waitFor(t, "the room to finish", 10*time.Second, func() bool { return len(logs.Matching(`msg="room finished"`)) > 0 })
+	testserver.WaitFor(t, "the room to finish", 10*time.Second, func() bool { return len(logs.Matching(`msg="room finished"`)) > 0 })
 
 	roomSID, sid := b.join.GetRoom().GetSid(), b.join.GetParticipant().GetSid()
 	want := []string{

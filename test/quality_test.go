@@ -76,22 +76,14 @@ func TestSDKConnectionQualityExcellentOnLoopback(t *testing.T) {
 	defer cancel()
 
 	var aliceSaw, bobSaw qualitySeen
-	a, err := lksdk.ConnectToRoomWithToken(srv.URL(), testserver.Token(t, "q", "alice", nil), aliceSaw.callback())
-	if err != nil {
-		t.Fatalf("alice: %v", err)
-	}
-	defer a.Disconnect()
-	b, err := lksdk.ConnectToRoomWithToken(srv.URL(), testserver.Token(t, "q", "bob", nil), bobSaw.callback())
-	if err != nil {
-		t.Fatalf("bob: %v", err)
-	}
-	defer b.Disconnect()
+	a := testserver.Join(t, srv, testserver.Token(t, "q", "alice", nil), aliceSaw.callback())
+	testserver.Join(t, srv, testserver.Token(t, "q", "bob", nil), bobSaw.callback())
 	opus := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}
 	publishSamples(ctx, t, a, opus, "mic", 20*time.Millisecond, func(uint32) ([]byte, *lksdk.SampleWriteOptions) {
 		return make([]byte, 80), nil
 	})
 
-	waitFor(t, "both to hear of themselves and each other", 5*time.Second, func() bool {
+	testserver.WaitFor(t, "both to hear of themselves and each other", 5*time.Second, func() bool {
 		_, n1 := aliceSaw.latest("alice")
 		_, n2 := aliceSaw.latest("bob")
 		_, n3 := bobSaw.latest("bob")
@@ -123,16 +115,8 @@ func TestSDKConnectionQualityLossyPublisher(t *testing.T) {
 	defer cancel()
 
 	var bobSaw qualitySeen
-	b, err := lksdk.ConnectToRoomWithToken(srv.URL(), testserver.Token(t, "lossy", "bob", nil), bobSaw.callback())
-	if err != nil {
-		t.Fatalf("bob: %v", err)
-	}
-	defer b.Disconnect()
-	c, err := lksdk.ConnectToRoomWithToken(srv.URL(), testserver.Token(t, "lossy", "carol", nil), lksdk.NewRoomCallback())
-	if err != nil {
-		t.Fatalf("carol: %v", err)
-	}
-	defer c.Disconnect()
+	b := testserver.Join(t, srv, testserver.Token(t, "lossy", "bob", nil), bobSaw.callback())
+	c := testserver.Join(t, srv, testserver.Token(t, "lossy", "carol", nil), nil)
 
 	opus := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}
 	track, err := lksdk.NewLocalTrack(opus)
@@ -161,12 +145,12 @@ func TestSDKConnectionQualityLossyPublisher(t *testing.T) {
 		}
 	}()
 
-	waitFor(t, "bob to see carol's connection degrade", 10*time.Second, func() bool {
+	testserver.WaitFor(t, "bob to see carol's connection degrade", 10*time.Second, func() bool {
 		q, n := bobSaw.latest("carol")
 		return n > 0 && q != livekit.ConnectionQuality_EXCELLENT
 	})
 	// 20 % loss for several intervals: POOR once smoothing has caught up.
-	waitFor(t, "carol to be POOR", 10*qualityInterval, func() bool {
+	testserver.WaitFor(t, "carol to be POOR", 10*qualityInterval, func() bool {
 		q, _ := bobSaw.latest("carol")
 		return q == livekit.ConnectionQuality_POOR
 	})

@@ -85,11 +85,7 @@ func TestSDKResumeAfterWebSocketCut(t *testing.T) {
 		aLeft = aLeft || rp.Identity() == "alice"
 		mu.Unlock()
 	}
-	b, err := lksdk.ConnectToRoomWithToken(srv.URL(), testserver.Token(t, "resume", "bob", nil), bCB)
-	if err != nil {
-		t.Fatalf("bob connect: %v", err)
-	}
-	defer b.Disconnect()
+	testserver.Join(t, srv, testserver.Token(t, "resume", "bob", nil), bCB)
 
 	reconnected := make(chan struct{}, 1)
 	aCB := lksdk.NewRoomCallback()
@@ -101,7 +97,7 @@ func TestSDKResumeAfterWebSocketCut(t *testing.T) {
 	defer a.Disconnect()
 	publishCounted(ctx, t, a, webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "mic", audioMagic, 20*time.Millisecond)
 
-	waitFor(t, "bob to receive alice's audio", 10*time.Second, func() bool {
+	testserver.WaitFor(t, "bob to receive alice's audio", 10*time.Second, func() bool {
 		c, _ := audio.snapshot()
 		return len(c) >= 50
 	})
@@ -114,7 +110,7 @@ func TestSDKResumeAfterWebSocketCut(t *testing.T) {
 		t.Fatal("alice did not resume within 15s")
 	}
 	before, _ := audio.snapshot()
-	waitFor(t, "bob to keep receiving after the resume", 10*time.Second, func() bool {
+	testserver.WaitFor(t, "bob to keep receiving after the resume", 10*time.Second, func() bool {
 		c, _ := audio.snapshot()
 		return len(c) >= len(before)+100
 	})

@@ -17,16 +17,8 @@ import (
 func TestSDKRPCRoundTrip(t *testing.T) {
 	testnet.Require(t)
 	srv := testserver.Start(t, nil)
-	callee, err := lksdk.ConnectToRoomWithToken(srv.URL(), testserver.Token(t, "rpc", "callee", nil), lksdk.NewRoomCallback())
-	if err != nil {
-		t.Fatalf("callee connects: %v", err)
-	}
-	defer callee.Disconnect()
-	bystander, err := lksdk.ConnectToRoomWithToken(srv.URL(), testserver.Token(t, "rpc", "bystander", nil), lksdk.NewRoomCallback())
-	if err != nil {
-		t.Fatalf("bystander connects: %v", err)
-	}
-	defer bystander.Disconnect()
+	callee := testserver.Join(t, srv, testserver.Token(t, "rpc", "callee", nil), nil)
+	bystander := testserver.Join(t, srv, testserver.Token(t, "rpc", "bystander", nil), nil)
 	calls := make(chan lksdk.RpcInvocationData, 4)
 	wrong := make(chan string, 4)
 	if err := callee.RegisterRpcMethod("shout", func(d lksdk.RpcInvocationData) (string, error) {
@@ -41,11 +33,7 @@ func TestSDKRPCRoundTrip(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	caller, err := lksdk.ConnectToRoomWithToken(srv.URL(), testserver.Token(t, "rpc", "caller", nil), lksdk.NewRoomCallback())
-	if err != nil {
-		t.Fatalf("caller connects: %v", err)
-	}
-	defer caller.Disconnect()
+	caller := testserver.Join(t, srv, testserver.Token(t, "rpc", "caller", nil), nil)
 
 	got, err := caller.LocalParticipant.PerformRpc(lksdk.PerformRpcParams{
 		DestinationIdentity: "callee", Method: "shout", Payload: "hello",

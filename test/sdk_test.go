@@ -176,18 +176,6 @@ func readTrack(track *webrtc.TrackRemote, log *counterLog, magic []byte) {
 	}
 }
 
-// waitFor polls cond until it holds or the timeout passes.
-func waitFor(t testing.TB, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func checkInOrder(t *testing.T, name string, counts []uint32, intact bool, min int) {
 	t.Helper()
 	if len(counts) < min {
@@ -247,11 +235,7 @@ func TestSDKPublishSubscribeDataMuteLeave(t *testing.T) {
 			mu.Unlock()
 		}
 	}
-	b, err := lksdk.ConnectToRoomWithToken(srv.URL(), testserver.Token(t, "r1", "bob", nil), bCB)
-	if err != nil {
-		t.Fatalf("bob connect: %v", err)
-	}
-	defer b.Disconnect()
+	testserver.Join(t, srv, testserver.Token(t, "r1", "bob", nil), bCB)
 
 	cCB := lksdk.NewRoomCallback()
 	cCB.OnDataPacket = func(d lksdk.DataPacket, p lksdk.DataReceiveParams) {
@@ -261,22 +245,14 @@ func TestSDKPublishSubscribeDataMuteLeave(t *testing.T) {
 			mu.Unlock()
 		}
 	}
-	c, err := lksdk.ConnectToRoomWithToken(srv.URL(), testserver.Token(t, "r1", "carol", nil), cCB)
-	if err != nil {
-		t.Fatalf("carol connect: %v", err)
-	}
-	defer c.Disconnect()
+	testserver.Join(t, srv, testserver.Token(t, "r1", "carol", nil), cCB)
 
-	a, err := lksdk.ConnectToRoomWithToken(srv.URL(), testserver.Token(t, "r1", "alice", nil), lksdk.NewRoomCallback())
-	if err != nil {
-		t.Fatalf("alice connect: %v", err)
-	}
-	defer a.Disconnect()
+	a := testserver.Join(t, srv, testserver.Token(t, "r1", "alice", nil), nil)
 
 	publishCounted(ctx, t, a, webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "mic", audioMagic, 20*time.Millisecond)
 	vpub := publishCounted(ctx, t, a, webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "cam", videoMagic, 33*time.Millisecond)
 
-	waitFor(t, "bob to receive 100 audio and 60 video samples", 15*time.Second, func() bool {
+	testserver.WaitFor(t, "bob to receive 100 audio and 60 video samples", 15*time.Second, func() bool {
 		ac, _ := audioLog.snapshot()
 		vc, _ := videoLog.snapshot()
 		return len(ac) >= 100 && len(vc) >= 60
@@ -298,7 +274,7 @@ func TestSDKPublishSubscribeDataMuteLeave(t *testing.T) {
 		lksdk.WithDataPublishDestination([]string{"bob"})); err != nil {
 		t.Fatalf("publish lossy data: %v", err)
 	}
-	waitFor(t, "data to arrive", 10*time.Second, func() bool {
+	testserver.WaitFor(t, "data to arrive", 10*time.Second, func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(cData) >= 2 && len(bData) >= 2
@@ -327,14 +303,14 @@ func TestSDKPublishSubscribeDataMuteLeave(t *testing.T) {
 	})
 
 	vpub.SetMuted(true)
-	waitFor(t, "bob to see alice's video muted", 10*time.Second, func() bool {
+	testserver.WaitFor(t, "bob to see alice's video muted", 10*time.Second, func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return muted
 	})
 
 	a.Disconnect()
-	waitFor(t, "bob to see alice leave", 10*time.Second, func() bool {
+	testserver.WaitFor(t, "bob to see alice leave", 10*time.Second, func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return aLeft
@@ -393,16 +369,8 @@ func TestSDKH264(t *testing.T) {
 	cb.OnTrackSubscribed = func(track *webrtc.TrackRemote, _ *lksdk.RemoteTrackPublication, _ *lksdk.RemoteParticipant) {
 		go readTrack(track, video, videoMagic)
 	}
-	b, err := lksdk.ConnectToRoomWithToken(srv.URL(), testserver.Token(t, "h264", "bob", nil), cb)
-	if err != nil {
-		t.Fatalf("bob: %v", err)
-	}
-	defer b.Disconnect()
-	a, err := lksdk.ConnectToRoomWithToken(srv.URL(), testserver.Token(t, "h264", "alice", nil), lksdk.NewRoomCallback())
-	if err != nil {
-		t.Fatalf("alice: %v", err)
-	}
-	defer a.Disconnect()
+	testserver.Join(t, srv, testserver.Token(t, "h264", "bob", nil), cb)
+	a := testserver.Join(t, srv, testserver.Token(t, "h264", "alice", nil), nil)
 	h264 := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
 		SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"}
 	// Each sample is one Annex B access unit: an IDR slice (NAL type 5).
@@ -412,7 +380,7 @@ func TestSDKH264(t *testing.T) {
 		data = fmt.Appendf(data, "%08x", i)
 		return append(data, bytes.Repeat([]byte{0xAB}, 200)...), nil
 	})
-	waitFor(t, "H.264 to arrive", 15*time.Second, func() bool {
+	testserver.WaitFor(t, "H.264 to arrive", 15*time.Second, func() bool {
 		c, _ := video.snapshot()
 		return len(c) >= 60
 	})

@@ -18,11 +18,7 @@ func TestShutdownTellsClientsToLeave(t *testing.T) {
 	disconnected := make(chan struct{})
 	cb := lksdk.NewRoomCallback()
 	cb.OnDisconnectedWithReason = func(lksdk.DisconnectionReason) { close(disconnected) }
-	r, err := lksdk.ConnectToRoomWithToken(srv.URL(), testserver.Token(t, "shut", "dora", nil), cb)
-	if err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	defer r.Disconnect()
+	r := testserver.Join(t, srv, testserver.Token(t, "shut", "dora", nil), cb)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -171,24 +171,16 @@ func TestSDKSimulcastLayerPerSubscriber(t *testing.T) {
 			pubs <- pub
 			go log.read(track)
 		}
-		r, err := lksdk.ConnectToRoomWithToken(srv.URL(), testserver.Token(t, "simulcast", name, nil), cb)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		t.Cleanup(r.Disconnect)
+		r := testserver.Join(t, srv, testserver.Token(t, "simulcast", name, nil), cb)
 		return r, log, pubs
 	}
 	bRoom, bLog, _ := subscriber("bob")
 	_, cLog, cPubs := subscriber("carol")
 
-	a, err := lksdk.ConnectToRoomWithToken(srv.URL(), testserver.Token(t, "simulcast", "alice", nil), lksdk.NewRoomCallback())
-	if err != nil {
-		t.Fatalf("alice: %v", err)
-	}
-	defer a.Disconnect()
+	a := testserver.Join(t, srv, testserver.Token(t, "simulcast", "alice", nil), nil)
 	publishSimulcast(t, a)
 
-	waitFor(t, "bob to get the high layer", 15*time.Second, func() bool {
+	testserver.WaitFor(t, "bob to get the high layer", 15*time.Second, func() bool {
 		q, ok := bLog.tailLayer(30)
 		return ok && q == livekit.VideoQuality_HIGH
 	})
@@ -198,14 +190,14 @@ func TestSDKSimulcastLayerPerSubscriber(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("carol was not subscribed")
 	}
-	waitFor(t, "carol to get the high layer", 15*time.Second, func() bool {
+	testserver.WaitFor(t, "carol to get the high layer", 15*time.Second, func() bool {
 		q, ok := cLog.tailLayer(30)
 		return ok && q == livekit.VideoQuality_HIGH
 	})
 	if err := cPub.SetVideoQuality(livekit.VideoQuality_LOW); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "carol to move to the low layer", 10*time.Second, func() bool {
+	testserver.WaitFor(t, "carol to move to the low layer", 10*time.Second, func() bool {
 		q, ok := cLog.tailLayer(30)
 		return ok && q == livekit.VideoQuality_LOW
 	})
@@ -215,7 +207,7 @@ func TestSDKSimulcastLayerPerSubscriber(t *testing.T) {
 	if err := cPub.SetVideoQuality(livekit.VideoQuality_HIGH); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "carol to move back to the high layer", 10*time.Second, func() bool {
+	testserver.WaitFor(t, "carol to move back to the high layer", 10*time.Second, func() bool {
 		q, ok := cLog.tailLayer(30)
 		return ok && q == livekit.VideoQuality_HIGH
 	})
@@ -231,7 +223,7 @@ func TestSDKSimulcastLayerPerSubscriber(t *testing.T) {
 		t.Fatal(err)
 	}
 	track := srv.Rooms().Room("simulcast").Participant("alice").PublishedTracks()[0]
-	waitFor(t, "alice to stop sending the high layer", 3*time.Second, func() bool {
+	testserver.WaitFor(t, "alice to stop sending the high layer", 3*time.Second, func() bool {
 		before := track.LayerPackets()
 		time.Sleep(300 * time.Millisecond)
 		after := track.LayerPackets()
@@ -242,7 +234,7 @@ func TestSDKSimulcastLayerPerSubscriber(t *testing.T) {
 	if err := bPub.SetVideoQuality(livekit.VideoQuality_HIGH); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "bob back on the high layer", 5*time.Second, func() bool {
+	testserver.WaitFor(t, "bob back on the high layer", 5*time.Second, func() bool {
 		q, ok := bLog.tailLayer(30)
 		return ok && q == livekit.VideoQuality_HIGH
 	})
@@ -273,13 +265,9 @@ func TestSDKSimulcastLayerPerSubscriber(t *testing.T) {
 func TestSDKSubscriberAskingLowStartsOnLow(t *testing.T) {
 	testnet.Require(t)
 	srv := testserver.Start(t, nil)
-	a, err := lksdk.ConnectToRoomWithToken(srv.URL(), testserver.Token(t, "firstlayer", "alice", nil), lksdk.NewRoomCallback())
-	if err != nil {
-		t.Fatalf("alice: %v", err)
-	}
-	defer a.Disconnect()
+	a := testserver.Join(t, srv, testserver.Token(t, "firstlayer", "alice", nil), nil)
 	layers := publishSimulcast(t, a)
-	waitFor(t, "every layer of alice's camera to arrive", 15*time.Second, func() bool {
+	testserver.WaitFor(t, "every layer of alice's camera to arrive", 15*time.Second, func() bool {
 		p := srv.Rooms().Room("firstlayer").Participant("alice")
 		if p == nil || len(p.PublishedTracks()) != 1 {
 			return false
@@ -298,18 +286,14 @@ func TestSDKSubscriberAskingLowStartsOnLow(t *testing.T) {
 		pubs <- pub
 		go log.read(track)
 	}
-	c, err := lksdk.ConnectToRoomWithToken(srv.URL(), testserver.Token(t, "firstlayer", "carol", nil), cb)
-	if err != nil {
-		t.Fatalf("carol: %v", err)
-	}
-	defer c.Disconnect()
+	testserver.Join(t, srv, testserver.Token(t, "firstlayer", "carol", nil), cb)
 	var pub *lksdk.RemoteTrackPublication
 	select {
 	case pub = <-pubs:
 	case <-time.After(15 * time.Second):
 		t.Fatal("carol was not subscribed")
 	}
-	waitFor(t, "carol to get the low layer", 15*time.Second, func() bool {
+	testserver.WaitFor(t, "carol to get the low layer", 15*time.Second, func() bool {
 		q, ok := log.tailLayer(30)
 		return ok && q == livekit.VideoQuality_LOW
 	})
@@ -324,7 +308,7 @@ func TestSDKSubscriberAskingLowStartsOnLow(t *testing.T) {
 	if err := pub.SetVideoQuality(livekit.VideoQuality_HIGH); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "carol to move to the high layer", 10*time.Second, func() bool {
+	testserver.WaitFor(t, "carol to move to the high layer", 10*time.Second, func() bool {
 		q, ok := log.tailLayer(30)
 		return ok && q == livekit.VideoQuality_HIGH
 	})

@@ -49,39 +49,23 @@ func TestSDKSinglePeerConnection(t *testing.T) {
 	// bob (single) is in the room before alice publishes; carol (two
 	// connections) too; dave (single) joins after, and gets existing tracks.
 	bob, bobCB := newReceiver()
-	b, err := lksdk.ConnectToRoomWithToken(srv.URL(), testserver.Token(t, "single", "bob", nil), bobCB, lksdk.WithSinglePeerConnection())
-	if err != nil {
-		t.Fatalf("bob connect: %v", err)
-	}
-	defer b.Disconnect()
+	b := testserver.Join(t, srv, testserver.Token(t, "single", "bob", nil), bobCB, lksdk.WithSinglePeerConnection())
 	carol, carolCB := newReceiver()
-	c, err := lksdk.ConnectToRoomWithToken(srv.URL(), testserver.Token(t, "single", "carol", nil), carolCB)
-	if err != nil {
-		t.Fatalf("carol connect: %v", err)
-	}
-	defer c.Disconnect()
+	c := testserver.Join(t, srv, testserver.Token(t, "single", "carol", nil), carolCB)
 	if !srv.Rooms().Room("single").Participant("bob").SinglePeerConnection() {
 		t.Fatal("bob did not join in single peer connection mode")
 	}
 
 	alice, aliceCB := newReceiver()
-	a, err := lksdk.ConnectToRoomWithToken(srv.URL(), testserver.Token(t, "single", "alice", nil), aliceCB, lksdk.WithSinglePeerConnection())
-	if err != nil {
-		t.Fatalf("alice connect: %v", err)
-	}
-	defer a.Disconnect()
+	a := testserver.Join(t, srv, testserver.Token(t, "single", "alice", nil), aliceCB, lksdk.WithSinglePeerConnection())
 	publishCounted(ctx, t, a, webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "mic", audioMagic, 20*time.Millisecond)
 	publishCounted(ctx, t, a, webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "cam", videoMagic, 33*time.Millisecond)
 
 	dave, daveCB := newReceiver()
-	d, err := lksdk.ConnectToRoomWithToken(srv.URL(), testserver.Token(t, "single", "dave", nil), daveCB, lksdk.WithSinglePeerConnection())
-	if err != nil {
-		t.Fatalf("dave connect: %v", err)
-	}
-	defer d.Disconnect()
+	testserver.Join(t, srv, testserver.Token(t, "single", "dave", nil), daveCB, lksdk.WithSinglePeerConnection())
 
 	for name, rc := range map[string]*receiver{"bob": bob, "carol": carol, "dave": dave} {
-		waitFor(t, name+" to receive alice's audio and video", 15*time.Second, func() bool {
+		testserver.WaitFor(t, name+" to receive alice's audio and video", 15*time.Second, func() bool {
 			ac, _ := rc.audio.snapshot()
 			vc, _ := rc.video.snapshot()
 			return len(ac) >= 25 && len(vc) >= 15
@@ -91,7 +75,7 @@ func TestSDKSinglePeerConnection(t *testing.T) {
 		// the stream must be complete and in order.
 		ac0, _ := rc.audio.snapshot()
 		vc0, _ := rc.video.snapshot()
-		waitFor(t, name+" to receive more", 15*time.Second, func() bool {
+		testserver.WaitFor(t, name+" to receive more", 15*time.Second, func() bool {
 			ac, _ := rc.audio.snapshot()
 			vc, _ := rc.video.snapshot()
 			return len(ac) >= len(ac0)+50 && len(vc) >= len(vc0)+30
@@ -110,7 +94,7 @@ func TestSDKSinglePeerConnection(t *testing.T) {
 	if err := c.LocalParticipant.PublishDataPacket(lksdk.UserData([]byte("hi all")), lksdk.WithDataPublishReliable(true)); err != nil {
 		t.Fatalf("carol data: %v", err)
 	}
-	waitFor(t, "data over the single connection", 10*time.Second, func() bool {
+	testserver.WaitFor(t, "data over the single connection", 10*time.Second, func() bool {
 		alice.mu.Lock()
 		defer alice.mu.Unlock()
 		bob.mu.Lock()

@@ -53,25 +53,17 @@ func TestSDKActiveSpeakers(t *testing.T) {
 		defer mu.Unlock()
 		return append([]string(nil), speakers...)
 	}
-	b, err := lksdk.ConnectToRoomWithToken(srv.URL(), testserver.Token(t, "talk", "bob", nil), cb)
-	if err != nil {
-		t.Fatalf("bob: %v", err)
-	}
-	defer b.Disconnect()
+	testserver.Join(t, srv, testserver.Token(t, "talk", "bob", nil), cb)
 
 	var aliceLevel, carolLevel atomic.Uint32
 	aliceLevel.Store(15)  // talking
 	carolLevel.Store(127) // silent
 	for name, level := range map[string]*atomic.Uint32{"alice": &aliceLevel, "carol": &carolLevel} {
-		r, err := lksdk.ConnectToRoomWithToken(srv.URL(), testserver.Token(t, "talk", name, nil), lksdk.NewRoomCallback())
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		defer r.Disconnect()
+		r := testserver.Join(t, srv, testserver.Token(t, "talk", name, nil), nil)
 		publishLevel(ctx, t, r, level, nil)
 	}
 
-	waitFor(t, "alice to be the only speaker", 10*time.Second, func() bool {
+	testserver.WaitFor(t, "alice to be the only speaker", 10*time.Second, func() bool {
 		s := current()
 		return len(s) == 1 && s[0] == "alice"
 	})
@@ -86,7 +78,7 @@ func TestSDKActiveSpeakers(t *testing.T) {
 	// Carol takes over.
 	aliceLevel.Store(127)
 	carolLevel.Store(12)
-	waitFor(t, "carol to take the stage", 10*time.Second, func() bool {
+	testserver.WaitFor(t, "carol to take the stage", 10*time.Second, func() bool {
 		s := current()
 		return len(s) == 1 && s[0] == "carol"
 	})

@@ -33,16 +33,8 @@ func TestSDKManualSubscriptionAndDisable(t *testing.T) {
 		mu.Unlock()
 		go readTrack(track, audio, audioMagic)
 	}
-	b, err := lksdk.ConnectToRoomWithToken(srv.URL(), testserver.Token(t, "manual", "bob", nil), cb, lksdk.WithAutoSubscribe(false))
-	if err != nil {
-		t.Fatalf("bob connect: %v", err)
-	}
-	defer b.Disconnect()
-	a, err := lksdk.ConnectToRoomWithToken(srv.URL(), testserver.Token(t, "manual", "alice", nil), lksdk.NewRoomCallback())
-	if err != nil {
-		t.Fatalf("alice connect: %v", err)
-	}
-	defer a.Disconnect()
+	testserver.Join(t, srv, testserver.Token(t, "manual", "bob", nil), cb, lksdk.WithAutoSubscribe(false))
+	a := testserver.Join(t, srv, testserver.Token(t, "manual", "alice", nil), nil)
 	publishCounted(ctx, t, a, webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "mic", audioMagic, 20*time.Millisecond)
 
 	var pub *lksdk.RemoteTrackPublication
@@ -60,13 +52,13 @@ func TestSDKManualSubscriptionAndDisable(t *testing.T) {
 	if err := pub.SetSubscribed(true); err != nil {
 		t.Fatalf("subscribe: %v", err)
 	}
-	waitFor(t, "audio after a manual subscription", 10*time.Second, func() bool {
+	testserver.WaitFor(t, "audio after a manual subscription", 10*time.Second, func() bool {
 		c, _ := audio.snapshot()
 		return len(c) >= 50
 	})
 
 	pub.SetEnabled(false)
-	waitFor(t, "the down-track to pause", 5*time.Second, func() bool { return bob.SubscriptionPaused(pub.SID()) })
+	testserver.WaitFor(t, "the down-track to pause", 5*time.Second, func() bool { return bob.SubscriptionPaused(pub.SID()) })
 	time.Sleep(200 * time.Millisecond) // packets in flight
 	paused, _ := audio.snapshot()
 	time.Sleep(500 * time.Millisecond)
@@ -74,7 +66,7 @@ func TestSDKManualSubscriptionAndDisable(t *testing.T) {
 		t.Fatalf("%d packets arrived while the track was disabled", len(after)-len(paused))
 	}
 	pub.SetEnabled(true)
-	waitFor(t, "audio to resume", 10*time.Second, func() bool {
+	testserver.WaitFor(t, "audio to resume", 10*time.Second, func() bool {
 		c, _ := audio.snapshot()
 		return len(c) >= len(paused)+25
 	})

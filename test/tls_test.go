@@ -17,7 +17,6 @@ import (
 	gorilla "github.com/gorilla/websocket"
 	"github.com/livekit/protocol/auth"
 	"github.com/livekit/protocol/livekit"
-	lksdk "github.com/livekit/server-sdk-go/v2"
 	"github.com/twitchtv/twirp"
 	"golang.org/x/crypto/acme"
 
@@ -86,11 +85,7 @@ func TestTLSSDKJoins(t *testing.T) {
 	// to trust a test certificate.
 	gorilla.DefaultDialer.TLSClientConfig = &tls.Config{RootCAs: cert.Pool}
 	t.Cleanup(func() { gorilla.DefaultDialer.TLSClientConfig = nil })
-	r, err := lksdk.ConnectToRoomWithToken(srv.URL(), testserver.Token(t, "tls-sdk", "gosdk", nil), lksdk.NewRoomCallback())
-	if err != nil {
-		t.Fatalf("the SDK joining %s: %v", srv.URL(), err)
-	}
-	defer r.Disconnect()
+	testserver.Join(t, srv, testserver.Token(t, "tls-sdk", "gosdk", nil), nil)
 	p := srv.Rooms().Room("tls-sdk").Participant("gosdk")
 	if p == nil {
 		t.Fatal("the node has no participant gosdk")

@@ -148,11 +148,7 @@ func TestTopKAudio(t *testing.T) {
 		cb.OnTrackSubscribed = func(track *webrtc.TrackRemote, _ *lksdk.RemoteTrackPublication, rp *lksdk.RemoteParticipant) {
 			l.onTrack(track, rp)
 		}
-		r, err := lksdk.ConnectToRoomWithToken(srv.URL(), testserver.Token(t, "big", fmt.Sprintf("listener-%d", i), nil), cb)
-		if err != nil {
-			t.Fatalf("listener %d: %v", i, err)
-		}
-		defer r.Disconnect()
+		testserver.Join(t, srv, testserver.Token(t, "big", fmt.Sprintf("listener-%d", i), nil), cb)
 	}
 
 	// Publishers subscribe to nothing (their own cost is not under test).
@@ -204,7 +200,7 @@ func TestTopKAudio(t *testing.T) {
 	room := srv.Rooms().Room("big")
 	for i := range logs {
 		p := room.Participant(fmt.Sprintf("listener-%d", i))
-		waitFor(t, fmt.Sprintf("listener %d to subscribe to %d tracks", i, publishers), 60*time.Second,
+		testserver.WaitFor(t, fmt.Sprintf("listener %d to subscribe to %d tracks", i, publishers), 60*time.Second,
 			func() bool { return p.SubscriptionCount() == publishers })
 	}
 

@@ -20,7 +20,6 @@ import (
 	"github.com/livekit/protocol/auth"
 	"github.com/livekit/protocol/livekit"
 	"github.com/livekit/protocol/webhook"
-	lksdk "github.com/livekit/server-sdk-go/v2"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/bayan-dev/bayan/internal/testnet"
@@ -166,26 +165,22 @@ func TestWebhookSession(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
-	a, err := lksdk.ConnectToRoomWithToken(srv.URL(), testserver.Token(t, "hooks", "alice", nil), lksdk.NewRoomCallback())
-	if err != nil {
-		t.Fatalf("alice connect: %v", err)
-	}
-	defer a.Disconnect()
+	a := testserver.Join(t, srv, testserver.Token(t, "hooks", "alice", nil), nil)
 	mic := rsPublish(ctx, t, a, rsOpus, "mic")
-	waitFor(t, "track_published", 10*time.Second, func() bool { return h.has("track_published") })
+	testserver.WaitFor(t, "track_published", 10*time.Second, func() bool { return h.has("track_published") })
 
 	if err := a.LocalParticipant.UnpublishTrack(mic.SID()); err != nil {
 		t.Fatalf("unpublish: %v", err)
 	}
-	waitFor(t, "track_unpublished", 10*time.Second, func() bool { return h.has("track_unpublished") })
+	testserver.WaitFor(t, "track_unpublished", 10*time.Second, func() bool { return h.has("track_unpublished") })
 
 	a.Disconnect()
-	waitFor(t, "participant_left", 10*time.Second, func() bool { return h.has("participant_left") })
+	testserver.WaitFor(t, "participant_left", 10*time.Second, func() bool { return h.has("participant_left") })
 
 	if _, err := rsAPI(srv).DeleteRoom(rsCtx(t), &livekit.DeleteRoomRequest{Room: "hooks"}); err != nil {
 		t.Fatalf("DeleteRoom: %v", err)
 	}
-	waitFor(t, "room_finished", 10*time.Second, func() bool { return h.has("room_finished") })
+	testserver.WaitFor(t, "room_finished", 10*time.Second, func() bool { return h.has("room_finished") })
 	time.Sleep(200 * time.Millisecond) // anything unexpected after room_finished?
 
 	want := []string{"room_started", "participant_joined", "track_published", "track_unpublished", "participant_left", "room_finished"}
@@ -236,11 +231,11 @@ func TestWebhookRetry(t *testing.T) {
 	srv := startWithHooks(t, h, 10*time.Millisecond)
 
 	leave := rawJoin(t, srv, "retry", "alice")
-	waitFor(t, "room_started and participant_joined", 10*time.Second, func() bool {
+	testserver.WaitFor(t, "room_started and participant_joined", 10*time.Second, func() bool {
 		return h.has("room_started") && h.has("participant_joined")
 	})
 	leave()
-	waitFor(t, "participant_left", 10*time.Second, func() bool { return h.has("participant_left") })
+	testserver.WaitFor(t, "participant_left", 10*time.Second, func() bool { return h.has("participant_left") })
 
 	evs, reqs, bad := h.snapshot()
 	if len(bad) != 0 {
@@ -271,7 +266,7 @@ func TestWebhookSignatureCoversBody(t *testing.T) {
 	h := newHookReceiver(t, 0)
 	srv := startWithHooks(t, h, 10*time.Millisecond)
 	rawJoin(t, srv, "sig", "alice")
-	waitFor(t, "a delivered event", 10*time.Second, func() bool { return h.has("room_started") })
+	testserver.WaitFor(t, "a delivered event", 10*time.Second, func() bool { return h.has("room_started") })
 	_, reqs, _ := h.snapshot()
 	orig := reqs[0]
 

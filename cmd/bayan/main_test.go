@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -10,13 +9,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/livekit/protocol/auth"
 
 	"github.com/bayan-dev/bayan/config"
+	"github.com/bayan-dev/bayan/internal/testlog"
 	"github.com/bayan-dev/bayan/internal/testserver"
 	"github.com/bayan-dev/bayan/server"
 	"github.com/bayan-dev/bayan/store"
@@ -24,27 +23,9 @@ import (
 
 const longSecret = "0123456789abcdef0123456789abcdef"
 
-// syncBuffer is a bytes.Buffer safe to read while a command writes to it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // newApp returns an app whose environment is env only.
-func newApp(env map[string]string) (*app, *syncBuffer, *syncBuffer) {
-	out, errOut := &syncBuffer{}, &syncBuffer{}
+func newApp(env map[string]string) (*app, *testlog.Buffer, *testlog.Buffer) {
+	out, errOut := &testlog.Buffer{}, &testlog.Buffer{}
 	return &app{
 		stdout: out, stderr: errOut,
 		lookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok },
@@ -237,7 +218,7 @@ func TestServeRefusesWithoutKeys(t *testing.T) {
 // serveDev runs `bayan serve --dev` on free ports with its store in data
 // and the extra flags, until stop, which shuts it down as SIGINT would and
 // returns serve's error. It returns the node and serve's log.
-func serveDev(t *testing.T, data string, extra ...string) (s *server.Server, logs *syncBuffer, stop func() error) {
+func serveDev(t *testing.T, data string, extra ...string) (s *server.Server, logs *testlog.Buffer, stop func() error) {
 	t.Helper()
 	a, _, logs := newApp(nil)
 	started := make(chan *server.Server, 1)

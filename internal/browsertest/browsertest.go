@@ -2,19 +2,18 @@
 package browsertest
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/bayan-dev/bayan/internal/testlog"
 	"github.com/bayan-dev/bayan/internal/testnet"
 )
 
@@ -36,7 +35,7 @@ type Browser struct {
 	t         testing.TB
 	ctx       context.Context // the browser's first tab; pages are new tabs under it
 	artifacts string
-	output    *lockedBuffer // Chromium's own stdout and stderr
+	output    *testlog.Buffer // Chromium's own stdout and stderr
 }
 
 // Path returns Chromium's executable: $BAYAN_CHROMIUM, or the first of the
@@ -80,7 +79,7 @@ func Start(t testing.TB, opts Options) *Browser {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	b := &Browser{t: t, artifacts: artifactsDir(t), output: &lockedBuffer{}}
+	b := &Browser{t: t, artifacts: artifactsDir(t), output: &testlog.Buffer{}}
 
 	alloc := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(Path()),
@@ -164,25 +163,6 @@ func artifactsDir(t testing.TB) string {
 		t.Fatalf("artifacts folder: %v", err)
 	}
 	return dir
-}
-
-// lockedBuffer is Chromium's output, written by the allocator's goroutine
-// and read by the test.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
 }
 
 // errorf wraps err with what failed.
