@@ -11,6 +11,7 @@ import (
 	"github.com/livekit/protocol/livekit"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/bayan-dev/bayan/internal/testwait"
 	"github.com/bayan-dev/bayan/sfu"
 )
 
@@ -126,13 +127,5 @@ func TestConcurrentJoinsWithOneIdentityLeaveOne(t *testing.T) {
 	m.Close(livekit.DisconnectReason_ROOM_DELETED)
 	// pion's goroutines end shortly after Close returns; a leak keeps a
 	// few dozen per orphaned connection for good.
-	deadline := time.Now().Add(20 * time.Second)
-	n := runtime.NumGoroutine()
-	for n > baseline+4 && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-		n = runtime.NumGoroutine()
-	}
-	if n > baseline+4 {
-		t.Errorf("%d goroutines after the room closed, %d before the joins", n, baseline)
-	}
+	testwait.Goroutines(t, baseline, 4, 20*time.Second)
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/bayan-dev/bayan/internal/testnet"
 	"github.com/bayan-dev/bayan/internal/testserver"
+	"github.com/bayan-dev/bayan/internal/testwait"
 	"github.com/bayan-dev/bayan/server"
 )
 
@@ -32,9 +33,9 @@ func audienceServer(t *testing.T, threshold int) *server.Server {
 }
 
 // joinStudent joins identity with subscribe-only grants: an audience member.
-func joinStudent(t *testing.T, srv *server.Server, roomName, identity string) *biClient {
+func joinStudent(t *testing.T, srv *server.Server, roomName, identity string) *wsClient {
 	t.Helper()
-	c := biJoin(t, srv, identity, testserver.Token(t, roomName, identity, func(g *auth.VideoGrant) {
+	c := wsJoin(t, srv, identity, testserver.Token(t, roomName, identity, func(g *auth.VideoGrant) {
 		g.SetCanPublish(false)
 		g.SetCanSubscribe(true)
 	}), "auto_subscribe=1")
@@ -42,16 +43,16 @@ func joinStudent(t *testing.T, srv *server.Server, roomName, identity string) *b
 	return c
 }
 
-func joinTeacher(t *testing.T, srv *server.Server, roomName, identity string) *biClient {
+func joinTeacher(t *testing.T, srv *server.Server, roomName, identity string) *wsClient {
 	t.Helper()
-	c := biJoin(t, srv, identity, testserver.Token(t, roomName, identity, nil), "auto_subscribe=1")
+	c := wsJoin(t, srv, identity, testserver.Token(t, roomName, identity, nil), "auto_subscribe=1")
 	c.keepAlive(2 * time.Second)
 	return c
 }
 
 // view is who c sees now: its JoinResponse's participants, then every
 // ParticipantUpdate in order (DISCONNECTED removes); itself left out.
-func (c *biClient) view() map[string]*livekit.ParticipantInfo {
+func (c *wsClient) view() map[string]*livekit.ParticipantInfo {
 	v := map[string]*livekit.ParticipantInfo{}
 	apply := func(infos []*livekit.ParticipantInfo) {
 		for _, info := range infos {
@@ -74,28 +75,24 @@ func (c *biClient) view() map[string]*livekit.ParticipantInfo {
 	return v
 }
 
-func (c *biClient) viewNames() []string {
+func (c *wsClient) viewNames() []string {
 	names := slices.Collect(maps.Keys(c.view()))
 	sort.Strings(names)
 	return names
 }
 
 // waitView waits until c sees exactly want (sorted).
-func waitView(t *testing.T, c *biClient, want ...string) {
+func waitView(t *testing.T, c *wsClient, want ...string) {
 	t.Helper()
 	sort.Strings(want)
-	deadline := time.Now().Add(10 * time.Second)
-	for !slices.Equal(c.viewNames(), want) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s sees %v, want %v", c.name, c.viewNames(), want)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !testwait.Until(10*time.Second, func() bool { return slices.Equal(c.viewNames(), want) }) {
+		t.Fatalf("%s sees %v, want %v", c.name, c.viewNames(), want)
 	}
 }
 
 // mentions counts the participant infos about identity that c received
 // in frames from index from on (JoinResponse excluded).
-func (c *biClient) mentions(identity string, from int) int {
+func (c *wsClient) mentions(identity string, from int) int {
 	n := 0
 	frames := c.all()
 	for _, f := range frames[min(from, len(frames)):] {
@@ -109,7 +106,7 @@ func (c *biClient) mentions(identity string, from int) int {
 }
 
 // lastCount is the last running count c received, or -1.
-func (c *biClient) lastCount() int {
+func (c *wsClient) lastCount() int {
 	n := -1
 	for _, f := range c.all() {
 		if ru := f.msg.GetRoomUpdate(); ru != nil {
@@ -119,7 +116,7 @@ func (c *biClient) lastCount() int {
 	return n
 }
 
-func (c *biClient) leave() {
+func (c *wsClient) leave() {
 	c.send(&livekit.SignalRequest{Message: &livekit.SignalRequest_Leave{Leave: &livekit.LeaveRequest{
 		Reason: livekit.DisconnectReason_CLIENT_INITIATED, Action: livekit.LeaveRequest_DISCONNECT,
 	}}})
@@ -143,13 +140,13 @@ func TestLargeRoomAudienceSeesOnlyPublishers(t *testing.T) {
 
 	// The fourth crosses the threshold: students forget each other.
 	s3 := joinStudent(t, srv, rn, "s3")
-	for _, s := range []*biClient{s1, s2, s3} {
+	for _, s := range []*wsClient{s1, s2, s3} {
 		waitView(t, s, "teacher")
 	}
 	if others := s3.join.GetOtherParticipants(); len(others) != 1 || others[0].GetIdentity() != "teacher" {
 		t.Fatalf("s3's JoinResponse lists %d participants, want only the teacher", len(others))
 	}
-	marks := map[*biClient]int{s1: len(s1.all()), s2: len(s2.all()), s3: len(s3.all())}
+	marks := map[*wsClient]int{s1: len(s1.all()), s2: len(s2.all()), s3: len(s3.all())}
 	s4 := joinStudent(t, srv, rn, "s4")
 	s5 := joinStudent(t, srv, rn, "s5")
 	waitView(t, teacher, "s1", "s2", "s3", "s4", "s5")
@@ -163,7 +160,7 @@ func TestLargeRoomAudienceSeesOnlyPublishers(t *testing.T) {
 
 	// The running count reaches every student, and nothing else about
 	// the others.
-	for _, s := range []*biClient{s1, s2, s3, s4, s5} {
+	for _, s := range []*wsClient{s1, s2, s3, s4, s5} {
 		testserver.WaitFor(t, s.name+" to be told there are 6", 5*time.Second, func() bool { return s.lastCount() == 6 })
 		s.ping() // whatever was queued for it has arrived
 		waitView(t, s, "teacher")
@@ -178,7 +175,7 @@ func TestLargeRoomAudienceSeesOnlyPublishers(t *testing.T) {
 			}
 		}
 	}
-	for _, s := range []*biClient{s4, s5} {
+	for _, s := range []*wsClient{s4, s5} {
 		if n := len(s.join.GetOtherParticipants()); n != 1 {
 			t.Errorf("%s's JoinResponse lists %d participants, want the teacher only", s.name, n)
 		}
@@ -193,7 +190,7 @@ func TestSmallRoomEveryoneSeesEveryone(t *testing.T) {
 	srv := audienceServer(t, 10)
 	const rn = "small"
 	teacher := joinTeacher(t, srv, rn, "teacher")
-	students := []*biClient{}
+	students := []*wsClient{}
 	names := []string{"s1", "s2", "s3", "s4"}
 	for _, n := range names {
 		students = append(students, joinStudent(t, srv, rn, n))
@@ -218,7 +215,7 @@ func TestLargeRoomFallingBelowThresholdRevealsAudience(t *testing.T) {
 	srv := audienceServer(t, 4) // on above 4, off again at 3 or fewer
 	const rn = "shrink"
 	teacher := joinTeacher(t, srv, rn, "teacher")
-	var students []*biClient
+	var students []*wsClient
 	for _, n := range []string{"s1", "s2", "s3", "s4", "s5"} {
 		students = append(students, joinStudent(t, srv, rn, n))
 	}
@@ -347,7 +344,7 @@ func TestJoinRefusedWhenItsTurnDoesNotCome(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	start := time.Now()
-	conn, resp, err := biDial(ctx, srv, testserver.Token(t, rn, "second", nil), "")
+	conn, resp, err := wsDial(ctx, srv, testserver.Token(t, rn, "second", nil), "")
 	if err == nil {
 		conn.CloseNow()
 		t.Fatal("second join accepted while the first was in progress")
@@ -365,7 +362,7 @@ func TestJoinRefusedWhenItsTurnDoesNotCome(t *testing.T) {
 	if n := len(srv.Rooms().Room(rn).Participants()); n != 1 {
 		t.Fatalf("%d participants after the refusal, want 1", n)
 	}
-	if v := biMetric(t, srv, "bayan_signal_joins_refused_busy_total"); v != 1 {
+	if v := metricValue(t, srv, "bayan_signal_joins_refused_busy_total"); v != 1 {
 		t.Fatalf("bayan_signal_joins_refused_busy_total %v, want 1", v)
 	}
 

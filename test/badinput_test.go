@@ -43,30 +43,30 @@ import (
 // without WebRTC, so that it needs no network namespace.
 // ---------------------------------------------------------------------------
 
-// biFrame is one frame the server sent.
-type biFrame struct {
+// wsFrame is one frame the server sent.
+type wsFrame struct {
 	typ websocket.MessageType
 	msg *livekit.SignalResponse // nil when the frame did not decode
 	err error
 }
 
-func (f biFrame) String() string {
+func (f wsFrame) String() string {
 	if f.msg == nil {
 		return fmt.Sprintf("undecodable %v frame: %v", f.typ, f.err)
 	}
 	return fmt.Sprintf("%v %T", f.typ, f.msg.Message)
 }
 
-// biClient is a participant joined over a raw WebSocket. A goroutine reads
+// wsClient is a participant joined over a raw WebSocket. A goroutine reads
 // every frame into frames; expect consumes them in order.
-type biClient struct {
+type wsClient struct {
 	t    testing.TB
 	name string
 	conn *websocket.Conn
 	join *livekit.JoinResponse
 
 	mu      sync.Mutex
-	frames  []biFrame
+	frames  []wsFrame
 	pos     int // frames before pos have been looked at
 	readErr error
 	notify  chan struct{}
@@ -74,8 +74,8 @@ type biClient struct {
 	pingTS  atomic.Int64
 }
 
-// biRTCURL is the /rtc URL for token; extra is appended to the query.
-func biRTCURL(srv *server.Server, path, token, extra string) string {
+// rtcURL is the /rtc URL for token; extra is appended to the query.
+func rtcURL(srv *server.Server, path, token, extra string) string {
 	q := url.Values{}
 	if token != "" {
 		q.Set("access_token", token)
@@ -88,12 +88,12 @@ func biRTCURL(srv *server.Server, path, token, extra string) string {
 	return u
 }
 
-// biDial opens a WebSocket to /rtc without reading anything.
-func biDial(ctx context.Context, srv *server.Server, token, extra string) (*websocket.Conn, *http.Response, error) {
-	return websocket.Dial(ctx, biRTCURL(srv, "/rtc", token, extra), nil)
+// wsDial opens a WebSocket to /rtc without reading anything.
+func wsDial(ctx context.Context, srv *server.Server, token, extra string) (*websocket.Conn, *http.Response, error) {
+	return websocket.Dial(ctx, rtcURL(srv, "/rtc", token, extra), nil)
 }
 
-func biDecode(typ websocket.MessageType, data []byte) (*livekit.SignalResponse, error) {
+func decodeFrame(typ websocket.MessageType, data []byte) (*livekit.SignalResponse, error) {
 	msg := &livekit.SignalResponse{}
 	var err error
 	if typ == websocket.MessageText {
@@ -107,19 +107,19 @@ func biDecode(typ websocket.MessageType, data []byte) (*livekit.SignalResponse, 
 	return msg, nil
 }
 
-// biJoin connects identity's token and requires a JoinResponse as the
+// wsJoin connects identity's token and requires a JoinResponse as the
 // first frame.
-func biJoin(t testing.TB, srv *server.Server, name, token, extra string) *biClient {
+func wsJoin(t testing.TB, srv *server.Server, name, token, extra string) *wsClient {
 	t.Helper()
-	return biJoinWith(t, srv, name, token, extra, nil)
+	return wsJoinWith(t, srv, name, token, extra, nil)
 }
 
-// biJoinWith is biJoin dialling with opts (an HTTP client for TLS, say).
-func biJoinWith(t testing.TB, srv *server.Server, name, token, extra string, opts *websocket.DialOptions) *biClient {
+// wsJoinWith is wsJoin dialling with opts (an HTTP client for TLS, say).
+func wsJoinWith(t testing.TB, srv *server.Server, name, token, extra string, opts *websocket.DialOptions) *wsClient {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	conn, resp, err := websocket.Dial(ctx, biRTCURL(srv, "/rtc", token, extra), opts)
+	conn, resp, err := websocket.Dial(ctx, rtcURL(srv, "/rtc", token, extra), opts)
 	if err != nil {
 		status := 0
 		if resp != nil {
@@ -133,12 +133,12 @@ func biJoinWith(t testing.TB, srv *server.Server, name, token, extra string, opt
 		conn.CloseNow()
 		t.Fatalf("%s: read first frame: %v", name, err)
 	}
-	first, err := biDecode(typ, data)
+	first, err := decodeFrame(typ, data)
 	if err != nil || first.GetJoin() == nil {
 		conn.CloseNow()
 		t.Fatalf("%s: first frame is not a JoinResponse: %v (%v)", name, first, err)
 	}
-	c := &biClient{t: t, name: name, conn: conn, join: first.GetJoin(), notify: make(chan struct{}, 1), done: make(chan struct{})}
+	c := &wsClient{t: t, name: name, conn: conn, join: first.GetJoin(), notify: make(chan struct{}, 1), done: make(chan struct{})}
 	go c.readLoop()
 	t.Cleanup(func() {
 		c.conn.CloseNow()
@@ -147,7 +147,7 @@ func biJoinWith(t testing.TB, srv *server.Server, name, token, extra string, opt
 	return c
 }
 
-func (c *biClient) readLoop() {
+func (c *wsClient) readLoop() {
 	defer close(c.done)
 	for {
 		typ, data, err := c.conn.Read(context.Background())
@@ -155,8 +155,8 @@ func (c *biClient) readLoop() {
 		if err != nil {
 			c.readErr = err
 		} else {
-			msg, derr := biDecode(typ, data)
-			c.frames = append(c.frames, biFrame{typ: typ, msg: msg, err: derr})
+			msg, derr := decodeFrame(typ, data)
+			c.frames = append(c.frames, wsFrame{typ: typ, msg: msg, err: derr})
 		}
 		c.mu.Unlock()
 		select {
@@ -170,14 +170,14 @@ func (c *biClient) readLoop() {
 }
 
 // sendRaw writes one frame as is.
-func (c *biClient) sendRaw(typ websocket.MessageType, data []byte) error {
+func (c *wsClient) sendRaw(typ websocket.MessageType, data []byte) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return c.conn.Write(ctx, typ, data)
 }
 
 // send writes a request as a binary protobuf frame.
-func (c *biClient) send(req *livekit.SignalRequest) {
+func (c *wsClient) send(req *livekit.SignalRequest) {
 	c.t.Helper()
 	b, err := proto.Marshal(req)
 	if err != nil {
@@ -191,11 +191,11 @@ func (c *biClient) send(req *livekit.SignalRequest) {
 // expect waits for a frame matching pred and returns it with the frames
 // skipped on the way. It fails the test on timeout or when the connection
 // ends first.
-func (c *biClient) expect(what string, timeout time.Duration, pred func(biFrame) bool) (biFrame, []biFrame) {
+func (c *wsClient) expect(what string, timeout time.Duration, pred func(wsFrame) bool) (wsFrame, []wsFrame) {
 	c.t.Helper()
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
-	var skipped []biFrame
+	var skipped []wsFrame
 	for {
 		c.mu.Lock()
 		for c.pos < len(c.frames) {
@@ -223,11 +223,11 @@ func (c *biClient) expect(what string, timeout time.Duration, pred func(biFrame)
 // ping sends a ping_req and waits for its pong_resp; it returns the frames
 // that arrived before the pong, which are the answers to everything sent
 // before the ping since the server handles requests in order.
-func (c *biClient) ping() []biFrame {
+func (c *wsClient) ping() []wsFrame {
 	c.t.Helper()
 	ts := c.pingTS.Add(1) + 1_000_000
 	c.send(&livekit.SignalRequest{Message: &livekit.SignalRequest_PingReq{PingReq: &livekit.Ping{Timestamp: ts}}})
-	_, skipped := c.expect(fmt.Sprintf("pong_resp to ping %d", ts), 10*time.Second, func(f biFrame) bool {
+	_, skipped := c.expect(fmt.Sprintf("pong_resp to ping %d", ts), 10*time.Second, func(f wsFrame) bool {
 		return f.msg.GetPongResp() != nil && f.msg.GetPongResp().GetLastPingTimestamp() == ts
 	})
 	return skipped
@@ -235,7 +235,7 @@ func (c *biClient) ping() []biFrame {
 
 // keepAlive sends the old-style ping every interval until the test ends, as
 // real clients do, so that a long test does not hit the ping timeout.
-func (c *biClient) keepAlive(every time.Duration) {
+func (c *wsClient) keepAlive(every time.Duration) {
 	ctx, cancel := context.WithCancel(context.Background())
 	c.t.Cleanup(cancel)
 	go func() {
@@ -256,7 +256,7 @@ func (c *biClient) keepAlive(every time.Duration) {
 }
 
 // waitClosed waits for the connection to end and returns the read error.
-func (c *biClient) waitClosed(timeout time.Duration) error {
+func (c *wsClient) waitClosed(timeout time.Duration) error {
 	c.t.Helper()
 	select {
 	case <-c.done:
@@ -269,27 +269,27 @@ func (c *biClient) waitClosed(timeout time.Duration) error {
 }
 
 // all returns every frame received so far.
-func (c *biClient) all() []biFrame {
+func (c *wsClient) all() []wsFrame {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return append([]biFrame(nil), c.frames...)
+	return append([]wsFrame(nil), c.frames...)
 }
 
 // firstOffer waits for the subscriber offer the server sends after a join.
-func (c *biClient) firstOffer() string {
+func (c *wsClient) firstOffer() string {
 	c.t.Helper()
 	for _, f := range c.all() {
 		if f.msg != nil && f.msg.GetOffer() != nil {
 			return f.msg.GetOffer().GetSdp()
 		}
 	}
-	f, _ := c.expect("subscriber offer", 10*time.Second, func(f biFrame) bool { return f.msg.GetOffer() != nil })
+	f, _ := c.expect("subscriber offer", 10*time.Second, func(f wsFrame) bool { return f.msg.GetOffer() != nil })
 	return f.msg.GetOffer().GetSdp()
 }
 
-// biFind returns the frames matching pred.
-func biFind(frames []biFrame, pred func(*livekit.SignalResponse) bool) []biFrame {
-	var out []biFrame
+// findFrames returns the frames matching pred.
+func findFrames(frames []wsFrame, pred func(*livekit.SignalResponse) bool) []wsFrame {
+	var out []wsFrame
 	for _, f := range frames {
 		if f.msg != nil && pred(f.msg) {
 			out = append(out, f)
@@ -298,9 +298,9 @@ func biFind(frames []biFrame, pred func(*livekit.SignalResponse) bool) []biFrame
 	return out
 }
 
-func biRequestResponse(frames []biFrame) []*livekit.RequestResponse {
+func requestResponses(frames []wsFrame) []*livekit.RequestResponse {
 	var out []*livekit.RequestResponse
-	for _, f := range biFind(frames, func(m *livekit.SignalResponse) bool { return m.GetRequestResponse() != nil }) {
+	for _, f := range findFrames(frames, func(m *livekit.SignalResponse) bool { return m.GetRequestResponse() != nil }) {
 		out = append(out, f.msg.GetRequestResponse())
 	}
 	return out
@@ -310,10 +310,10 @@ func biRequestResponse(frames []biFrame) []*livekit.RequestResponse {
 // Node observation helpers.
 // ---------------------------------------------------------------------------
 
-// biWatchPanics fails the test if net/http recovered a handler panic while
+// watchPanics fails the test if net/http recovered a handler panic while
 // it ran: such a panic kills one connection without crashing the process,
 // so it would otherwise go unnoticed.
-func biWatchPanics(t *testing.T) {
+func watchPanics(t *testing.T) {
 	var buf testlog.Buffer
 	prev := log.Writer()
 	log.SetOutput(io.MultiWriter(prev, &buf))
@@ -325,7 +325,7 @@ func biWatchPanics(t *testing.T) {
 	})
 }
 
-func biGet(t testing.TB, u string, header http.Header) (int, string) {
+func httpGet(t testing.TB, u string, header http.Header) (int, string) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, u, nil)
 	if err != nil {
@@ -344,17 +344,17 @@ func biGet(t testing.TB, u string, header http.Header) (int, string) {
 	return resp.StatusCode, string(body)
 }
 
-func biHealthy(t testing.TB, srv *server.Server) {
+func checkHealthy(t testing.TB, srv *server.Server) {
 	t.Helper()
-	if code, body := biGet(t, srv.HTTPURL()+"/healthz", nil); code != http.StatusOK {
+	if code, body := httpGet(t, srv.HTTPURL()+"/healthz", nil); code != http.StatusOK {
 		t.Fatalf("/healthz: %d %q", code, body)
 	}
 }
 
-// biMetric reads one unlabelled counter from /metrics.
-func biMetric(t testing.TB, srv *server.Server, name string) float64 {
+// metricValue reads one unlabelled counter from /metrics.
+func metricValue(t testing.TB, srv *server.Server, name string) float64 {
 	t.Helper()
-	code, body := biGet(t, srv.HTTPURL()+"/metrics", nil)
+	code, body := httpGet(t, srv.HTTPURL()+"/metrics", nil)
 	if code != http.StatusOK {
 		t.Fatalf("/metrics: %d", code)
 	}
@@ -377,9 +377,9 @@ func biMetric(t testing.TB, srv *server.Server, name string) float64 {
 // Bad signaling input.
 // ---------------------------------------------------------------------------
 
-// biValidOffer is a publisher offer like a browser's (one Opus track, no
+// validOffer is a publisher offer like a browser's (one Opus track, no
 // candidates); building it needs no peer connection.
-func biValidOffer() string {
+func validOffer() string {
 	fp := make([]string, 32)
 	for i := range fp {
 		fp[i] = fmt.Sprintf("%02X", i*7+3)
@@ -413,10 +413,10 @@ func biValidOffer() string {
 	return strings.Join(lines, "\r\n") + "\r\n"
 }
 
-// biGarbageSDPs are offers pion refuses: unparseable ones, and parseable
+// garbageSDPs are offers pion refuses: unparseable ones, and parseable
 // ones that lack what a WebRTC offer must carry.
-func biGarbageSDPs() []string {
-	valid := biValidOffer()
+func garbageSDPs() []string {
+	valid := validOffer()
 	return []string{
 		"garbage",
 		"v=0\r\n",
@@ -433,37 +433,37 @@ func biGarbageSDPs() []string {
 	}
 }
 
-// biUnknownField appends a length-delimited field the schema does not know.
-func biUnknownField(b []byte, num protowire.Number) []byte {
+// withUnknownField appends a length-delimited field the schema does not know.
+func withUnknownField(b []byte, num protowire.Number) []byte {
 	b = protowire.AppendTag(b, num, protowire.BytesType)
 	return protowire.AppendBytes(b, []byte("from a newer client"))
 }
 
 func TestBadSignalInputDoesNotDisturbTheRoom(t *testing.T) {
-	biWatchPanics(t)
+	watchPanics(t)
 	srv := testserver.Start(t, nil)
 	const roomName = "bad-input"
 
-	b := biJoin(t, srv, "bob", testserver.Token(t, roomName, "bob", nil), "")
+	b := wsJoin(t, srv, "bob", testserver.Token(t, roomName, "bob", nil), "")
 	b.keepAlive(2 * time.Second)
 	// No keep-alive for xavier: its binary pings would switch the answers to
 	// its JSON requests back to binary. The test is far shorter than the
 	// ping timeout.
-	x := biJoin(t, srv, "xavier", testserver.Token(t, roomName, "xavier", nil), "")
+	x := wsJoin(t, srv, "xavier", testserver.Token(t, roomName, "xavier", nil), "")
 	x.firstOffer()
 	x.ping()
-	badBefore := biMetric(t, srv, "bayan_signal_bad_frames_total")
+	badBefore := metricValue(t, srv, "bayan_signal_bad_frames_total")
 	var badSent int
 
 	// Truncated protobuf: every cut of an offer inside its one field.
-	offerReq, _ := proto.Marshal(&livekit.SignalRequest{Message: &livekit.SignalRequest_Offer{Offer: &livekit.SessionDescription{Type: "offer", Sdp: biValidOffer()}}})
+	offerReq, _ := proto.Marshal(&livekit.SignalRequest{Message: &livekit.SignalRequest_Offer{Offer: &livekit.SessionDescription{Type: "offer", Sdp: validOffer()}}})
 	for _, n := range []int{1, 2, 3, 10, len(offerReq) / 2, len(offerReq) - 1} {
 		if err := x.sendRaw(websocket.MessageBinary, offerReq[:n]); err != nil {
 			t.Fatalf("send truncated: %v", err)
 		}
 		badSent++
 	}
-	if got := biFind(x.ping(), func(m *livekit.SignalResponse) bool { return m.GetAnswer() != nil }); len(got) != 0 {
+	if got := findFrames(x.ping(), func(m *livekit.SignalResponse) bool { return m.GetAnswer() != nil }); len(got) != 0 {
 		t.Fatalf("a truncated offer was answered: %v", got)
 	}
 
@@ -508,7 +508,7 @@ func TestBadSignalInputDoesNotDisturbTheRoom(t *testing.T) {
 	if err := x.sendRaw(websocket.MessageText, []byte(`{"ping_req":{"timestamp":"1"}}`)); err != nil {
 		t.Fatal(err)
 	}
-	pong, _ := x.expect("pong_resp to a JSON ping", 10*time.Second, func(f biFrame) bool {
+	pong, _ := x.expect("pong_resp to a JSON ping", 10*time.Second, func(f wsFrame) bool {
 		return f.msg.GetPongResp().GetLastPingTimestamp() == 1
 	})
 	if pong.typ != websocket.MessageText {
@@ -517,52 +517,52 @@ func TestBadSignalInputDoesNotDisturbTheRoom(t *testing.T) {
 	if err := x.sendRaw(websocket.MessageText, []byte(`{"ping":"77"}`)); err != nil {
 		t.Fatal(err)
 	}
-	pong, _ = x.expect("pong to a JSON ping", 10*time.Second, func(f biFrame) bool { return f.msg.GetPong() != 0 })
+	pong, _ = x.expect("pong to a JSON ping", 10*time.Second, func(f wsFrame) bool { return f.msg.GetPong() != 0 })
 	if pong.typ != websocket.MessageText {
 		t.Errorf("a JSON ping was answered with a %v frame, want a text frame", pong.typ)
 	}
 	// ...and a binary request switches the answers back to binary.
 	x.send(&livekit.SignalRequest{Message: &livekit.SignalRequest_PingReq{PingReq: &livekit.Ping{Timestamp: 2}}})
-	pong, _ = x.expect("binary pong_resp", 10*time.Second, func(f biFrame) bool { return f.msg.GetPongResp().GetLastPingTimestamp() == 2 })
+	pong, _ = x.expect("binary pong_resp", 10*time.Second, func(f wsFrame) bool { return f.msg.GetPongResp().GetLastPingTimestamp() == 2 })
 	if pong.typ != websocket.MessageBinary {
 		t.Errorf("a binary ping_req was answered with a %v frame, want binary", pong.typ)
 	}
 
 	// Unknown field numbers: alone the frame carries no request and is
 	// dropped; next to a known message, or inside one, they are ignored.
-	if err := x.sendRaw(websocket.MessageBinary, biUnknownField(nil, 999)); err != nil {
+	if err := x.sendRaw(websocket.MessageBinary, withUnknownField(nil, 999)); err != nil {
 		t.Fatal(err)
 	}
 	badSent++
 	ping3, _ := proto.Marshal(&livekit.SignalRequest{Message: &livekit.SignalRequest_PingReq{PingReq: &livekit.Ping{Timestamp: 3}}})
-	if err := x.sendRaw(websocket.MessageBinary, biUnknownField(ping3, 999)); err != nil {
+	if err := x.sendRaw(websocket.MessageBinary, withUnknownField(ping3, 999)); err != nil {
 		t.Fatal(err)
 	}
-	x.expect("pong_resp to a ping with an unknown field", 10*time.Second, func(f biFrame) bool { return f.msg.GetPongResp().GetLastPingTimestamp() == 3 })
-	inner := biUnknownField(protowire.AppendVarint(protowire.AppendTag(nil, 1, protowire.VarintType), 4), 77)
+	x.expect("pong_resp to a ping with an unknown field", 10*time.Second, func(f wsFrame) bool { return f.msg.GetPongResp().GetLastPingTimestamp() == 3 })
+	inner := withUnknownField(protowire.AppendVarint(protowire.AppendTag(nil, 1, protowire.VarintType), 4), 77)
 	ping4 := protowire.AppendBytes(protowire.AppendTag(nil, 16, protowire.BytesType), inner)
 	if err := x.sendRaw(websocket.MessageBinary, ping4); err != nil {
 		t.Fatal(err)
 	}
-	x.expect("pong_resp to a ping carrying an unknown field", 10*time.Second, func(f biFrame) bool { return f.msg.GetPongResp().GetLastPingTimestamp() == 4 })
+	x.expect("pong_resp to a ping carrying an unknown field", 10*time.Second, func(f wsFrame) bool { return f.msg.GetPongResp().GetLastPingTimestamp() == 4 })
 
 	// A valid offer is answered (the refusals below come from the SDP, not
 	// from a connection that cannot negotiate).
-	x.send(&livekit.SignalRequest{Message: &livekit.SignalRequest_Offer{Offer: &livekit.SessionDescription{Type: "offer", Sdp: biValidOffer(), Id: 1}}})
-	ans, _ := x.expect("answer to a valid offer", 10*time.Second, func(f biFrame) bool { return f.msg.GetAnswer() != nil })
+	x.send(&livekit.SignalRequest{Message: &livekit.SignalRequest_Offer{Offer: &livekit.SessionDescription{Type: "offer", Sdp: validOffer(), Id: 1}}})
+	ans, _ := x.expect("answer to a valid offer", 10*time.Second, func(f wsFrame) bool { return f.msg.GetAnswer() != nil })
 	if ans.msg.GetAnswer().GetId() != 1 || !strings.Contains(ans.msg.GetAnswer().GetSdp(), "m=audio") {
 		t.Errorf("answer: id %d, sdp %q", ans.msg.GetAnswer().GetId(), ans.msg.GetAnswer().GetSdp())
 	}
 	// Offers with garbage SDP: no answer, an error reply, still connected.
 	// (Whether a valid offer is answered after them is
 	// TestBadSDPDoesNotWedgeNegotiation's business.)
-	for i, sdp := range biGarbageSDPs() {
+	for i, sdp := range garbageSDPs() {
 		x.send(&livekit.SignalRequest{Message: &livekit.SignalRequest_Offer{Offer: &livekit.SessionDescription{Type: "offer", Sdp: sdp, Id: uint32(100 + i)}}})
 		skipped := x.ping()
-		if a := biFind(skipped, func(m *livekit.SignalResponse) bool { return m.GetAnswer() != nil }); len(a) != 0 {
+		if a := findFrames(skipped, func(m *livekit.SignalResponse) bool { return m.GetAnswer() != nil }); len(a) != 0 {
 			t.Fatalf("garbage offer %d was answered", i)
 		}
-		rr := biRequestResponse(skipped)
+		rr := requestResponses(skipped)
 		if len(rr) != 1 || rr[0].GetReason() != livekit.RequestResponse_INVALID_REQUEST {
 			t.Errorf("garbage offer %d: got request responses %v, want one INVALID_REQUEST", i, rr)
 		}
@@ -570,13 +570,13 @@ func TestBadSignalInputDoesNotDisturbTheRoom(t *testing.T) {
 	// An empty offer and a garbage answer are refused the same way.
 	x.send(&livekit.SignalRequest{Message: &livekit.SignalRequest_Offer{Offer: &livekit.SessionDescription{}}})
 	x.send(&livekit.SignalRequest{Message: &livekit.SignalRequest_Answer{Answer: &livekit.SessionDescription{Type: "answer", Sdp: "garbage"}}})
-	if rr := biRequestResponse(x.ping()); len(rr) != 2 {
+	if rr := requestResponses(x.ping()); len(rr) != 2 {
 		t.Errorf("empty offer + garbage answer: got %v, want two refusals", rr)
 	}
 
 	// Every single-line deletion of a valid offer: answered or refused, never
 	// a dropped connection.
-	lines := strings.SplitAfter(biValidOffer(), "\r\n")
+	lines := strings.SplitAfter(validOffer(), "\r\n")
 	for i := range lines {
 		mutated := strings.Join(append(append([]string(nil), lines[:i]...), lines[i+1:]...), "")
 		x.send(&livekit.SignalRequest{Message: &livekit.SignalRequest_Offer{Offer: &livekit.SessionDescription{Type: "offer", Sdp: mutated, Id: uint32(1000 + i)}}})
@@ -607,11 +607,11 @@ func TestBadSignalInputDoesNotDisturbTheRoom(t *testing.T) {
 	x.send(&livekit.SignalRequest{Message: &livekit.SignalRequest_Mute{Mute: &livekit.MuteTrackRequest{Sid: "TR_doesnotexist", Muted: true}}})
 	x.send(&livekit.SignalRequest{Message: &livekit.SignalRequest_Mute{Mute: &livekit.MuteTrackRequest{}}})
 	skipped = x.ping()
-	rr := biRequestResponse(skipped)
+	rr := requestResponses(skipped)
 	if len(rr) != 2 || rr[0].GetReason() != livekit.RequestResponse_NOT_FOUND || rr[1].GetReason() != livekit.RequestResponse_NOT_FOUND {
 		t.Errorf("mute of unknown tracks: got %v, want two NOT_FOUND", rr)
 	}
-	if m := biFind(skipped, func(m *livekit.SignalResponse) bool { return m.GetMute() != nil }); len(m) != 0 {
+	if m := findFrames(skipped, func(m *livekit.SignalResponse) bool { return m.GetMute() != nil }); len(m) != 0 {
 		t.Errorf("mute of an unknown track echoed: %v", m)
 	}
 
@@ -644,7 +644,7 @@ func TestBadSignalInputDoesNotDisturbTheRoom(t *testing.T) {
 		}}})
 	}
 	skipped = x.ping()
-	published := biFind(skipped, func(m *livekit.SignalResponse) bool { return m.GetTrackPublished() != nil })
+	published := findFrames(skipped, func(m *livekit.SignalResponse) bool { return m.GetTrackPublished() != nil })
 	if len(published) == 0 || len(published) > 64 {
 		t.Errorf("AddTrack flood: %d TrackPublished, want between 1 and 64", len(published))
 	}
@@ -661,7 +661,7 @@ func TestBadSignalInputDoesNotDisturbTheRoom(t *testing.T) {
 	}
 	b.ping()
 
-	if got := biMetric(t, srv, "bayan_signal_bad_frames_total") - badBefore; got != float64(badSent) {
+	if got := metricValue(t, srv, "bayan_signal_bad_frames_total") - badBefore; got != float64(badSent) {
 		t.Errorf("bad frames counted: %v, want %d", got, badSent)
 	}
 
@@ -674,9 +674,9 @@ func TestBadSignalInputDoesNotDisturbTheRoom(t *testing.T) {
 	}
 
 	// The node and bob carry on; a newcomer can join and sees bob.
-	biHealthy(t, srv)
+	checkHealthy(t, srv)
 	b.ping()
-	y := biJoin(t, srv, "yasmin", testserver.Token(t, roomName, "yasmin", nil), "")
+	y := wsJoin(t, srv, "yasmin", testserver.Token(t, roomName, "yasmin", nil), "")
 	sawBob := false
 	for _, p := range y.join.GetOtherParticipants() {
 		sawBob = sawBob || p.GetIdentity() == "bob"
@@ -684,7 +684,7 @@ func TestBadSignalInputDoesNotDisturbTheRoom(t *testing.T) {
 	if !sawBob {
 		t.Errorf("yasmin's JoinResponse does not list bob: %v", y.join.GetOtherParticipants())
 	}
-	b.expect("participant update for yasmin", 10*time.Second, func(f biFrame) bool {
+	b.expect("participant update for yasmin", 10*time.Second, func(f wsFrame) bool {
 		for _, p := range f.msg.GetUpdate().GetParticipants() {
 			if p.GetIdentity() == "yasmin" {
 				return true
@@ -702,9 +702,9 @@ func TestBadSignalInputDoesNotDisturbTheRoom(t *testing.T) {
 // An oversize text frame is refused the same way, and a JSON client (one
 // that asked for format=json) gets text frames from the start.
 func TestBadSignalInputJSONClient(t *testing.T) {
-	biWatchPanics(t)
+	watchPanics(t)
 	srv := testserver.Start(t, nil)
-	j := biJoin(t, srv, "jamila", testserver.Token(t, "json", "jamila", nil), "format=json")
+	j := wsJoin(t, srv, "jamila", testserver.Token(t, "json", "jamila", nil), "format=json")
 	for _, f := range j.all() {
 		if f.typ != websocket.MessageText {
 			t.Fatalf("format=json client got a %v frame", f.typ)
@@ -713,7 +713,7 @@ func TestBadSignalInputJSONClient(t *testing.T) {
 	if err := j.sendRaw(websocket.MessageText, []byte(`{"pingReq":{"timestamp":"9"}}`)); err != nil {
 		t.Fatal(err)
 	}
-	pong, _ := j.expect("pong_resp", 10*time.Second, func(f biFrame) bool { return f.msg.GetPongResp().GetLastPingTimestamp() == 9 })
+	pong, _ := j.expect("pong_resp", 10*time.Second, func(f wsFrame) bool { return f.msg.GetPongResp().GetLastPingTimestamp() == 9 })
 	if pong.typ != websocket.MessageText {
 		t.Fatalf("pong in a %v frame", pong.typ)
 	}
@@ -725,8 +725,8 @@ func TestBadSignalInputJSONClient(t *testing.T) {
 	if err := j.sendRaw(websocket.MessageText, []byte(`{"pingReq":{"timestamp":"10"}}`)); err != nil {
 		t.Fatal(err)
 	}
-	_, skipped := j.expect("pong_resp", 10*time.Second, func(f biFrame) bool { return f.msg.GetPongResp().GetLastPingTimestamp() == 10 })
-	if rr := biRequestResponse(skipped); len(rr) != 3 {
+	_, skipped := j.expect("pong_resp", 10*time.Second, func(f wsFrame) bool { return f.msg.GetPongResp().GetLastPingTimestamp() == 10 })
+	if rr := requestResponses(skipped); len(rr) != 3 {
 		t.Errorf("got request responses %v, want three refusals", rr)
 	}
 	big := `{"update_metadata":{"metadata":"` + strings.Repeat("m", signaling.MaxFrameSize) + `"}}`
@@ -735,7 +735,7 @@ func TestBadSignalInputJSONClient(t *testing.T) {
 	if st := websocket.CloseStatus(err); st != websocket.StatusMessageTooBig {
 		t.Errorf("oversize text frame: connection ended with %v, want status %v", err, websocket.StatusMessageTooBig)
 	}
-	biHealthy(t, srv)
+	checkHealthy(t, srv)
 	if p := srv.Rooms().Room("json").Participant("jamila"); p != nil && len(p.Info().GetMetadata()) > 0 {
 		t.Errorf("oversize frame changed the metadata")
 	}
@@ -745,11 +745,11 @@ func TestBadSignalInputJSONClient(t *testing.T) {
 // Garbage on the ICE UDP port.
 // ---------------------------------------------------------------------------
 
-// biGarbageDatagrams returns n datagrams: random bytes, and random tails
+// garbageDatagrams returns n datagrams: random bytes, and random tails
 // behind RTP, RTCP, STUN and DTLS headers. ufrags, when known, make some
 // STUN binding requests well formed but for the wrong password, so that
 // they reach an ICE agent and fail its integrity check.
-func biGarbageDatagrams(rng *rand.Rand, n int, ufrags []string) [][]byte {
+func garbageDatagrams(rng *rand.Rand, n int, ufrags []string) [][]byte {
 	randBytes := func(k int) []byte {
 		b := make([]byte, k)
 		for i := range b {
@@ -801,8 +801,8 @@ func biGarbageDatagrams(rng *rand.Rand, n int, ufrags []string) [][]byte {
 	return out
 }
 
-// biBlast sends datagrams to dst from a few local sockets.
-func biBlast(t testing.TB, dst *net.UDPAddr, datagrams [][]byte) {
+// blastUDP sends datagrams to dst from a few local sockets.
+func blastUDP(t testing.TB, dst *net.UDPAddr, datagrams [][]byte) {
 	t.Helper()
 	var conns []*net.UDPConn
 	for i := 0; i < 4; i++ {
@@ -821,8 +821,8 @@ func biBlast(t testing.TB, dst *net.UDPAddr, datagrams [][]byte) {
 	}
 }
 
-// biUfrags returns the ice-ufrag values in an SDP.
-func biUfrags(sdp string) []string {
+// iceUfrags returns the ice-ufrag values in an SDP.
+func iceUfrags(sdp string) []string {
 	var out []string
 	for _, l := range strings.Split(sdp, "\r\n") {
 		if u, ok := strings.CutPrefix(l, "a=ice-ufrag:"); ok {
@@ -833,33 +833,33 @@ func biUfrags(sdp string) []string {
 }
 
 func TestUDPGarbageKeepsNodeHealthy(t *testing.T) {
-	biWatchPanics(t)
+	watchPanics(t)
 	srv := testserver.Start(t, nil)
-	b := biJoin(t, srv, "bob", testserver.Token(t, "udp", "bob", nil), "")
+	b := wsJoin(t, srv, "bob", testserver.Token(t, "udp", "bob", nil), "")
 	b.keepAlive(2 * time.Second)
-	ufrags := biUfrags(b.firstOffer())
+	ufrags := iceUfrags(b.firstOffer())
 	if len(ufrags) == 0 {
 		t.Fatal("no ice-ufrag in the subscriber offer")
 	}
 	// Give the publisher connection a remote description too, so that its
 	// ICE agent runs.
-	b.send(&livekit.SignalRequest{Message: &livekit.SignalRequest_Offer{Offer: &livekit.SessionDescription{Type: "offer", Sdp: biValidOffer(), Id: 1}}})
-	ans, _ := b.expect("answer", 10*time.Second, func(f biFrame) bool { return f.msg.GetAnswer() != nil })
-	ufrags = append(ufrags, biUfrags(ans.msg.GetAnswer().GetSdp())...)
+	b.send(&livekit.SignalRequest{Message: &livekit.SignalRequest_Offer{Offer: &livekit.SessionDescription{Type: "offer", Sdp: validOffer(), Id: 1}}})
+	ans, _ := b.expect("answer", 10*time.Second, func(f wsFrame) bool { return f.msg.GetAnswer() != nil })
+	ufrags = append(ufrags, iceUfrags(ans.msg.GetAnswer().GetSdp())...)
 
 	dst := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: srv.UDPPort()}
 	rng := rand.New(rand.NewPCG(3, 4))
 	start := time.Now()
 	for round := 0; round < 3; round++ {
-		biBlast(t, dst, biGarbageDatagrams(rng, 1500, ufrags))
-		biHealthy(t, srv)
+		blastUDP(t, dst, garbageDatagrams(rng, 1500, ufrags))
+		checkHealthy(t, srv)
 		b.ping()
 	}
 	t.Logf("sent 4500 garbage datagrams in %v", time.Since(start))
 
-	biHealthy(t, srv)
+	checkHealthy(t, srv)
 	b.ping()
-	c := biJoin(t, srv, "carol", testserver.Token(t, "udp", "carol", nil), "")
+	c := wsJoin(t, srv, "carol", testserver.Token(t, "udp", "carol", nil), "")
 	c.firstOffer()
 	c.ping()
 	if rm := srv.Rooms().Room("udp"); rm == nil || len(rm.Participants()) != 2 {
@@ -871,9 +871,9 @@ func TestUDPGarbageKeepsNodeHealthy(t *testing.T) {
 // Garbage on the ICE UDP port while media flows (WebRTC: test namespace).
 // ---------------------------------------------------------------------------
 
-// biFiveTuples returns the local and remote addresses of the selected ICE
+// fiveTuples returns the local and remote addresses of the selected ICE
 // pairs of a room's peer connections.
-func biFiveTuples(r *lksdk.Room) [][2]*net.UDPAddr {
+func fiveTuples(r *lksdk.Room) [][2]*net.UDPAddr {
 	var out [][2]*net.UDPAddr
 	seen := map[string]bool{}
 	add := func(tr *webrtc.DTLSTransport) {
@@ -909,8 +909,8 @@ func biFiveTuples(r *lksdk.Room) [][2]*net.UDPAddr {
 	return out
 }
 
-// biSSRCs returns the SSRCs a room's peer connections send and receive.
-func biSSRCs(r *lksdk.Room) []uint32 {
+// sendSSRCs returns the SSRCs a room's peer connections send and receive.
+func sendSSRCs(r *lksdk.Room) []uint32 {
 	var out []uint32
 	for _, pc := range []*webrtc.PeerConnection{r.LocalParticipant.GetPublisherPeerConnection(), r.LocalParticipant.GetSubscriberPeerConnection()} {
 		if pc == nil {
@@ -930,12 +930,12 @@ func biSSRCs(r *lksdk.Room) []uint32 {
 	return out
 }
 
-// biTargetedGarbage is garbage aimed at one established session: RTP and
+// targetedGarbage is garbage aimed at one established session: RTP and
 // RTCP carrying the session's real SSRCs with random (unauthenticated)
 // bodies, and DTLS alert records, plaintext (epoch 0) and "encrypted"
 // (epoch 1), the way an off-path attacker who knows the 5-tuple would try
 // to tear the session down.
-func biTargetedGarbage(rng *rand.Rand, n int, ssrcs []uint32) [][]byte {
+func targetedGarbage(rng *rand.Rand, n int, ssrcs []uint32) [][]byte {
 	out := make([][]byte, 0, n)
 	for len(out) < n {
 		var d []byte
@@ -987,9 +987,9 @@ func biTargetedGarbage(rng *rand.Rand, n int, ssrcs []uint32) [][]byte {
 	return out
 }
 
-// biSpoof sends datagrams that claim to come from src, through a raw
+// spoof sends datagrams that claim to come from src, through a raw
 // socket; it reports false when raw sockets are not available.
-func biSpoof(t testing.TB, src, dst *net.UDPAddr, datagrams [][]byte) bool {
+func spoof(t testing.TB, src, dst *net.UDPAddr, datagrams [][]byte) bool {
 	t.Helper()
 	pc, err := net.ListenPacket("ip4:udp", "127.0.0.1")
 	if err != nil {
@@ -1023,7 +1023,7 @@ func biSpoof(t testing.TB, src, dst *net.UDPAddr, datagrams [][]byte) bool {
 
 func TestUDPGarbageWhileMediaFlows(t *testing.T) {
 	testnet.Require(t)
-	biWatchPanics(t)
+	watchPanics(t)
 	srv := testserver.Start(t, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -1066,8 +1066,8 @@ func TestUDPGarbageWhileMediaFlows(t *testing.T) {
 	var tuples [][2]*net.UDPAddr
 	var ssrcs []uint32
 	for _, r := range []*lksdk.Room{a, c} {
-		tuples = append(tuples, biFiveTuples(r)...)
-		ssrcs = append(ssrcs, biSSRCs(r)...)
+		tuples = append(tuples, fiveTuples(r)...)
+		ssrcs = append(ssrcs, sendSSRCs(r)...)
 	}
 	t.Logf("client 5-tuples: %v, SSRCs %v", tuples, ssrcs)
 	rng := rand.New(rand.NewPCG(5, 6))
@@ -1076,16 +1076,16 @@ func TestUDPGarbageWhileMediaFlows(t *testing.T) {
 	deadline := time.Now().Add(time.Second)
 	sent, spoofed := 0, 0
 	for time.Now().Before(deadline) {
-		biBlast(t, dst, biGarbageDatagrams(rng, 400, nil))
+		blastUDP(t, dst, garbageDatagrams(rng, 400, nil))
 		sent += 400
 		for _, tu := range tuples {
 			if tu[1].Port != srv.UDPPort() {
 				continue
 			}
-			if biSpoof(t, tu[0], tu[1], biGarbageDatagrams(rng, 100, nil)) {
+			if spoof(t, tu[0], tu[1], garbageDatagrams(rng, 100, nil)) {
 				spoofed += 100
 			}
-			if biSpoof(t, tu[0], tu[1], biTargetedGarbage(rng, 100, ssrcs)) {
+			if spoof(t, tu[0], tu[1], targetedGarbage(rng, 100, ssrcs)) {
 				spoofed += 100
 			}
 		}
@@ -1110,13 +1110,13 @@ func TestUDPGarbageWhileMediaFlows(t *testing.T) {
 	if st := c.ConnectionState(); st != lksdk.ConnectionStateConnected {
 		t.Errorf("carol: %v", st)
 	}
-	biHealthy(t, srv)
+	checkHealthy(t, srv)
 }
 
-// biMirrorAnswer turns the server's subscriber offer into the answer a
+// mirrorAnswer turns the server's subscriber offer into the answer a
 // client could send back (its own ICE credentials and fingerprint, no
 // candidates, receive only).
-func biMirrorAnswer(offer string) string {
+func mirrorAnswer(offer string) string {
 	var out []string
 	for _, l := range strings.Split(strings.TrimSuffix(offer, "\r\n"), "\r\n") {
 		switch {
@@ -1143,19 +1143,19 @@ func biMirrorAnswer(offer string) string {
 // (publisher connection stuck in have-remote-offer) or receiving new
 // tracks (subscriber transport waiting forever for an answer).
 func TestBadSDPDoesNotWedgeNegotiation(t *testing.T) {
-	biWatchPanics(t)
+	watchPanics(t)
 	srv := testserver.Start(t, nil)
-	for i, sdp := range biGarbageSDPs() {
-		x := biJoin(t, srv, fmt.Sprintf("offer-%d", i), testserver.Token(t, "wedge", fmt.Sprintf("o%d", i), nil), "")
+	for i, sdp := range garbageSDPs() {
+		x := wsJoin(t, srv, fmt.Sprintf("offer-%d", i), testserver.Token(t, "wedge", fmt.Sprintf("o%d", i), nil), "")
 		x.send(&livekit.SignalRequest{Message: &livekit.SignalRequest_Offer{Offer: &livekit.SessionDescription{Type: "offer", Sdp: sdp, Id: 1}}})
-		x.send(&livekit.SignalRequest{Message: &livekit.SignalRequest_Offer{Offer: &livekit.SessionDescription{Type: "offer", Sdp: biValidOffer(), Id: 2}}})
+		x.send(&livekit.SignalRequest{Message: &livekit.SignalRequest_Offer{Offer: &livekit.SessionDescription{Type: "offer", Sdp: validOffer(), Id: 2}}})
 		skipped := x.ping()
-		if a := biFind(skipped, func(m *livekit.SignalResponse) bool { return m.GetAnswer().GetId() == 2 }); len(a) != 1 {
-			t.Errorf("after garbage offer %d, a valid offer was not answered: %v", i, biRequestResponse(skipped))
+		if a := findFrames(skipped, func(m *livekit.SignalResponse) bool { return m.GetAnswer().GetId() == 2 }); len(a) != 1 {
+			t.Errorf("after garbage offer %d, a valid offer was not answered: %v", i, requestResponses(skipped))
 		}
 	}
 
-	valid := func(offer string) string { return biMirrorAnswer(offer) }
+	valid := func(offer string) string { return mirrorAnswer(offer) }
 	badAnswers := map[string]func(offer string) string{
 		"garbage":        func(string) string { return "garbage" },
 		"no fingerprint": func(o string) string { return strings.Replace(valid(o), "a=fingerprint", "a=fingerprintz", -1) },
@@ -1165,14 +1165,14 @@ func TestBadSDPDoesNotWedgeNegotiation(t *testing.T) {
 		},
 	}
 	for name, bad := range badAnswers {
-		x := biJoin(t, srv, "answer-"+name, testserver.Token(t, "wedge", "a-"+strings.ReplaceAll(name, " ", "-"), nil), "")
+		x := wsJoin(t, srv, "answer-"+name, testserver.Token(t, "wedge", "a-"+strings.ReplaceAll(name, " ", "-"), nil), "")
 		offer := x.firstOffer()
 		x.send(&livekit.SignalRequest{Message: &livekit.SignalRequest_Answer{Answer: &livekit.SessionDescription{Type: "answer", Sdp: bad(offer)}}})
-		if rr := biRequestResponse(x.ping()); len(rr) != 1 {
+		if rr := requestResponses(x.ping()); len(rr) != 1 {
 			t.Errorf("answer %q: got %v, want one refusal", name, rr)
 		}
 		x.send(&livekit.SignalRequest{Message: &livekit.SignalRequest_Answer{Answer: &livekit.SessionDescription{Type: "answer", Sdp: valid(offer)}}})
-		if rr := biRequestResponse(x.ping()); len(rr) != 0 {
+		if rr := requestResponses(x.ping()); len(rr) != 0 {
 			t.Errorf("after a refused answer (%s), the valid answer was refused too: %v", name, rr)
 		}
 	}
@@ -1181,13 +1181,13 @@ func TestBadSDPDoesNotWedgeNegotiation(t *testing.T) {
 // When the same identity joins again, the older session is replaced; what
 // that stale session sends afterwards must not touch its replacement.
 func TestStaleSessionCannotRemoveItsReplacement(t *testing.T) {
-	biWatchPanics(t)
+	watchPanics(t)
 	srv := testserver.Start(t, nil)
 	tok := testserver.Token(t, "dup", "dana", func(g *auth.VideoGrant) { g.SetCanUpdateOwnMetadata(true) })
-	old := biJoin(t, srv, "dana (first tab)", tok, "")
-	watcher := biJoin(t, srv, "walid", testserver.Token(t, "dup", "walid", nil), "")
-	cur := biJoin(t, srv, "dana (second tab)", tok, "")
-	leave, _ := old.expect("leave for the replaced session", 10*time.Second, func(f biFrame) bool { return f.msg.GetLeave() != nil })
+	old := wsJoin(t, srv, "dana (first tab)", tok, "")
+	watcher := wsJoin(t, srv, "walid", testserver.Token(t, "dup", "walid", nil), "")
+	cur := wsJoin(t, srv, "dana (second tab)", tok, "")
+	leave, _ := old.expect("leave for the replaced session", 10*time.Second, func(f wsFrame) bool { return f.msg.GetLeave() != nil })
 	if r := leave.msg.GetLeave().GetReason(); r != livekit.DisconnectReason_DUPLICATE_IDENTITY {
 		t.Errorf("replaced session told %v, want DUPLICATE_IDENTITY", r)
 	}
@@ -1225,11 +1225,11 @@ func TestStaleSessionCannotRemoveItsReplacement(t *testing.T) {
 // data streams" and would send those to clients that do not.
 func TestClientProtocolIsTheClients(t *testing.T) {
 	srv := testserver.Start(t, nil)
-	plain := biJoin(t, srv, "plain", testserver.Token(t, "cp", "plain", nil), "")
+	plain := wsJoin(t, srv, "plain", testserver.Token(t, "cp", "plain", nil), "")
 	if got := plain.join.GetParticipant().GetClientProtocol(); got != 0 {
 		t.Errorf("a client that said nothing has client_protocol %d, want 0 (the signaling protocol is 16)", got)
 	}
-	told := biJoin(t, srv, "told", testserver.Token(t, "cp", "told", nil), "client_protocol=1")
+	told := wsJoin(t, srv, "told", testserver.Token(t, "cp", "told", nil), "client_protocol=1")
 	if got := told.join.GetParticipant().GetClientProtocol(); got != 1 {
 		t.Errorf("client_protocol=1 joined as %d", got)
 	}
@@ -1245,7 +1245,7 @@ func TestClientProtocolIsTheClients(t *testing.T) {
 // below 1.8.0); Bayan's own version is in the debug info.
 func TestServerInfoVersionForSDKs(t *testing.T) {
 	srv := testserver.Start(t, nil)
-	c := biJoin(t, srv, "v", testserver.Token(t, "v", "v", nil), "")
+	c := wsJoin(t, srv, "v", testserver.Token(t, "v", "v", nil), "")
 	info := c.join.GetServerInfo()
 	if info.GetVersion() != server.LiveKitVersion || c.join.GetServerVersion() != server.LiveKitVersion {
 		t.Errorf("server info version %q (join's %q), want %q", info.GetVersion(), c.join.GetServerVersion(), server.LiveKitVersion)

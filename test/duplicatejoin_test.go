@@ -10,6 +10,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/bayan-dev/bayan/internal/testserver"
+	"github.com/bayan-dev/bayan/internal/testwait"
 	"github.com/bayan-dev/bayan/server"
 )
 
@@ -18,10 +19,10 @@ import (
 // no participant, and the peer connections every join built are gone with
 // their goroutines.
 func TestJoinLoopWithOneIdentityLeavesNothingRunning(t *testing.T) {
-	biWatchPanics(t)
+	watchPanics(t)
 	srv := testserver.Start(t, func(c *server.Config) { c.ReconnectGrace = 500 * time.Millisecond })
 	tok := testserver.Token(t, "loop", "dana", nil)
-	biHealthy(t, srv)
+	checkHealthy(t, srv)
 	baseline := runtime.NumGoroutine()
 
 	const joins, atOnce = 50, 8
@@ -35,7 +36,7 @@ func TestJoinLoopWithOneIdentityLeavesNothingRunning(t *testing.T) {
 			defer func() { <-turn }()
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
-			conn, _, err := biDial(ctx, srv, tok, "")
+			conn, _, err := wsDial(ctx, srv, tok, "")
 			if err != nil {
 				t.Errorf("join %d: dial: %v", i, err)
 				return
@@ -48,7 +49,7 @@ func TestJoinLoopWithOneIdentityLeavesNothingRunning(t *testing.T) {
 			}
 			// A replaced session may hear of it first; its own join came
 			// all the same, else the connection ends here.
-			if msg, err := biDecode(typ, data); err != nil || msg.GetJoin() == nil {
+			if msg, err := decodeFrame(typ, data); err != nil || msg.GetJoin() == nil {
 				t.Errorf("join %d: first frame %v (%v), want a JoinResponse", i, msg, err)
 			}
 			conn.Close(websocket.StatusNormalClosure, "")
@@ -58,18 +59,11 @@ func TestJoinLoopWithOneIdentityLeavesNothingRunning(t *testing.T) {
 
 	// The last session's grace runs out, then the room's departure timeout.
 	deadline := time.Now().Add(30 * time.Second)
-	for (biMetric(t, srv, "bayan_participants") > 0 || biMetric(t, srv, "bayan_rooms") > 0) && time.Now().Before(deadline) {
+	for (metricValue(t, srv, "bayan_participants") > 0 || metricValue(t, srv, "bayan_rooms") > 0) && time.Now().Before(deadline) {
 		time.Sleep(100 * time.Millisecond)
 	}
-	if n := biMetric(t, srv, "bayan_participants"); n > 0 {
+	if n := metricValue(t, srv, "bayan_participants"); n > 0 {
 		t.Fatalf("%v participants 30 s after the last join was dropped", n)
 	}
-	n := runtime.NumGoroutine()
-	for n > baseline+10 && time.Now().Before(deadline) {
-		time.Sleep(100 * time.Millisecond)
-		n = runtime.NumGoroutine()
-	}
-	if n > baseline+10 {
-		t.Errorf("%d goroutines after every join left and the room closed, %d before", n, baseline)
-	}
+	testwait.Goroutines(t, baseline, 10, time.Until(deadline))
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/livekit/protocol/livekit"
 
 	"github.com/bayan-dev/bayan/internal/testserver"
+	"github.com/bayan-dev/bayan/internal/testwait"
 	"github.com/bayan-dev/bayan/server"
 )
 
@@ -92,7 +93,7 @@ func TestHTTPIdleKeepAliveIsClosed(t *testing.T) {
 // times them (its own pings keep it), it still answers.
 func TestWebSocketOutlivesHTTPTimeouts(t *testing.T) {
 	srv := testserver.Start(t, shortHTTPTimeouts)
-	c := biJoin(t, srv, "long", testserver.Token(t, "ws-long", "long", nil), "")
+	c := wsJoin(t, srv, "long", testserver.Token(t, "ws-long", "long", nil), "")
 	time.Sleep(5 * 300 * time.Millisecond) // what is checked is that nothing ends it
 	c.ping()
 	if srv.Rooms().Room("ws-long").Participant("long") == nil {
@@ -109,12 +110,12 @@ func TestJoinWaitOutlivesReadTimeout(t *testing.T) {
 		c.JoinWait = 20 * time.Second
 	})
 	// The first join holds the only turn: it never connects media.
-	first := biJoin(t, srv, "first", testserver.Token(t, "ws-wait", "first", nil), "")
+	first := wsJoin(t, srv, "first", testserver.Token(t, "ws-wait", "first", nil), "")
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	second := make(chan error, 1)
 	go func() {
-		conn, resp, err := biDial(ctx, srv, testserver.Token(t, "ws-wait", "second", nil), "")
+		conn, resp, err := wsDial(ctx, srv, testserver.Token(t, "ws-wait", "second", nil), "")
 		if err != nil {
 			if resp != nil {
 				err = errors.Join(err, errors.New("HTTP "+resp.Status))
@@ -126,7 +127,7 @@ func TestJoinWaitOutlivesReadTimeout(t *testing.T) {
 		typ, data, err := conn.Read(ctx)
 		if err == nil {
 			var msg *livekit.SignalResponse
-			if msg, err = biDecode(typ, data); err == nil && msg.GetJoin() == nil {
+			if msg, err = decodeFrame(typ, data); err == nil && msg.GetJoin() == nil {
 				err = fmt.Errorf("first frame is %T, not a JoinResponse", msg.Message)
 			}
 		}
@@ -176,10 +177,8 @@ func TestHTTPConnectionsPerAddressBound(t *testing.T) {
 	// (accepting is in order); wait until the node counts them.
 	waitRefused := func(n uint64) {
 		t.Helper()
-		for deadline := time.Now().Add(10 * time.Second); srv.RefusedConns() < n; time.Sleep(20 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("%d connections refused, want %d", srv.RefusedConns(), n)
-			}
+		if !testwait.Until(10*time.Second, func() bool { return srv.RefusedConns() >= n }) {
+			t.Fatalf("%d connections refused, want %d", srv.RefusedConns(), n)
 		}
 	}
 	if err := get("127.0.0.1"); err == nil {

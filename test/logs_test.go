@@ -16,8 +16,8 @@ import (
 	"github.com/bayan-dev/bayan/server"
 )
 
-// biSDPValue returns the value of the first "a=name:" line in an SDP.
-func biSDPValue(sdp, name string) string {
+// sdpValue returns the value of the first "a=name:" line in an SDP.
+func sdpValue(sdp, name string) string {
 	for _, l := range strings.Split(sdp, "\r\n") {
 		if v, ok := strings.CutPrefix(l, "a="+name+":"); ok {
 			return v
@@ -32,16 +32,16 @@ func biSDPValue(sdp, name string) string {
 func TestBadIntegritySTUNFloodWritesAFewLines(t *testing.T) {
 	logs := testlog.New(slog.LevelInfo)
 	srv := testserver.Start(t, func(c *server.Config) { c.Log = logs.Tee(c.Log) })
-	b := biJoin(t, srv, "bob", testserver.Token(t, "stun", "bob", nil), "")
+	b := wsJoin(t, srv, "bob", testserver.Token(t, "stun", "bob", nil), "")
 	b.keepAlive(2 * time.Second)
 	b.firstOffer()
 	// The publisher connection, answering the client's offer, knows both
 	// ufrags: its ICE agent checks a request's integrity.
-	b.send(&livekit.SignalRequest{Message: &livekit.SignalRequest_Offer{Offer: &livekit.SessionDescription{Type: "offer", Sdp: biValidOffer(), Id: 1}}})
-	ans, _ := b.expect("answer", 10*time.Second, func(f biFrame) bool { return f.msg.GetAnswer() != nil })
+	b.send(&livekit.SignalRequest{Message: &livekit.SignalRequest_Offer{Offer: &livekit.SessionDescription{Type: "offer", Sdp: validOffer(), Id: 1}}})
+	ans, _ := b.expect("answer", 10*time.Second, func(f wsFrame) bool { return f.msg.GetAnswer() != nil })
 	answer := ans.msg.GetAnswer().GetSdp()
-	user := biSDPValue(answer, "ice-ufrag") + ":bAyN"
-	pwd := biSDPValue(answer, "ice-pwd")
+	user := sdpValue(answer, "ice-ufrag") + ":bAyN"
+	pwd := sdpValue(answer, "ice-pwd")
 	if pwd == "" || strings.HasPrefix(user, ":") {
 		t.Fatalf("no ICE credentials in the answer:\n%s", answer)
 	}
@@ -115,11 +115,11 @@ func TestBadIntegritySTUNFloodWritesAFewLines(t *testing.T) {
 func TestJoinAndLeaveWriteTheirInfoLines(t *testing.T) {
 	logs := testlog.New(slog.LevelDebug)
 	srv := testserver.Start(t, func(c *server.Config) { c.Log = logs.Tee(c.Log) })
-	b := biJoin(t, srv, "bob", testserver.Token(t, "logs", "bob", nil), "")
+	b := wsJoin(t, srv, "bob", testserver.Token(t, "logs", "bob", nil), "")
 	b.firstOffer()
 	// A publisher connection whose ICE agent runs without candidates.
-	b.send(&livekit.SignalRequest{Message: &livekit.SignalRequest_Offer{Offer: &livekit.SessionDescription{Type: "offer", Sdp: biValidOffer(), Id: 1}}})
-	b.expect("answer", 10*time.Second, func(f biFrame) bool { return f.msg.GetAnswer() != nil })
+	b.send(&livekit.SignalRequest{Message: &livekit.SignalRequest_Offer{Offer: &livekit.SessionDescription{Type: "offer", Sdp: validOffer(), Id: 1}}})
+	b.expect("answer", 10*time.Second, func(f wsFrame) bool { return f.msg.GetAnswer() != nil })
 	const routine = "Failed to ping without candidate pairs"
 	testserver.WaitFor(t, "pion's "+routine, 10*time.Second, func() bool { return len(logs.Matching(routine)) > 0 })
 	b.send(&livekit.SignalRequest{Message: &livekit.SignalRequest_Leave{Leave: &livekit.LeaveRequest{Reason: livekit.DisconnectReason_CLIENT_INITIATED}}})

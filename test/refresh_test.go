@@ -14,7 +14,7 @@ import (
 // and its current permissions, so a long class outlives its first token.
 func TestRefreshTokenCarriesCurrentGrants(t *testing.T) {
 	srv := testserver.Start(t, func(c *server.Config) { c.RefreshInterval = 200 * time.Millisecond })
-	c := biJoin(t, srv, "rita", testserver.Token(t, "refresh", "rita", nil), "")
+	c := wsJoin(t, srv, "rita", testserver.Token(t, "refresh", "rita", nil), "")
 	c.keepAlive(100 * time.Millisecond)
 
 	// Revoke publishing live; the next token must say so.
@@ -29,7 +29,7 @@ func TestRefreshTokenCarriesCurrentGrants(t *testing.T) {
 		if i == 10 {
 			t.Fatal("no refreshed token carried the revoked publish permission")
 		}
-		f, _ := c.expect("a refreshed token", 5*time.Second, func(f biFrame) bool {
+		f, _ := c.expect("a refreshed token", 5*time.Second, func(f wsFrame) bool {
 			return f.msg != nil && f.msg.GetRefreshToken() != ""
 		})
 		v, err := auth.ParseAPIToken(f.msg.GetRefreshToken())

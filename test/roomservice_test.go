@@ -28,21 +28,21 @@ import (
 
 // ---- helpers (prefixed rs to stay clear of other test files' names) ----
 
-func rsCtx(t *testing.T) context.Context {
+func apiContext(t *testing.T) context.Context {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	t.Cleanup(cancel)
 	return ctx
 }
 
-// rsAPI is a RoomServiceClient that signs each call with the node's key,
+// roomService is a RoomServiceClient that signs each call with the node's key,
 // with the grants the SDK picks for the method.
-func rsAPI(srv *server.Server) *lksdk.RoomServiceClient {
+func roomService(srv *server.Server) *lksdk.RoomServiceClient {
 	return lksdk.NewRoomServiceClient(srv.HTTPURL(), testserver.Key, testserver.Secret)
 }
 
-// rsAPIWithToken is a RoomServiceClient sending the given token verbatim.
-func rsAPIWithToken(t *testing.T, srv *server.Server, token string) *lksdk.RoomServiceClient {
+// roomServiceWithToken is a RoomServiceClient sending the given token verbatim.
+func roomServiceWithToken(t *testing.T, srv *server.Server, token string) *lksdk.RoomServiceClient {
 	t.Helper()
 	api, err := lksdk.NewLiveKitAPI(lksdk.WithURL(srv.HTTPURL()), lksdk.WithToken(token))
 	if err != nil {
@@ -51,8 +51,8 @@ func rsAPIWithToken(t *testing.T, srv *server.Server, token string) *lksdk.RoomS
 	return api.Room()
 }
 
-// rsToken mints a token signed with key/secret carrying the video grant.
-func rsToken(t *testing.T, key, secret string, g auth.VideoGrant) string {
+// apiToken mints a token signed with key/secret carrying the video grant.
+func apiToken(t *testing.T, key, secret string, g auth.VideoGrant) string {
 	t.Helper()
 	tok, err := auth.NewAccessToken(key, secret).SetIdentity("admin-tool").SetVideoGrant(&g).
 		SetValidFor(time.Hour).ToJWT()
@@ -62,8 +62,8 @@ func rsToken(t *testing.T, key, secret string, g auth.VideoGrant) string {
 	return tok
 }
 
-// rsExpiredToken is a correctly signed token that expired two hours ago.
-func rsExpiredToken(t *testing.T, g map[string]any) string {
+// expiredToken is a correctly signed token that expired two hours ago.
+func expiredToken(t *testing.T, g map[string]any) string {
 	t.Helper()
 	now := time.Now()
 	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
@@ -80,7 +80,7 @@ func rsExpiredToken(t *testing.T, g map[string]any) string {
 	return tok
 }
 
-func rsCode(err error) twirp.ErrorCode {
+func twirpCode(err error) twirp.ErrorCode {
 	var tw twirp.Error
 	if errors.As(err, &tw) {
 		return tw.Code()
@@ -88,17 +88,17 @@ func rsCode(err error) twirp.ErrorCode {
 	return ""
 }
 
-func rsWantCode(t *testing.T, what string, err error, want twirp.ErrorCode) {
+func wantCode(t *testing.T, what string, err error, want twirp.ErrorCode) {
 	t.Helper()
 	if err == nil {
 		t.Fatalf("%s: succeeded, want Twirp error %q", what, want)
 	}
-	if got := rsCode(err); got != want {
+	if got := twirpCode(err); got != want {
 		t.Fatalf("%s: error %v (code %q), want code %q", what, err, got, want)
 	}
 }
 
-func rsRoomNames(rooms []*livekit.Room) []string {
+func roomNames(rooms []*livekit.Room) []string {
 	var out []string
 	for _, r := range rooms {
 		out = append(out, r.Name)
@@ -107,8 +107,8 @@ func rsRoomNames(rooms []*livekit.Room) []string {
 	return out
 }
 
-// rsPublish publishes a sample track writing small samples until ctx ends.
-func rsPublish(ctx context.Context, t *testing.T, r *lksdk.Room, c webrtc.RTPCodecCapability, name string) *lksdk.LocalTrackPublication {
+// publishTrack publishes a sample track writing small samples until ctx ends.
+func publishTrack(ctx context.Context, t *testing.T, r *lksdk.Room, c webrtc.RTPCodecCapability, name string) *lksdk.LocalTrackPublication {
 	t.Helper()
 	// 0x10: a VP8 key frame header, harmless for Opus.
 	data := append([]byte{0x10}, bytes.Repeat([]byte{0xCD}, 100)...)
@@ -116,12 +116,12 @@ func rsPublish(ctx context.Context, t *testing.T, r *lksdk.Room, c webrtc.RTPCod
 }
 
 var (
-	rsOpus = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}
-	rsVP8  = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}
+	opusCodec = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}
+	vp8Codec  = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}
 )
 
-// rsObserver records what one SDK client sees.
-type rsObserver struct {
+// roomObserver records what one SDK client sees.
+type roomObserver struct {
 	mu            sync.Mutex
 	subscribed    map[string]int // track sid → OnTrackSubscribed count
 	packets       map[string]int // track sid → RTP packets read
@@ -136,8 +136,8 @@ type rsObserver struct {
 	localUnpub    map[string]bool
 }
 
-func newRSObserver() *rsObserver {
-	return &rsObserver{
+func newRoomObserver() *roomObserver {
+	return &roomObserver{
 		subscribed:  map[string]int{},
 		packets:     map[string]int{},
 		muted:       map[string]bool{},
@@ -148,7 +148,7 @@ func newRSObserver() *rsObserver {
 	}
 }
 
-func (o *rsObserver) callback() *lksdk.RoomCallback {
+func (o *roomObserver) callback() *lksdk.RoomCallback {
 	cb := lksdk.NewRoomCallback()
 	cb.OnTrackSubscribed = func(track *webrtc.TrackRemote, pub *lksdk.RemoteTrackPublication, rp *lksdk.RemoteParticipant) {
 		sid := pub.SID()
@@ -212,25 +212,25 @@ func (o *rsObserver) callback() *lksdk.RoomCallback {
 	return cb
 }
 
-func (o *rsObserver) get(f func(o *rsObserver) bool) bool {
+func (o *roomObserver) get(f func(o *roomObserver) bool) bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return f(o)
 }
 
-func (o *rsObserver) packetCount(sid string) int {
+func (o *roomObserver) packetCount(sid string) int {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return o.packets[sid]
 }
 
-func (o *rsObserver) dataSnapshot() []string {
+func (o *roomObserver) dataSnapshot() []string {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return slices.Clone(o.data)
 }
 
-func rsConnect(t *testing.T, srv *server.Server, roomName, identity string, o *rsObserver) *lksdk.Room {
+func joinObserved(t *testing.T, srv *server.Server, roomName, identity string, o *roomObserver) *lksdk.Room {
 	t.Helper()
 	r := testserver.Join(t, srv, testserver.Token(t, roomName, identity, nil), o.callback())
 	return r
@@ -240,8 +240,8 @@ func rsConnect(t *testing.T, srv *server.Server, roomName, identity string, o *r
 
 func TestRoomServiceRoomsLifecycle(t *testing.T) {
 	srv := testserver.Start(t, nil)
-	api := rsAPI(srv)
-	ctx := rsCtx(t)
+	api := roomService(srv)
+	ctx := apiContext(t)
 
 	rm, err := api.CreateRoom(ctx, &livekit.CreateRoomRequest{
 		Name: "lobby", EmptyTimeout: 600, DepartureTimeout: 30, MaxParticipants: 7, Metadata: "m1",
@@ -272,14 +272,14 @@ func TestRoomServiceRoomsLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ListRooms: %v", err)
 	}
-	if got := rsRoomNames(list.Rooms); !slices.Equal(got, []string{"annex", "lobby"}) {
+	if got := roomNames(list.Rooms); !slices.Equal(got, []string{"annex", "lobby"}) {
 		t.Fatalf("ListRooms = %v", got)
 	}
 	list, err = api.ListRooms(ctx, &livekit.ListRoomsRequest{Names: []string{"annex", "missing", "annex"}})
 	if err != nil {
 		t.Fatalf("ListRooms filtered: %v", err)
 	}
-	if got := rsRoomNames(list.Rooms); !slices.Equal(got, []string{"annex"}) {
+	if got := roomNames(list.Rooms); !slices.Equal(got, []string{"annex"}) {
 		t.Fatalf("ListRooms(annex, missing) = %v", got)
 	}
 
@@ -302,15 +302,15 @@ func TestRoomServiceRoomsLifecycle(t *testing.T) {
 		t.Fatalf("ListParticipants of an empty room = %v", parts.Participants)
 	}
 	_, err = api.GetParticipant(ctx, &livekit.RoomParticipantIdentity{Room: "lobby", Identity: "nobody"})
-	rsWantCode(t, "GetParticipant(missing)", err, twirp.NotFound)
+	wantCode(t, "GetParticipant(missing)", err, twirp.NotFound)
 	_, err = api.RemoveParticipant(ctx, &livekit.RoomParticipantIdentity{Room: "lobby", Identity: "nobody"})
-	rsWantCode(t, "RemoveParticipant(missing)", err, twirp.NotFound)
+	wantCode(t, "RemoveParticipant(missing)", err, twirp.NotFound)
 	_, err = api.MutePublishedTrack(ctx, &livekit.MuteRoomTrackRequest{Room: "lobby", Identity: "nobody", TrackSid: "TR_x", Muted: true})
-	rsWantCode(t, "MutePublishedTrack(missing participant)", err, twirp.NotFound)
+	wantCode(t, "MutePublishedTrack(missing participant)", err, twirp.NotFound)
 	_, err = api.UpdateParticipant(ctx, &livekit.UpdateParticipantRequest{Room: "lobby", Identity: "nobody", Metadata: "x"})
-	rsWantCode(t, "UpdateParticipant(missing)", err, twirp.NotFound)
+	wantCode(t, "UpdateParticipant(missing)", err, twirp.NotFound)
 	_, err = api.UpdateSubscriptions(ctx, &livekit.UpdateSubscriptionsRequest{Room: "lobby", Identity: "nobody", TrackSids: []string{"TR_x"}})
-	rsWantCode(t, "UpdateSubscriptions(missing)", err, twirp.NotFound)
+	wantCode(t, "UpdateSubscriptions(missing)", err, twirp.NotFound)
 	// As in LiveKit, a room that does not exist has no participants.
 	parts, err = api.ListParticipants(ctx, &livekit.ListParticipantsRequest{Room: "missing"})
 	if err != nil || len(parts.Participants) != 0 {
@@ -322,28 +322,28 @@ func TestRoomServiceRoomsLifecycle(t *testing.T) {
 
 	// Validation.
 	_, err = api.CreateRoom(ctx, &livekit.CreateRoomRequest{})
-	rsWantCode(t, "CreateRoom(no name)", err, twirp.InvalidArgument)
+	wantCode(t, "CreateRoom(no name)", err, twirp.InvalidArgument)
 	_, err = api.DeleteRoom(ctx, &livekit.DeleteRoomRequest{})
-	rsWantCode(t, "DeleteRoom(no name)", err, twirp.InvalidArgument)
+	wantCode(t, "DeleteRoom(no name)", err, twirp.InvalidArgument)
 	_, err = api.GetParticipant(ctx, &livekit.RoomParticipantIdentity{Room: "lobby"})
-	rsWantCode(t, "GetParticipant(no identity)", err, twirp.InvalidArgument)
+	wantCode(t, "GetParticipant(no identity)", err, twirp.InvalidArgument)
 	_, err = api.RemoveParticipant(ctx, &livekit.RoomParticipantIdentity{Room: "lobby"})
-	rsWantCode(t, "RemoveParticipant(no identity)", err, twirp.InvalidArgument)
+	wantCode(t, "RemoveParticipant(no identity)", err, twirp.InvalidArgument)
 	_, err = api.MutePublishedTrack(ctx, &livekit.MuteRoomTrackRequest{Room: "lobby", Identity: "x", Muted: true})
-	rsWantCode(t, "MutePublishedTrack(no track)", err, twirp.InvalidArgument)
+	wantCode(t, "MutePublishedTrack(no track)", err, twirp.InvalidArgument)
 	_, err = api.UpdateRoomMetadata(ctx, &livekit.UpdateRoomMetadataRequest{Room: "lobby", Metadata: strings.Repeat("x", 70000)})
-	rsWantCode(t, "UpdateRoomMetadata(too big)", err, twirp.InvalidArgument)
+	wantCode(t, "UpdateRoomMetadata(too big)", err, twirp.InvalidArgument)
 	_, err = api.SendData(ctx, &livekit.SendDataRequest{Room: "lobby", Data: bytes.Repeat([]byte("x"), 70000)})
-	rsWantCode(t, "SendData(too big)", err, twirp.InvalidArgument)
+	wantCode(t, "SendData(too big)", err, twirp.InvalidArgument)
 	if md := srv.Rooms().Room("lobby").Info().Metadata; md != "m2" {
 		t.Fatalf("a refused update changed the metadata to %q", md)
 	}
 
 	// Not implemented: an honest error, never a fake success.
 	_, err = api.ForwardParticipant(ctx, &livekit.ForwardParticipantRequest{Room: "lobby", Identity: "x", DestinationRoom: "annex"})
-	rsWantCode(t, "ForwardParticipant", err, twirp.Unimplemented)
+	wantCode(t, "ForwardParticipant", err, twirp.Unimplemented)
 	_, err = api.MoveParticipant(ctx, &livekit.MoveParticipantRequest{Room: "lobby", Identity: "x", DestinationRoom: "annex"})
-	rsWantCode(t, "MoveParticipant", err, twirp.Unimplemented)
+	wantCode(t, "MoveParticipant", err, twirp.Unimplemented)
 
 	if _, err := api.DeleteRoom(ctx, &livekit.DeleteRoomRequest{Room: "lobby"}); err != nil {
 		t.Fatalf("DeleteRoom: %v", err)
@@ -355,35 +355,35 @@ func TestRoomServiceRoomsLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ListRooms: %v", err)
 	}
-	if got := rsRoomNames(list.Rooms); !slices.Equal(got, []string{"annex"}) {
+	if got := roomNames(list.Rooms); !slices.Equal(got, []string{"annex"}) {
 		t.Fatalf("ListRooms after delete = %v", got)
 	}
 	_, err = api.DeleteRoom(ctx, &livekit.DeleteRoomRequest{Room: "lobby"})
-	rsWantCode(t, "DeleteRoom(missing)", err, twirp.NotFound)
+	wantCode(t, "DeleteRoom(missing)", err, twirp.NotFound)
 	_, err = api.UpdateRoomMetadata(ctx, &livekit.UpdateRoomMetadataRequest{Room: "lobby", Metadata: "x"})
-	rsWantCode(t, "UpdateRoomMetadata(missing)", err, twirp.NotFound)
+	wantCode(t, "UpdateRoomMetadata(missing)", err, twirp.NotFound)
 	_, err = api.SendData(ctx, &livekit.SendDataRequest{Room: "lobby", Data: []byte("x")})
-	rsWantCode(t, "SendData(missing room)", err, twirp.NotFound)
+	wantCode(t, "SendData(missing room)", err, twirp.NotFound)
 }
 
 func TestRoomServiceRefusals(t *testing.T) {
 	srv := testserver.Start(t, nil)
-	ctx := rsCtx(t)
-	if _, err := rsAPI(srv).CreateRoom(ctx, &livekit.CreateRoomRequest{Name: "class", Metadata: "orig"}); err != nil {
+	ctx := apiContext(t)
+	if _, err := roomService(srv).CreateRoom(ctx, &livekit.CreateRoomRequest{Name: "class", Metadata: "orig"}); err != nil {
 		t.Fatalf("CreateRoom: %v", err)
 	}
 	k, s := testserver.Key, testserver.Secret
 	tokens := map[string]string{
-		"list":         rsToken(t, k, s, auth.VideoGrant{RoomList: true}),
-		"create":       rsToken(t, k, s, auth.VideoGrant{RoomCreate: true}),
-		"admin-class":  rsToken(t, k, s, auth.VideoGrant{RoomAdmin: true, Room: "class"}),
-		"admin-other":  rsToken(t, k, s, auth.VideoGrant{RoomAdmin: true, Room: "other", RoomCreate: false}),
-		"join-class":   rsToken(t, k, s, auth.VideoGrant{RoomJoin: true, Room: "class"}),
-		"bad-sig":      rsToken(t, k, "not-the-secret-not-the-secret-xx", auth.VideoGrant{RoomAdmin: true, Room: "class", RoomCreate: true, RoomList: true}),
-		"unknown-key":  rsToken(t, "nokey", s, auth.VideoGrant{RoomAdmin: true, Room: "class", RoomCreate: true, RoomList: true}),
-		"expired":      rsExpiredToken(t, map[string]any{"roomAdmin": true, "room": "class", "roomCreate": true, "roomList": true}),
+		"list":         apiToken(t, k, s, auth.VideoGrant{RoomList: true}),
+		"create":       apiToken(t, k, s, auth.VideoGrant{RoomCreate: true}),
+		"admin-class":  apiToken(t, k, s, auth.VideoGrant{RoomAdmin: true, Room: "class"}),
+		"admin-other":  apiToken(t, k, s, auth.VideoGrant{RoomAdmin: true, Room: "other", RoomCreate: false}),
+		"join-class":   apiToken(t, k, s, auth.VideoGrant{RoomJoin: true, Room: "class"}),
+		"bad-sig":      apiToken(t, k, "not-the-secret-not-the-secret-xx", auth.VideoGrant{RoomAdmin: true, Room: "class", RoomCreate: true, RoomList: true}),
+		"unknown-key":  apiToken(t, "nokey", s, auth.VideoGrant{RoomAdmin: true, Room: "class", RoomCreate: true, RoomList: true}),
+		"expired":      expiredToken(t, map[string]any{"roomAdmin": true, "room": "class", "roomCreate": true, "roomList": true}),
 		"garbage":      "not-a-jwt",
-		"tampered-sig": rsToken(t, k, s, auth.VideoGrant{RoomAdmin: true, Room: "class"}) + "x",
+		"tampered-sig": apiToken(t, k, s, auth.VideoGrant{RoomAdmin: true, Room: "class"}) + "x",
 	}
 	calls := map[string]func(api *lksdk.RoomServiceClient) error{
 		"CreateRoom": func(api *lksdk.RoomServiceClient) error {
@@ -433,8 +433,8 @@ func TestRoomServiceRefusals(t *testing.T) {
 			case call == "MoveParticipant":
 				want = twirp.Unimplemented
 			}
-			err := calls[call](rsAPIWithToken(t, srv, tokens[kind]))
-			rsWantCode(t, call+" with a "+kind+" token", err, want)
+			err := calls[call](roomServiceWithToken(t, srv, tokens[kind]))
+			wantCode(t, call+" with a "+kind+" token", err, want)
 		}
 	}
 
@@ -455,7 +455,7 @@ func TestRoomServiceRefusals(t *testing.T) {
 		if call == "DeleteRoom" || call == "CreateRoom" {
 			continue
 		}
-		if err := calls[call](rsAPIWithToken(t, srv, tokens[kind])); err != nil {
+		if err := calls[call](roomServiceWithToken(t, srv, tokens[kind])); err != nil {
 			t.Fatalf("%s with a %s token: %v", call, kind, err)
 		}
 	}
@@ -488,12 +488,12 @@ func TestRoomServiceJSON(t *testing.T) {
 		}
 		return resp.StatusCode, out
 	}
-	create := rsToken(t, testserver.Key, testserver.Secret, auth.VideoGrant{RoomCreate: true})
+	create := apiToken(t, testserver.Key, testserver.Secret, auth.VideoGrant{RoomCreate: true})
 	code, out := post("CreateRoom", create, `{"name":"json-room","metadata":"hi","max_participants":3}`)
 	if code != http.StatusOK || out["name"] != "json-room" || out["metadata"] != "hi" {
 		t.Fatalf("CreateRoom over JSON: %d %v", code, out)
 	}
-	list := rsToken(t, testserver.Key, testserver.Secret, auth.VideoGrant{RoomList: true})
+	list := apiToken(t, testserver.Key, testserver.Secret, auth.VideoGrant{RoomList: true})
 	code, out = post("ListRooms", list, `{}`)
 	rooms, _ := out["rooms"].([]any)
 	if code != http.StatusOK || len(rooms) != 1 {
@@ -520,16 +520,16 @@ func TestRoomServiceJSON(t *testing.T) {
 func TestRoomServiceParticipantsTracks(t *testing.T) {
 	testnet.Require(t)
 	srv := testserver.Start(t, nil)
-	api := rsAPI(srv)
-	ctx := rsCtx(t)
+	api := roomService(srv)
+	ctx := apiContext(t)
 	pubCtx, stopPub := context.WithCancel(context.Background())
 	defer stopPub()
 
-	bobSees, aliceSees := newRSObserver(), newRSObserver()
-	b := rsConnect(t, srv, "class", "bob", bobSees)
-	a := rsConnect(t, srv, "class", "alice", aliceSees)
-	mic := rsPublish(pubCtx, t, a, rsOpus, "mic")
-	cam := rsPublish(pubCtx, t, a, rsVP8, "cam")
+	bobSees, aliceSees := newRoomObserver(), newRoomObserver()
+	b := joinObserved(t, srv, "class", "bob", bobSees)
+	a := joinObserved(t, srv, "class", "alice", aliceSees)
+	mic := publishTrack(pubCtx, t, a, opusCodec, "mic")
+	cam := publishTrack(pubCtx, t, a, vp8Codec, "cam")
 	testserver.WaitFor(t, "bob to receive alice's mic and cam", 15*time.Second, func() bool {
 		return bobSees.packetCount(mic.SID()) > 10 && bobSees.packetCount(cam.SID()) > 10
 	})
@@ -576,17 +576,17 @@ func TestRoomServiceParticipantsTracks(t *testing.T) {
 		t.Fatalf("MutePublishedTrack returned %v", res.Track)
 	}
 	testserver.WaitFor(t, "bob to see alice's cam muted", 10*time.Second, func() bool {
-		return bobSees.get(func(o *rsObserver) bool { return o.muted[cam.SID()] })
+		return bobSees.get(func(o *roomObserver) bool { return o.muted[cam.SID()] })
 	})
 	testserver.WaitFor(t, "alice's publication to report muted", 10*time.Second, cam.IsMuted)
-	if mic.IsMuted() || bobSees.get(func(o *rsObserver) bool { return o.muted[mic.SID()] }) {
+	if mic.IsMuted() || bobSees.get(func(o *roomObserver) bool { return o.muted[mic.SID()] }) {
 		t.Fatal("the mic was muted too")
 	}
 	// Remote unmute is refused, as LiveKit does by default.
 	_, err = api.MutePublishedTrack(ctx, &livekit.MuteRoomTrackRequest{Room: "class", Identity: "alice", TrackSid: cam.SID(), Muted: false})
-	rsWantCode(t, "MutePublishedTrack(unmute)", err, twirp.FailedPrecondition)
+	wantCode(t, "MutePublishedTrack(unmute)", err, twirp.FailedPrecondition)
 	_, err = api.MutePublishedTrack(ctx, &livekit.MuteRoomTrackRequest{Room: "class", Identity: "alice", TrackSid: "TR_nope", Muted: true})
-	rsWantCode(t, "MutePublishedTrack(unknown track)", err, twirp.NotFound)
+	wantCode(t, "MutePublishedTrack(unknown track)", err, twirp.NotFound)
 	time.Sleep(200 * time.Millisecond)
 	if !cam.IsMuted() {
 		t.Fatal("refused unmute unmuted alice's cam")
@@ -616,7 +616,7 @@ func TestRoomServiceParticipantsTracks(t *testing.T) {
 		t.Fatalf("UpdateSubscriptions(subscribe): %v", err)
 	}
 	testserver.WaitFor(t, "bob to be subscribed to the mic again", 10*time.Second, func() bool {
-		return bobSees.get(func(o *rsObserver) bool { return o.subscribed[mic.SID()] >= 2 })
+		return bobSees.get(func(o *roomObserver) bool { return o.subscribed[mic.SID()] >= 2 })
 	})
 	n := bobSees.packetCount(mic.SID())
 	testserver.WaitFor(t, "bob's mic packets to flow again", 10*time.Second, func() bool { return bobSees.packetCount(mic.SID()) > n+10 })
@@ -632,7 +632,7 @@ func TestRoomServiceParticipantsTracks(t *testing.T) {
 		t.Fatalf("UpdateParticipant returned %v", info)
 	}
 	testserver.WaitFor(t, "bob to see alice's new metadata", 10*time.Second, func() bool {
-		return bobSees.get(func(o *rsObserver) bool { return o.metadata["alice"] == "teacher" })
+		return bobSees.get(func(o *roomObserver) bool { return o.metadata["alice"] == "teacher" })
 	})
 	ra := b.GetParticipantByIdentity("alice")
 	if ra == nil || ra.Name() != "Alice A." || ra.Attributes()["role"] != "host" {
@@ -642,30 +642,30 @@ func TestRoomServiceParticipantsTracks(t *testing.T) {
 	// Refusals change nothing: no roomAdmin, roomAdmin for another room, a
 	// bad signature, an expired token.
 	refused := map[string]string{
-		"join-only":   rsToken(t, testserver.Key, testserver.Secret, auth.VideoGrant{RoomJoin: true, Room: "class"}),
-		"admin-other": rsToken(t, testserver.Key, testserver.Secret, auth.VideoGrant{RoomAdmin: true, Room: "other"}),
-		"bad-sig":     rsToken(t, testserver.Key, "wrong-secret-wrong-secret-wrong-s", auth.VideoGrant{RoomAdmin: true, Room: "class"}),
-		"expired":     rsExpiredToken(t, map[string]any{"roomAdmin": true, "room": "class"}),
+		"join-only":   apiToken(t, testserver.Key, testserver.Secret, auth.VideoGrant{RoomJoin: true, Room: "class"}),
+		"admin-other": apiToken(t, testserver.Key, testserver.Secret, auth.VideoGrant{RoomAdmin: true, Room: "other"}),
+		"bad-sig":     apiToken(t, testserver.Key, "wrong-secret-wrong-secret-wrong-s", auth.VideoGrant{RoomAdmin: true, Room: "class"}),
+		"expired":     expiredToken(t, map[string]any{"roomAdmin": true, "room": "class"}),
 	}
 	for kind, tok := range refused {
 		want := twirp.PermissionDenied
 		if kind == "bad-sig" || kind == "expired" {
 			want = twirp.Unauthenticated
 		}
-		bad := rsAPIWithToken(t, srv, tok)
+		bad := roomServiceWithToken(t, srv, tok)
 		_, err := bad.RemoveParticipant(ctx, &livekit.RoomParticipantIdentity{Room: "class", Identity: "alice"})
-		rsWantCode(t, "RemoveParticipant with "+kind, err, want)
+		wantCode(t, "RemoveParticipant with "+kind, err, want)
 		_, err = bad.MutePublishedTrack(ctx, &livekit.MuteRoomTrackRequest{Room: "class", Identity: "alice", TrackSid: mic.SID(), Muted: true})
-		rsWantCode(t, "MutePublishedTrack with "+kind, err, want)
+		wantCode(t, "MutePublishedTrack with "+kind, err, want)
 		_, err = bad.UpdateParticipant(ctx, &livekit.UpdateParticipantRequest{Room: "class", Identity: "alice", Metadata: "pwned",
 			Permission: &livekit.ParticipantPermission{}})
-		rsWantCode(t, "UpdateParticipant with "+kind, err, want)
+		wantCode(t, "UpdateParticipant with "+kind, err, want)
 		_, err = bad.UpdateSubscriptions(ctx, &livekit.UpdateSubscriptionsRequest{Room: "class", Identity: "bob", TrackSids: []string{cam.SID()}})
-		rsWantCode(t, "UpdateSubscriptions with "+kind, err, want)
+		wantCode(t, "UpdateSubscriptions with "+kind, err, want)
 		_, err = bad.GetParticipant(ctx, &livekit.RoomParticipantIdentity{Room: "class", Identity: "alice"})
-		rsWantCode(t, "GetParticipant with "+kind, err, want)
+		wantCode(t, "GetParticipant with "+kind, err, want)
 		_, err = bad.ListParticipants(ctx, &livekit.ListParticipantsRequest{Room: "class"})
-		rsWantCode(t, "ListParticipants with "+kind, err, want)
+		wantCode(t, "ListParticipants with "+kind, err, want)
 	}
 	time.Sleep(300 * time.Millisecond) // would a wrongly applied call show?
 	alice, err = api.GetParticipant(ctx, &livekit.RoomParticipantIdentity{Room: "class", Identity: "alice"})
@@ -675,7 +675,7 @@ func TestRoomServiceParticipantsTracks(t *testing.T) {
 	if alice.Metadata != "teacher" || !alice.Permission.GetCanPublish() || len(alice.Tracks) != 2 {
 		t.Fatalf("refused calls changed alice: %v", alice)
 	}
-	if mic.IsMuted() || !bobP.Subscribed(cam.SID()) || bobSees.get(func(o *rsObserver) bool { return o.left["alice"] }) {
+	if mic.IsMuted() || !bobP.Subscribed(cam.SID()) || bobSees.get(func(o *roomObserver) bool { return o.left["alice"] }) {
 		t.Fatal("refused calls changed the mic, bob's subscriptions or alice's presence")
 	}
 
@@ -691,10 +691,10 @@ func TestRoomServiceParticipantsTracks(t *testing.T) {
 		t.Fatalf("UpdateParticipant(permission) returned %v", info)
 	}
 	testserver.WaitFor(t, "bob to see alice's tracks unpublished", 10*time.Second, func() bool {
-		return bobSees.get(func(o *rsObserver) bool { return o.unpublished[mic.SID()] && o.unpublished[cam.SID()] })
+		return bobSees.get(func(o *roomObserver) bool { return o.unpublished[mic.SID()] && o.unpublished[cam.SID()] })
 	})
 	testserver.WaitFor(t, "alice to learn her tracks are unpublished", 10*time.Second, func() bool {
-		return aliceSees.get(func(o *rsObserver) bool { return o.localUnpub[mic.SID()] && o.localUnpub[cam.SID()] })
+		return aliceSees.get(func(o *roomObserver) bool { return o.localUnpub[mic.SID()] && o.localUnpub[cam.SID()] })
 	})
 	testserver.WaitFor(t, "alice to learn she may not publish", 10*time.Second, func() bool {
 		return a.LocalParticipant.Permissions() != nil && !a.LocalParticipant.Permissions().CanPublish
@@ -709,13 +709,13 @@ func TestRoomServiceParticipantsTracks(t *testing.T) {
 func TestRoomServiceDataMetadataRemoveDelete(t *testing.T) {
 	testnet.Require(t)
 	srv := testserver.Start(t, nil)
-	api := rsAPI(srv)
-	ctx := rsCtx(t)
+	api := roomService(srv)
+	ctx := apiContext(t)
 
-	obs := map[string]*rsObserver{"alice": newRSObserver(), "bob": newRSObserver(), "carol": newRSObserver()}
+	obs := map[string]*roomObserver{"alice": newRoomObserver(), "bob": newRoomObserver(), "carol": newRoomObserver()}
 	clients := map[string]*lksdk.Room{}
 	for _, id := range []string{"alice", "bob", "carol"} {
-		clients[id] = rsConnect(t, srv, "meet", id, obs[id])
+		clients[id] = joinObserved(t, srv, "meet", id, obs[id])
 	}
 	testserver.WaitFor(t, "everyone to see everyone", 10*time.Second, func() bool {
 		for _, c := range clients {
@@ -789,7 +789,7 @@ func TestRoomServiceDataMetadataRemoveDelete(t *testing.T) {
 	}
 	for id, o := range obs {
 		testserver.WaitFor(t, id+" to see the room metadata", 10*time.Second, func() bool {
-			return o.get(func(o *rsObserver) bool { return slices.Contains(o.roomMetadata, "lesson 2") })
+			return o.get(func(o *roomObserver) bool { return slices.Contains(o.roomMetadata, "lesson 2") })
 		})
 	}
 
@@ -798,18 +798,18 @@ func TestRoomServiceDataMetadataRemoveDelete(t *testing.T) {
 		t.Fatalf("RemoveParticipant: %v", err)
 	}
 	testserver.WaitFor(t, "carol to be disconnected", 10*time.Second, func() bool {
-		return obs["carol"].get(func(o *rsObserver) bool { return o.disconnected })
+		return obs["carol"].get(func(o *roomObserver) bool { return o.disconnected })
 	})
 	if r := clients["carol"].DisconnectReason(); r != livekit.DisconnectReason_PARTICIPANT_REMOVED {
 		t.Fatalf("carol's disconnect reason = %v, want PARTICIPANT_REMOVED", r)
 	}
 	for _, id := range []string{"alice", "bob"} {
 		testserver.WaitFor(t, id+" to see carol leave", 10*time.Second, func() bool {
-			return obs[id].get(func(o *rsObserver) bool { return o.left["carol"] })
+			return obs[id].get(func(o *roomObserver) bool { return o.left["carol"] })
 		})
 	}
 	_, err = api.GetParticipant(ctx, &livekit.RoomParticipantIdentity{Room: "meet", Identity: "carol"})
-	rsWantCode(t, "GetParticipant(removed)", err, twirp.NotFound)
+	wantCode(t, "GetParticipant(removed)", err, twirp.NotFound)
 	parts, err := api.ListParticipants(ctx, &livekit.ListParticipantsRequest{Room: "meet"})
 	if err != nil || len(parts.Participants) != 2 {
 		t.Fatalf("ListParticipants after removal: %v, %v", parts, err)
@@ -821,7 +821,7 @@ func TestRoomServiceDataMetadataRemoveDelete(t *testing.T) {
 	}
 	for _, id := range []string{"alice", "bob"} {
 		testserver.WaitFor(t, id+" to be disconnected", 10*time.Second, func() bool {
-			return obs[id].get(func(o *rsObserver) bool { return o.disconnected })
+			return obs[id].get(func(o *roomObserver) bool { return o.disconnected })
 		})
 		if r := clients[id].DisconnectReason(); r != livekit.DisconnectReason_ROOM_DELETED {
 			t.Fatalf("%s's disconnect reason = %v, want ROOM_DELETED", id, r)
@@ -832,5 +832,5 @@ func TestRoomServiceDataMetadataRemoveDelete(t *testing.T) {
 		t.Fatalf("ListRooms after DeleteRoom: %v, %v", list, err)
 	}
 	_, err = api.DeleteRoom(ctx, &livekit.DeleteRoomRequest{Room: "meet"})
-	rsWantCode(t, "DeleteRoom(again)", err, twirp.NotFound)
+	wantCode(t, "DeleteRoom(again)", err, twirp.NotFound)
 }

@@ -46,14 +46,14 @@ func TestTLSFromFiles(t *testing.T) {
 		t.Fatalf("URLs %s and %s, want wss:// and https://", srv.URL(), srv.HTTPURL())
 	}
 	client := tlsClient(cert, "")
-	c := biJoinWith(t, srv, "secure", testserver.Token(t, "tls-room", "secure", nil), "",
+	c := wsJoinWith(t, srv, "secure", testserver.Token(t, "tls-room", "secure", nil), "",
 		&websocket.DialOptions{HTTPClient: client})
 	c.ping()
 
 	api := livekit.NewRoomServiceProtobufClient(srv.HTTPURL(), client)
 	h := http.Header{}
-	h.Set("Authorization", "Bearer "+rsToken(t, testserver.Key, testserver.Secret, auth.VideoGrant{RoomList: true}))
-	ctx, err := twirp.WithHTTPRequestHeaders(rsCtx(t), h)
+	h.Set("Authorization", "Bearer "+apiToken(t, testserver.Key, testserver.Secret, auth.VideoGrant{RoomList: true}))
+	ctx, err := twirp.WithHTTPRequestHeaders(apiContext(t), h)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +118,7 @@ func TestTLSBadSettingsRefused(t *testing.T) {
 			UDPAddr: "127.0.0.1:0", TCPAddr: "127.0.0.1:0", LoopbackOnly: true, TLS: c,
 		})
 		if err == nil {
-			_ = s.Close(rsCtx(t))
+			_ = s.Close(apiContext(t))
 		}
 		if err == nil || !strings.Contains(err.Error(), "TLS") {
 			t.Errorf("%s: server.New returned %v, want a TLS error", name, err)
@@ -151,7 +151,7 @@ func TestTLSAutomaticCertificatesWiring(t *testing.T) {
 	if m.Email != "admin@bayan.test" {
 		t.Errorf("manager's contact %q, want admin@bayan.test", m.Email)
 	}
-	ctx := rsCtx(t)
+	ctx := apiContext(t)
 	if err := m.HostPolicy(ctx, domain); err != nil {
 		t.Errorf("host policy refuses %s: %v", domain, err)
 	}

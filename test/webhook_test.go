@@ -166,7 +166,7 @@ func TestWebhookSession(t *testing.T) {
 	defer cancel()
 
 	a := testserver.Join(t, srv, testserver.Token(t, "hooks", "alice", nil), nil)
-	mic := rsPublish(ctx, t, a, rsOpus, "mic")
+	mic := publishTrack(ctx, t, a, opusCodec, "mic")
 	testserver.WaitFor(t, "track_published", 10*time.Second, func() bool { return h.has("track_published") })
 
 	if err := a.LocalParticipant.UnpublishTrack(mic.SID()); err != nil {
@@ -177,7 +177,7 @@ func TestWebhookSession(t *testing.T) {
 	a.Disconnect()
 	testserver.WaitFor(t, "participant_left", 10*time.Second, func() bool { return h.has("participant_left") })
 
-	if _, err := rsAPI(srv).DeleteRoom(rsCtx(t), &livekit.DeleteRoomRequest{Room: "hooks"}); err != nil {
+	if _, err := roomService(srv).DeleteRoom(apiContext(t), &livekit.DeleteRoomRequest{Room: "hooks"}); err != nil {
 		t.Fatalf("DeleteRoom: %v", err)
 	}
 	testserver.WaitFor(t, "room_finished", 10*time.Second, func() bool { return h.has("room_finished") })
