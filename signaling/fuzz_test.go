@@ -1,6 +1,8 @@
 package signaling
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -34,14 +36,21 @@ func fuzzSeeds() []fuzzSeed {
 	sort.Strings(names)
 	var seeds []fuzzSeed
 	for _, n := range names {
-		bin, err := proto.Marshal(reqs[n])
+		// Both encodings made stable: protojson varies its spacing from
+		// one build to the next on purpose, and the corpus must not.
+		bin, err := proto.MarshalOptions{Deterministic: true}.Marshal(reqs[n])
 		if err != nil {
 			panic(err)
 		}
-		js, err := protojson.Marshal(reqs[n])
+		loose, err := protojson.Marshal(reqs[n])
 		if err != nil {
 			panic(err)
 		}
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, loose); err != nil {
+			panic(err)
+		}
+		js := compact.Bytes()
 		seeds = append(seeds,
 			fuzzSeed{n + "-binary", bin, false},
 			fuzzSeed{n + "-json", js, true},
