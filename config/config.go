@@ -1,7 +1,4 @@
-// Package config loads a Bayan node's configuration: built-in defaults, then
-// a YAML file, then BAYAN_* environment variables, then command-line flags,
-// each overriding the one before. Config.ServerConfig turns the result into
-// the server.Config that server.New starts a node from.
+// Package config describes a Bayan node's settings and loads them from defaults, YAML, BAYAN_* and flags.
 package config
 
 import (
@@ -23,9 +20,6 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/bayan-dev/bayan/internal/publicurl"
-	"github.com/bayan-dev/bayan/room"
-	"github.com/bayan-dev/bayan/server"
-	"github.com/bayan-dev/bayan/signaling"
 	"github.com/bayan-dev/bayan/store"
 )
 
@@ -202,6 +196,10 @@ type TLSConfig struct {
 // Enabled reports whether the node serves TLS.
 func (t TLSConfig) Enabled() bool { return t.Cert != "" || t.Key != "" || t.Domain != "" }
 
+// DefaultMaxConnsPerIP is the default http.max_conns_per_ip, the one
+// server.HTTPLimits falls back to at 0 (cmd/bayan's tests hold them equal).
+const DefaultMaxConnsPerIP = 1000
+
 // DefaultACMEHTTPPort is the default tls.http_port, where ACME servers
 // send HTTP-01 challenges.
 const DefaultACMEHTTPPort = 80
@@ -299,7 +297,7 @@ func Default() *Config {
 		Audio:          AudioConfig{TopK: DefaultAudioTopK, TopKThreshold: DefaultAudioTopKThreshold},
 		Signal:         SignalConfig{MaxJoining: DefaultMaxJoining, JoinWait: Duration(DefaultJoinWait)},
 		TLS:            TLSConfig{HTTPPort: DefaultACMEHTTPPort},
-		HTTP:           HTTPConfig{MaxConnsPerIP: server.DefaultMaxConnsPerIP},
+		HTTP:           HTTPConfig{MaxConnsPerIP: DefaultMaxConnsPerIP},
 		LogLevel:       "info",
 		Data:           DefaultData,
 		ReconnectGrace: Duration(20 * time.Second),
@@ -339,6 +337,7 @@ type Options struct {
 
 // Load builds the configuration from defaults, the file, the environment
 // and flags, in that order of precedence (flags win), and validates it.
+// It describes settings only: cmd/bayan builds a server from them.
 func Load(opts Options) (*Config, error) {
 	env := opts.LookupEnv
 	if env == nil {
@@ -660,7 +659,7 @@ func (c *Config) check() []error {
 		}
 	}
 	if c.HTTP.MaxConnsPerIP < 0 {
-		bad("http.max_conns_per_ip", "%d is negative (0 means the default, %d)", c.HTTP.MaxConnsPerIP, server.DefaultMaxConnsPerIP)
+		bad("http.max_conns_per_ip", "%d is negative (0 means the default, %d)", c.HTTP.MaxConnsPerIP, DefaultMaxConnsPerIP)
 	}
 	if err := c.TLS.validate(c.Port); err != nil {
 		problems = append(problems, err)
@@ -740,58 +739,16 @@ func (c *Config) Logger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
 }
 
-// ServerConfig returns the server.Config for this configuration; log may
-// be nil (server.New then uses slog.Default()). Dev mode offers loopback ICE
-// candidates only.
-func (c *Config) ServerConfig(log *slog.Logger) server.Config {
-	keys := make(map[string]string, len(c.Keys))
-	for k, v := range c.Keys {
-		keys[k] = v
-	}
-	hostPort := func(port int) string { return net.JoinHostPort(c.BindAddress, strconv.Itoa(port)) }
-	wh := signaling.WebhookConfig{URLs: slices.Clone(c.Webhook.URLs), APIKey: c.Webhook.APIKey}
-	tlsCfg := server.TLSConfig{CertFile: c.TLS.Cert, KeyFile: c.TLS.Key, Domain: c.TLS.Domain, ACMEEmail: c.TLS.ACMEEmail}
-	if tlsCfg.Domain != "" {
-		tlsCfg.CacheDir = filepath.Join(c.dataDir(), ACMECacheDir)
-		if c.TLS.HTTPPort > 0 {
-			tlsCfg.ChallengeAddr = hostPort(c.TLS.HTTPPort)
-		}
-	}
-	if len(wh.URLs) > 0 && wh.APIKey == "" {
-		wh.APIKey, _ = c.webhookKey()
-	}
-	return server.Config{
-		Keys:         keys,
-		HTTPAddr:     hostPort(c.Port),
-		PublicURL:    c.PublicURL,
-		UDPAddr:      hostPort(c.RTC.UDPPort),
-		TCPAddr:      hostPort(c.RTC.TCPPort),
-		NodeIPs:      slices.Clone([]string(c.RTC.NodeIP)),
-		LoopbackOnly: c.Dev,
-		Pprof:        c.Dev,
-		NoBatching:   c.RTC.UnbatchedSends,
-		StoreDSN:     c.storeDSN(),
-		Room: room.Config{
-			EmptyTimeout:       time.Duration(c.Room.EmptyTimeout),
-			DepartureTimeout:   time.Duration(c.Room.DepartureTimeout),
-			MaxParticipants:    c.Room.MaxParticipants,
-			AudioTopK:          c.Audio.TopK,
-			AudioTopKThreshold: c.Audio.TopKThreshold,
-			AudienceThreshold:  c.Room.LargeRoomThreshold,
-		},
-		Webhook:        wh,
-		ReconnectGrace: time.Duration(c.ReconnectGrace),
-		MaxJoining:     c.Signal.MaxJoining,
-		JoinWait:       time.Duration(c.Signal.JoinWait),
-		HTTP:           server.HTTPLimits{MaxConnsPerIP: c.HTTP.MaxConnsPerIP},
-		TLS:            tlsCfg,
-		Log:            log,
-	}
+// WebhookAPIKey is the API key whose secret signs webhooks: webhook.api_key,
+// else the only configured key; empty when neither names one.
+func (c *Config) WebhookAPIKey() string {
+	k, _ := c.webhookKey()
+	return k
 }
 
-// storeDSN is the store's database: DB when set, else the SQLite file in
+// StoreDSN is the store's database: DB when set, else the SQLite file in
 // the data folder.
-func (c *Config) storeDSN() string {
+func (c *Config) StoreDSN() string {
 	if c.DB != "" {
 		return c.DB
 	}
@@ -801,6 +758,10 @@ func (c *Config) storeDSN() string {
 // ACMECacheDir is the folder, in the data folder, where automatic
 // certificates and the ACME account key are kept.
 const ACMECacheDir = "autocert"
+
+// ACMECache is the folder where automatic certificates and the ACME
+// account key are kept: ACMECacheDir in the data folder.
+func (c *Config) ACMECache() string { return filepath.Join(c.dataDir(), ACMECacheDir) }
 
 // dataDir is the data folder.
 func (c *Config) dataDir() string {

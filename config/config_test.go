@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/bayan-dev/bayan/server"
 )
 
 const (
@@ -98,42 +96,11 @@ func TestParseFull(t *testing.T) {
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("parsed\n%+v\nwant\n%+v", c, want)
 	}
-	if dsn := c.ServerConfig(nil).StoreDSN; dsn != "postgres://bayan@db.example/bayan" {
+	if dsn := c.StoreDSN(); dsn != "postgres://bayan@db.example/bayan" {
 		t.Errorf("store DSN %q, want the db setting", dsn)
 	}
-
-	sc := c.ServerConfig(nil)
-	if sc.HTTPAddr != "10.0.0.5:9000" || sc.UDPAddr != "10.0.0.5:9002" || sc.TCPAddr != "10.0.0.5:9001" {
-		t.Errorf("addresses: %q %q %q", sc.HTTPAddr, sc.UDPAddr, sc.TCPAddr)
-	}
-	if sc.LoopbackOnly {
-		t.Error("LoopbackOnly set outside dev mode")
-	}
-	if !reflect.DeepEqual(sc.NodeIPs, []string{"203.0.113.7", "2001:db8::7"}) {
-		t.Errorf("NodeIPs %v", sc.NodeIPs)
-	}
-	if sc.Room.EmptyTimeout != 10*time.Minute || sc.Room.DepartureTimeout != 30*time.Second || sc.Room.MaxParticipants != 50 ||
-		sc.Room.AudioTopK != 4 || sc.Room.AudioTopKThreshold != 100 || sc.Room.AudienceThreshold != 200 {
-		t.Errorf("room %+v", sc.Room)
-	}
-	if sc.MaxJoining != 8 || sc.JoinWait != 5*time.Second {
-		t.Errorf("join admission %d, %v", sc.MaxJoining, sc.JoinWait)
-	}
-	if sc.ReconnectGrace != 45*time.Second {
-		t.Errorf("ReconnectGrace %v", sc.ReconnectGrace)
-	}
-	if sc.Webhook.APIKey != "key1" || len(sc.Webhook.URLs) != 2 {
-		t.Errorf("webhook %+v", sc.Webhook)
-	}
-	if sc.Keys["key1"] != longSecret {
-		t.Errorf("keys %v", sc.Keys)
-	}
-	if want := (server.TLSConfig{Domain: "class.example.org", ACMEEmail: "ops@example.org",
-		CacheDir: filepath.Join("/var/lib/bayan", "autocert"), ChallengeAddr: "10.0.0.5:8080"}); sc.TLS != want {
-		t.Errorf("TLS %+v, want %+v", sc.TLS, want)
-	}
-	if sc.HTTP.MaxConnsPerIP != 200 {
-		t.Errorf("HTTP limits %+v", sc.HTTP)
+	if cache := c.ACMECache(); cache != filepath.Join("/var/lib/bayan", "autocert") {
+		t.Errorf("ACME cache %q, want autocert in the data folder", cache)
 	}
 }
 
@@ -142,18 +109,22 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc := c.ServerConfig(nil)
-	if sc.HTTPAddr != "0.0.0.0:7880" || sc.TCPAddr != "0.0.0.0:7881" || sc.UDPAddr != "0.0.0.0:7882" {
-		t.Errorf("default addresses: %q %q %q", sc.HTTPAddr, sc.TCPAddr, sc.UDPAddr)
+	want := Default()
+	want.Keys = map[string]string{"k": longSecret}
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("loaded %+v, want the defaults %+v", c, want)
 	}
-	if c.LogLevel != "info" || sc.ReconnectGrace != 20*time.Second ||
-		sc.Room.EmptyTimeout != 5*time.Minute || sc.Room.DepartureTimeout != 20*time.Second || sc.Room.MaxParticipants != 0 ||
-		sc.Room.AudioTopK != 3 || sc.Room.AudioTopKThreshold != 50 || sc.Room.AudienceThreshold != 50 ||
-		sc.MaxJoining != 32 || sc.JoinWait != 10*time.Second {
-		t.Errorf("defaults %+v / %+v", c, sc)
+	if c.BindAddress != "0.0.0.0" || c.Port != 7880 || c.RTC.TCPPort != 7881 || c.RTC.UDPPort != 7882 {
+		t.Errorf("default addresses: %q %d %d %d", c.BindAddress, c.Port, c.RTC.TCPPort, c.RTC.UDPPort)
 	}
-	if len(sc.NodeIPs) != 0 || len(sc.Webhook.URLs) != 0 {
-		t.Errorf("unexpected node IPs or webhooks: %+v", sc)
+	if c.LogLevel != "info" || c.ReconnectGrace != Duration(20*time.Second) ||
+		c.Room.EmptyTimeout != Duration(5*time.Minute) || c.Room.DepartureTimeout != Duration(20*time.Second) || c.Room.MaxParticipants != 0 ||
+		c.Audio.TopK != 3 || c.Audio.TopKThreshold != 50 || c.Room.LargeRoomThreshold != 50 ||
+		c.Signal.MaxJoining != 32 || c.Signal.JoinWait != Duration(10*time.Second) || c.HTTP.MaxConnsPerIP != 1000 {
+		t.Errorf("defaults %+v", c)
+	}
+	if len(c.RTC.NodeIP) != 0 || len(c.Webhook.URLs) != 0 {
+		t.Errorf("unexpected node IPs or webhooks: %+v", c)
 	}
 }
 
@@ -252,7 +223,7 @@ data: /file/data
 		Signal:         SignalConfig{MaxJoining: 0, JoinWait: Duration(3 * time.Second)},
 		Webhook:        WebhookConfig{URLs: []string{"http://env.example/1", "http://env.example/2"}, APIKey: "envkey"},
 		TLS:            TLSConfig{HTTPPort: DefaultACMEHTTPPort},
-		HTTP:           HTTPConfig{MaxConnsPerIP: server.DefaultMaxConnsPerIP},
+		HTTP:           HTTPConfig{MaxConnsPerIP: DefaultMaxConnsPerIP},
 		LogLevel:       "error",
 		ReconnectGrace: Duration(2 * time.Second),
 		Data:           "/env/data",
@@ -291,7 +262,7 @@ data: /file/data
 	if c.Port != 1001 || c.Keys["filekey"] != longSecret {
 		t.Fatalf("empty env overrode file: %+v", c)
 	}
-	if dsn := c.ServerConfig(nil).StoreDSN; dsn != filepath.Join("/file/data", "bayan.db") {
+	if dsn := c.StoreDSN(); dsn != filepath.Join("/file/data", "bayan.db") {
 		t.Errorf("store DSN %q, want the SQLite file in the data folder", dsn)
 	}
 }
@@ -301,9 +272,8 @@ func TestPortZero(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc := c.ServerConfig(nil)
-	if sc.HTTPAddr != "127.0.0.1:0" || sc.UDPAddr != "127.0.0.1:0" || sc.TCPAddr != "127.0.0.1:0" {
-		t.Fatalf("addresses %q %q %q", sc.HTTPAddr, sc.UDPAddr, sc.TCPAddr)
+	if c.BindAddress != "127.0.0.1" || c.Port != 0 || c.RTC.UDPPort != 0 || c.RTC.TCPPort != 0 {
+		t.Fatalf("addresses %q %d %d %d", c.BindAddress, c.Port, c.RTC.UDPPort, c.RTC.TCPPort)
 	}
 }
 
@@ -315,12 +285,8 @@ func TestDev(t *testing.T) {
 	if !reflect.DeepEqual(c.Keys, map[string]string{DevAPIKey: DevAPISecret}) {
 		t.Errorf("dev keys %v", c.Keys)
 	}
-	sc := c.ServerConfig(nil)
-	if !sc.LoopbackOnly {
-		t.Error("dev mode without LoopbackOnly")
-	}
-	if sc.HTTPAddr != "127.0.0.1:7880" || sc.UDPAddr != "127.0.0.1:7882" || sc.TCPAddr != "127.0.0.1:7881" {
-		t.Errorf("dev addresses %q %q %q", sc.HTTPAddr, sc.UDPAddr, sc.TCPAddr)
+	if !c.Dev || c.BindAddress != DevBindAddress || c.Port != 7880 || c.RTC.UDPPort != 7882 || c.RTC.TCPPort != 7881 {
+		t.Errorf("dev mode %v, addresses %q %d %d %d", c.Dev, c.BindAddress, c.Port, c.RTC.UDPPort, c.RTC.TCPPort)
 	}
 
 	// --dev binds loopback even over a configured address, unless --bind is given.
@@ -456,14 +422,14 @@ func TestErrors(t *testing.T) {
 // TLS settings come from the file, BAYAN_TLS_* and the --tls-* flags, in
 // that order of precedence, and reach server.Config: files as they are, a
 // domain with its certificate cache in the data folder and its HTTP-01
-// port (none at 0).
+// port (none at 0). cmd/bayan's TestServerConfigTLS maps them.
 func TestTLSSettings(t *testing.T) {
 	file := writeFile(t, "keys: {k: "+longSecret+"}\ntls: {cert: /file/cert.pem, key: /file/key.pem}\ndata: /srv/bayan")
 	c, err := Load(Options{File: file, LookupEnv: envMap(nil)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := c.ServerConfig(nil).TLS; got != (server.TLSConfig{CertFile: "/file/cert.pem", KeyFile: "/file/key.pem"}) || !c.TLS.Enabled() {
+	if got := c.TLS; got != (TLSConfig{Cert: "/file/cert.pem", Key: "/file/key.pem", HTTPPort: DefaultACMEHTTPPort}) || !c.TLS.Enabled() {
 		t.Errorf("from the file: %+v", got)
 	}
 	env := map[string]string{EnvTLSCert: "/env/cert.pem", EnvTLSKey: "/env/key.pem"}
@@ -478,9 +444,8 @@ func TestTLSSettings(t *testing.T) {
 	if c, err = Load(Options{File: file, LookupEnv: envMap(env), Flags: flags}); err != nil {
 		t.Fatal(err)
 	}
-	want := server.TLSConfig{Domain: "class.example.org", ACMEEmail: "ops@example.org",
-		CacheDir: filepath.Join("/srv/bayan", ACMECacheDir), ChallengeAddr: "0.0.0.0:80"}
-	if got := c.ServerConfig(nil).TLS; got != want {
+	want := TLSConfig{Domain: "class.example.org", ACMEEmail: "ops@example.org", HTTPPort: DefaultACMEHTTPPort}
+	if got := c.TLS; got != want || c.ACMECache() != filepath.Join("/srv/bayan", ACMECacheDir) || c.BindAddress != "0.0.0.0" {
 		t.Errorf("flags over env: %+v, want %+v", got, want)
 	}
 	env = map[string]string{EnvTLSDomain: "class.example.org", EnvTLSACMEEmail: "a@example.org", EnvTLSHTTPPort: "0",
@@ -488,14 +453,14 @@ func TestTLSSettings(t *testing.T) {
 	if c, err = Load(Options{LookupEnv: envMap(env), Dev: true}); err != nil {
 		t.Fatal(err)
 	}
-	if sc := c.ServerConfig(nil); sc.TLS.ChallengeAddr != "" || sc.TLS.ACMEEmail != "a@example.org" || sc.HTTP.MaxConnsPerIP != 50 {
-		t.Errorf("tls.http_port 0 on port 443 and http.max_conns_per_ip from env: %+v %+v", sc.TLS, sc.HTTP)
+	if c.TLS.HTTPPort != 0 || c.TLS.ACMEEmail != "a@example.org" || c.HTTP.MaxConnsPerIP != 50 {
+		t.Errorf("tls.http_port 0 on port 443 and http.max_conns_per_ip from env: %+v %+v", c.TLS, c.HTTP)
 	}
 	if c, err = Load(Options{LookupEnv: envMap(nil), Dev: true}); err != nil {
 		t.Fatal(err)
 	}
-	if c.TLS.Enabled() || c.ServerConfig(nil).TLS != (server.TLSConfig{}) {
-		t.Errorf("TLS without settings: %+v", c.ServerConfig(nil).TLS)
+	if c.TLS.Enabled() || c.TLS != (TLSConfig{HTTPPort: DefaultACMEHTTPPort}) {
+		t.Errorf("TLS without settings: %+v", c.TLS)
 	}
 
 	for _, tc := range []struct {
@@ -530,7 +495,7 @@ func TestWebhookDefaultKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := c.ServerConfig(nil).Webhook.APIKey; got != "only" {
+	if got := c.WebhookAPIKey(); got != "only" {
 		t.Fatalf("webhook key %q", got)
 	}
 }
@@ -697,8 +662,8 @@ func TestPublicURL(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
-		if c.PublicURL != tc.want || c.ServerConfig(nil).PublicURL != tc.want {
-			t.Errorf("%s: public_url %q, server's %q; want %q", tc.name, c.PublicURL, c.ServerConfig(nil).PublicURL, tc.want)
+		if c.PublicURL != tc.want {
+			t.Errorf("%s: public_url %q; want %q", tc.name, c.PublicURL, tc.want)
 		}
 	}
 	for _, bad := range []string{"class.example.org", "ws://class.example.org", "https://", "https://class.example.org/?a=b",

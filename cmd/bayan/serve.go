@@ -113,7 +113,7 @@ func (a *app) serve(ctx context.Context, cfg *config.Config) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	s, err := server.New(cfg.ServerConfig(log))
+	s, err := server.New(serverConfig(cfg, log))
 	if err != nil {
 		return err
 	}
