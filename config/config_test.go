@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bayan-dev/bayan/server"
+	"github.com/spf13/pflag"
 )
 
 const (
@@ -32,7 +32,16 @@ func writeFile(t *testing.T, body string) string {
 	return p
 }
 
-func ptr[T any](v T) *T { return &v }
+// flags parses args as serve's setting flags.
+func flags(t *testing.T, args ...string) *Flags {
+	t.Helper()
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+	f := NewFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
 
 const fullYAML = `
 keys:
@@ -98,42 +107,11 @@ func TestParseFull(t *testing.T) {
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("parsed\n%+v\nwant\n%+v", c, want)
 	}
-	if dsn := c.ServerConfig(nil).StoreDSN; dsn != "postgres://bayan@db.example/bayan" {
+	if dsn := c.StoreDSN(); dsn != "postgres://bayan@db.example/bayan" {
 		t.Errorf("store DSN %q, want the db setting", dsn)
 	}
-
-	sc := c.ServerConfig(nil)
-	if sc.HTTPAddr != "10.0.0.5:9000" || sc.UDPAddr != "10.0.0.5:9002" || sc.TCPAddr != "10.0.0.5:9001" {
-		t.Errorf("addresses: %q %q %q", sc.HTTPAddr, sc.UDPAddr, sc.TCPAddr)
-	}
-	if sc.LoopbackOnly {
-		t.Error("LoopbackOnly set outside dev mode")
-	}
-	if !reflect.DeepEqual(sc.NodeIPs, []string{"203.0.113.7", "2001:db8::7"}) {
-		t.Errorf("NodeIPs %v", sc.NodeIPs)
-	}
-	if sc.Room.EmptyTimeout != 10*time.Minute || sc.Room.DepartureTimeout != 30*time.Second || sc.Room.MaxParticipants != 50 ||
-		sc.Room.AudioTopK != 4 || sc.Room.AudioTopKThreshold != 100 || sc.Room.AudienceThreshold != 200 {
-		t.Errorf("room %+v", sc.Room)
-	}
-	if sc.MaxJoining != 8 || sc.JoinWait != 5*time.Second {
-		t.Errorf("join admission %d, %v", sc.MaxJoining, sc.JoinWait)
-	}
-	if sc.ReconnectGrace != 45*time.Second {
-		t.Errorf("ReconnectGrace %v", sc.ReconnectGrace)
-	}
-	if sc.Webhook.APIKey != "key1" || len(sc.Webhook.URLs) != 2 {
-		t.Errorf("webhook %+v", sc.Webhook)
-	}
-	if sc.Keys["key1"] != longSecret {
-		t.Errorf("keys %v", sc.Keys)
-	}
-	if want := (server.TLSConfig{Domain: "class.example.org", ACMEEmail: "ops@example.org",
-		CacheDir: filepath.Join("/var/lib/bayan", "autocert"), ChallengeAddr: "10.0.0.5:8080"}); sc.TLS != want {
-		t.Errorf("TLS %+v, want %+v", sc.TLS, want)
-	}
-	if sc.HTTP.MaxConnsPerIP != 200 {
-		t.Errorf("HTTP limits %+v", sc.HTTP)
+	if cache := c.ACMECache(); cache != filepath.Join("/var/lib/bayan", "autocert") {
+		t.Errorf("ACME cache %q, want autocert in the data folder", cache)
 	}
 }
 
@@ -142,18 +120,22 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc := c.ServerConfig(nil)
-	if sc.HTTPAddr != "0.0.0.0:7880" || sc.TCPAddr != "0.0.0.0:7881" || sc.UDPAddr != "0.0.0.0:7882" {
-		t.Errorf("default addresses: %q %q %q", sc.HTTPAddr, sc.TCPAddr, sc.UDPAddr)
+	want := Default()
+	want.Keys = map[string]string{"k": longSecret}
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("loaded %+v, want the defaults %+v", c, want)
 	}
-	if c.LogLevel != "info" || sc.ReconnectGrace != 20*time.Second ||
-		sc.Room.EmptyTimeout != 5*time.Minute || sc.Room.DepartureTimeout != 20*time.Second || sc.Room.MaxParticipants != 0 ||
-		sc.Room.AudioTopK != 3 || sc.Room.AudioTopKThreshold != 50 || sc.Room.AudienceThreshold != 50 ||
-		sc.MaxJoining != 32 || sc.JoinWait != 10*time.Second {
-		t.Errorf("defaults %+v / %+v", c, sc)
+	if c.BindAddress != "0.0.0.0" || c.Port != 7880 || c.RTC.TCPPort != 7881 || c.RTC.UDPPort != 7882 {
+		t.Errorf("default addresses: %q %d %d %d", c.BindAddress, c.Port, c.RTC.TCPPort, c.RTC.UDPPort)
 	}
-	if len(sc.NodeIPs) != 0 || len(sc.Webhook.URLs) != 0 {
-		t.Errorf("unexpected node IPs or webhooks: %+v", sc)
+	if c.LogLevel != "info" || c.ReconnectGrace != Duration(20*time.Second) ||
+		c.Room.EmptyTimeout != Duration(5*time.Minute) || c.Room.DepartureTimeout != Duration(20*time.Second) || c.Room.MaxParticipants != 0 ||
+		c.Audio.TopK != 3 || c.Audio.TopKThreshold != 50 || c.Room.LargeRoomThreshold != 50 ||
+		c.Signal.MaxJoining != 32 || c.Signal.JoinWait != Duration(10*time.Second) || c.HTTP.MaxConnsPerIP != 1000 {
+		t.Errorf("defaults %+v", c)
+	}
+	if len(c.RTC.NodeIP) != 0 || len(c.Webhook.URLs) != 0 {
+		t.Errorf("unexpected node IPs or webhooks: %+v", c)
 	}
 }
 
@@ -211,25 +193,25 @@ reconnect_grace: 1s
 data: /file/data
 `)
 	env := map[string]string{
-		EnvKeys:             "envkey: " + otherSecret,
-		EnvBindAddress:      "10.0.0.2",
-		EnvPort:             "2001",
-		EnvUDPPort:          "2002",
-		EnvTCPPort:          "2003",
-		EnvNodeIP:           "192.0.2.2, 192.0.2.3",
-		EnvEmptyTimeout:     "2m",
-		EnvDepartureTimeout: "2",
-		EnvMaxParticipants:  "2",
-		EnvLargeRoom:        "0",
-		EnvWebhookURLs:      "http://env.example/1,http://env.example/2",
-		EnvWebhookAPIKey:    "envkey",
-		EnvLogLevel:         "error",
-		EnvReconnectGrace:   "2s",
-		EnvAudioTopK:        "2",
-		EnvAudioTopKThresh:  "0",
-		EnvMaxJoining:       "0",
-		EnvJoinWait:         "3s",
-		EnvData:             "/env/data",
+		EnvKeys:                          "envkey: " + otherSecret,
+		Env("bind_address"):              "10.0.0.2",
+		Env("port"):                      "2001",
+		Env("rtc.udp_port"):              "2002",
+		Env("rtc.tcp_port"):              "2003",
+		Env("rtc.node_ip"):               "192.0.2.2, 192.0.2.3",
+		Env("room.empty_timeout"):        "2m",
+		Env("room.departure_timeout"):    "2",
+		Env("room.max_participants"):     "2",
+		Env("room.large_room_threshold"): "0",
+		Env("webhook.urls"):              "http://env.example/1,http://env.example/2",
+		Env("webhook.api_key"):           "envkey",
+		Env("log_level"):                 "error",
+		Env("reconnect_grace"):           "2s",
+		Env("audio.top_k"):               "2",
+		Env("audio.top_k_threshold"):     "0",
+		Env("signal.max_joining"):        "0",
+		Env("signal.join_wait"):          "3s",
+		Env("data"):                      "/env/data",
 	}
 
 	// Environment over file.
@@ -252,7 +234,7 @@ data: /file/data
 		Signal:         SignalConfig{MaxJoining: 0, JoinWait: Duration(3 * time.Second)},
 		Webhook:        WebhookConfig{URLs: []string{"http://env.example/1", "http://env.example/2"}, APIKey: "envkey"},
 		TLS:            TLSConfig{HTTPPort: DefaultACMEHTTPPort},
-		HTTP:           HTTPConfig{MaxConnsPerIP: server.DefaultMaxConnsPerIP},
+		HTTP:           HTTPConfig{MaxConnsPerIP: DefaultMaxConnsPerIP},
 		LogLevel:       "error",
 		ReconnectGrace: Duration(2 * time.Second),
 		Data:           "/env/data",
@@ -262,15 +244,9 @@ data: /file/data
 	}
 
 	// Flags over environment.
-	c, err = Load(Options{File: file, LookupEnv: envMap(env), Flags: Overrides{
-		BindAddress: ptr("10.0.0.3"),
-		Port:        ptr(3001),
-		UDPPort:     ptr(3002),
-		TCPPort:     ptr(3003),
-		NodeIP:      []string{"192.0.2.4"},
-		LogLevel:    ptr("debug"),
-		Data:        ptr("/flag/data"),
-	}})
+	c, err = Load(Options{File: file, LookupEnv: envMap(env), Flags: flags(t,
+		"--bind=10.0.0.3", "--port=3001", "--udp-port=3002", "--tcp-port=3003",
+		"--node-ip=192.0.2.4", "--log-level=debug", "--data=/flag/data")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,26 +260,25 @@ data: /file/data
 	}
 
 	// Empty environment variables are ignored.
-	c, err = Load(Options{File: file, LookupEnv: envMap(map[string]string{EnvPort: "", EnvKeys: "  "})})
+	c, err = Load(Options{File: file, LookupEnv: envMap(map[string]string{Env("port"): "", EnvKeys: "  "})})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.Port != 1001 || c.Keys["filekey"] != longSecret {
 		t.Fatalf("empty env overrode file: %+v", c)
 	}
-	if dsn := c.ServerConfig(nil).StoreDSN; dsn != filepath.Join("/file/data", "bayan.db") {
+	if dsn := c.StoreDSN(); dsn != filepath.Join("/file/data", "bayan.db") {
 		t.Errorf("store DSN %q, want the SQLite file in the data folder", dsn)
 	}
 }
 
 func TestPortZero(t *testing.T) {
-	c, err := Load(Options{Dev: true, LookupEnv: envMap(nil), Flags: Overrides{Port: ptr(0), UDPPort: ptr(0), TCPPort: ptr(0)}})
+	c, err := Load(Options{Dev: true, LookupEnv: envMap(nil), Flags: flags(t, "--port=0", "--udp-port=0", "--tcp-port=0")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc := c.ServerConfig(nil)
-	if sc.HTTPAddr != "127.0.0.1:0" || sc.UDPAddr != "127.0.0.1:0" || sc.TCPAddr != "127.0.0.1:0" {
-		t.Fatalf("addresses %q %q %q", sc.HTTPAddr, sc.UDPAddr, sc.TCPAddr)
+	if c.BindAddress != "127.0.0.1" || c.Port != 0 || c.RTC.UDPPort != 0 || c.RTC.TCPPort != 0 {
+		t.Fatalf("addresses %q %d %d %d", c.BindAddress, c.Port, c.RTC.UDPPort, c.RTC.TCPPort)
 	}
 }
 
@@ -315,23 +290,19 @@ func TestDev(t *testing.T) {
 	if !reflect.DeepEqual(c.Keys, map[string]string{DevAPIKey: DevAPISecret}) {
 		t.Errorf("dev keys %v", c.Keys)
 	}
-	sc := c.ServerConfig(nil)
-	if !sc.LoopbackOnly {
-		t.Error("dev mode without LoopbackOnly")
-	}
-	if sc.HTTPAddr != "127.0.0.1:7880" || sc.UDPAddr != "127.0.0.1:7882" || sc.TCPAddr != "127.0.0.1:7881" {
-		t.Errorf("dev addresses %q %q %q", sc.HTTPAddr, sc.UDPAddr, sc.TCPAddr)
+	if !c.Dev || c.BindAddress != DevBindAddress || c.Port != 7880 || c.RTC.UDPPort != 7882 || c.RTC.TCPPort != 7881 {
+		t.Errorf("dev mode %v, addresses %q %d %d %d", c.Dev, c.BindAddress, c.Port, c.RTC.UDPPort, c.RTC.TCPPort)
 	}
 
 	// --dev binds loopback even over a configured address, unless --bind is given.
-	c, err = Load(Options{Dev: true, LookupEnv: envMap(map[string]string{EnvBindAddress: "0.0.0.0"})})
+	c, err = Load(Options{Dev: true, LookupEnv: envMap(map[string]string{Env("bind_address"): "0.0.0.0"})})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.BindAddress != DevBindAddress {
 		t.Errorf("dev bind %q", c.BindAddress)
 	}
-	c, err = Load(Options{Dev: true, LookupEnv: envMap(nil), Flags: Overrides{BindAddress: ptr("0.0.0.0")}})
+	c, err = Load(Options{Dev: true, LookupEnv: envMap(nil), Flags: flags(t, "--bind=0.0.0.0")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -403,7 +374,7 @@ func TestErrors(t *testing.T) {
 		name, yaml string
 		env        map[string]string
 		dev        bool
-		flags      Overrides
+		flags      []string
 		want       string // substring of the error
 		is         error
 	}{
@@ -414,24 +385,24 @@ func TestErrors(t *testing.T) {
 		{name: "unknown field", yaml: "keys: {k: " + longSecret + "}\nprot: 1", want: `bayan.yaml:2: prot: unknown setting; did you mean "port"?`},
 		{name: "bad yaml", yaml: "keys: [", want: "bayan.yaml"},
 		{name: "bad duration", yaml: "room: {empty_timeout: soon}", dev: true, want: `bayan.yaml:1: room.empty_timeout: invalid duration "soon"`},
-		{name: "bad env port", env: map[string]string{EnvPort: "http"}, dev: true, want: EnvPort},
-		{name: "bad env duration", env: map[string]string{EnvReconnectGrace: "x"}, dev: true, want: EnvReconnectGrace},
-		{name: "port range", flags: Overrides{Port: ptr(70000)}, dev: true, want: "port: 70000 is not a port number"},
+		{name: "bad env port", env: map[string]string{Env("port"): "http"}, dev: true, want: Env("port")},
+		{name: "bad env duration", env: map[string]string{Env("reconnect_grace"): "x"}, dev: true, want: Env("reconnect_grace")},
+		{name: "port range", flags: []string{"--port=70000"}, dev: true, want: "port: 70000 is not a port number"},
 		{name: "negative udp", yaml: "rtc: {udp_port: -1}", dev: true, want: "rtc.udp_port"},
-		{name: "node ip", flags: Overrides{NodeIP: []string{"example.com"}}, dev: true, want: "rtc.node_ip"},
-		{name: "log level", flags: Overrides{LogLevel: ptr("loud")}, dev: true, want: "log_level"},
+		{name: "node ip", flags: []string{"--node-ip=example.com"}, dev: true, want: "rtc.node_ip"},
+		{name: "log level", flags: []string{"--log-level=loud"}, dev: true, want: "log_level"},
 		{name: "max participants", yaml: "room: {max_participants: -3}", dev: true, want: "max_participants"},
 		{name: "negative large room threshold", yaml: "room: {large_room_threshold: -1}", dev: true, want: "room.large_room_threshold"},
-		{name: "negative max joining", env: map[string]string{EnvMaxJoining: "-1"}, dev: true, want: "signal.max_joining"},
+		{name: "negative max joining", env: map[string]string{Env("signal.max_joining"): "-1"}, dev: true, want: "signal.max_joining"},
 		{name: "negative top k", yaml: "audio: {top_k: -1}", dev: true, want: "audio.top_k"},
-		{name: "negative top k threshold", env: map[string]string{EnvAudioTopKThresh: "-5"}, dev: true, want: "audio.top_k_threshold"},
+		{name: "negative top k threshold", env: map[string]string{Env("audio.top_k_threshold"): "-5"}, dev: true, want: "audio.top_k_threshold"},
 		{name: "webhook key unknown", yaml: "webhook: {urls: [http://x], api_key: nope}", dev: true, want: "webhook.api_key"},
 		{name: "webhook key ambiguous", yaml: "keys: {a: " + longSecret + ", b: " + longSecret + "}\nwebhook: {urls: [http://x]}", want: "webhook.api_key: required"},
 		{name: "sub-second room timeout", yaml: "room: {departure_timeout: 500ms}", dev: true, want: "room.departure_timeout: 500ms is under a second"},
-		{name: "empty bind", flags: Overrides{BindAddress: ptr("")}, dev: true, want: "bind_address"},
+		{name: "empty bind", flags: []string{"--bind="}, dev: true, want: "bind_address"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			opts := Options{Dev: tc.dev, Flags: tc.flags, LookupEnv: envMap(tc.env)}
+			opts := Options{Dev: tc.dev, Flags: flags(t, tc.flags...), LookupEnv: envMap(tc.env)}
 			if tc.yaml != "" {
 				opts.File = writeFile(t, tc.yaml)
 			}
@@ -456,17 +427,17 @@ func TestErrors(t *testing.T) {
 // TLS settings come from the file, BAYAN_TLS_* and the --tls-* flags, in
 // that order of precedence, and reach server.Config: files as they are, a
 // domain with its certificate cache in the data folder and its HTTP-01
-// port (none at 0).
+// port (none at 0). cmd/bayan's TestServerConfigTLS maps them.
 func TestTLSSettings(t *testing.T) {
 	file := writeFile(t, "keys: {k: "+longSecret+"}\ntls: {cert: /file/cert.pem, key: /file/key.pem}\ndata: /srv/bayan")
 	c, err := Load(Options{File: file, LookupEnv: envMap(nil)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := c.ServerConfig(nil).TLS; got != (server.TLSConfig{CertFile: "/file/cert.pem", KeyFile: "/file/key.pem"}) || !c.TLS.Enabled() {
+	if got := c.TLS; got != (TLSConfig{Cert: "/file/cert.pem", Key: "/file/key.pem", HTTPPort: DefaultACMEHTTPPort}) || !c.TLS.Enabled() {
 		t.Errorf("from the file: %+v", got)
 	}
-	env := map[string]string{EnvTLSCert: "/env/cert.pem", EnvTLSKey: "/env/key.pem"}
+	env := map[string]string{Env("tls.cert"): "/env/cert.pem", Env("tls.key"): "/env/key.pem"}
 	if c, err = Load(Options{File: file, LookupEnv: envMap(env)}); err != nil {
 		t.Fatal(err)
 	}
@@ -474,28 +445,27 @@ func TestTLSSettings(t *testing.T) {
 		t.Errorf("env over file: %+v", c.TLS)
 	}
 	// Flags over both: a domain instead of the files.
-	flags := Overrides{TLSCert: ptr(""), TLSKey: ptr(""), TLSDomain: ptr("class.example.org"), ACMEEmail: ptr("ops@example.org")}
-	if c, err = Load(Options{File: file, LookupEnv: envMap(env), Flags: flags}); err != nil {
+	tlsFlags := flags(t, "--tls-cert=", "--tls-key=", "--tls-domain=class.example.org", "--tls-acme-email=ops@example.org")
+	if c, err = Load(Options{File: file, LookupEnv: envMap(env), Flags: tlsFlags}); err != nil {
 		t.Fatal(err)
 	}
-	want := server.TLSConfig{Domain: "class.example.org", ACMEEmail: "ops@example.org",
-		CacheDir: filepath.Join("/srv/bayan", ACMECacheDir), ChallengeAddr: "0.0.0.0:80"}
-	if got := c.ServerConfig(nil).TLS; got != want {
+	want := TLSConfig{Domain: "class.example.org", ACMEEmail: "ops@example.org", HTTPPort: DefaultACMEHTTPPort}
+	if got := c.TLS; got != want || c.ACMECache() != filepath.Join("/srv/bayan", ACMECacheDir) || c.BindAddress != "0.0.0.0" {
 		t.Errorf("flags over env: %+v, want %+v", got, want)
 	}
-	env = map[string]string{EnvTLSDomain: "class.example.org", EnvTLSACMEEmail: "a@example.org", EnvTLSHTTPPort: "0",
-		EnvPort: "443", EnvMaxConnsPerIP: "50"}
+	env = map[string]string{Env("tls.domain"): "class.example.org", Env("tls.acme_email"): "a@example.org", Env("tls.http_port"): "0",
+		Env("port"): "443", Env("http.max_conns_per_ip"): "50"}
 	if c, err = Load(Options{LookupEnv: envMap(env), Dev: true}); err != nil {
 		t.Fatal(err)
 	}
-	if sc := c.ServerConfig(nil); sc.TLS.ChallengeAddr != "" || sc.TLS.ACMEEmail != "a@example.org" || sc.HTTP.MaxConnsPerIP != 50 {
-		t.Errorf("tls.http_port 0 on port 443 and http.max_conns_per_ip from env: %+v %+v", sc.TLS, sc.HTTP)
+	if c.TLS.HTTPPort != 0 || c.TLS.ACMEEmail != "a@example.org" || c.HTTP.MaxConnsPerIP != 50 {
+		t.Errorf("tls.http_port 0 on port 443 and http.max_conns_per_ip from env: %+v %+v", c.TLS, c.HTTP)
 	}
 	if c, err = Load(Options{LookupEnv: envMap(nil), Dev: true}); err != nil {
 		t.Fatal(err)
 	}
-	if c.TLS.Enabled() || c.ServerConfig(nil).TLS != (server.TLSConfig{}) {
-		t.Errorf("TLS without settings: %+v", c.ServerConfig(nil).TLS)
+	if c.TLS.Enabled() || c.TLS != (TLSConfig{HTTPPort: DefaultACMEHTTPPort}) {
+		t.Errorf("TLS without settings: %+v", c.TLS)
 	}
 
 	for _, tc := range []struct {
@@ -504,13 +474,13 @@ func TestTLSSettings(t *testing.T) {
 		want       string
 	}{
 		{name: "cert without key", yaml: "tls: {cert: c.pem}", want: "tls.cert and tls.key go together"},
-		{name: "key without cert", env: map[string]string{EnvTLSKey: "k.pem"}, want: "tls.cert and tls.key go together"},
+		{name: "key without cert", env: map[string]string{Env("tls.key"): "k.pem"}, want: "tls.cert and tls.key go together"},
 		{name: "files and domain", yaml: "tls: {cert: c.pem, key: k.pem, domain: a.example.org}", want: "exclude each other"},
 		{name: "email without domain", yaml: "tls: {acme_email: a@example.org}", want: "tls.acme_email"},
 		{name: "domain with scheme", yaml: "tls: {domain: 'https://a.example.org'}", want: `tls.domain: "https://a.example.org"`},
-		{name: "bare domain", env: map[string]string{EnvTLSDomain: "localhost"}, want: "tls.domain"},
+		{name: "bare domain", env: map[string]string{Env("tls.domain"): "localhost"}, want: "tls.domain"},
 		{name: "http port range", yaml: "tls: {domain: a.example.org, http_port: 70000}", want: "tls.http_port: 70000"},
-		{name: "bad env http port", env: map[string]string{EnvTLSHTTPPort: "eighty"}, want: EnvTLSHTTPPort},
+		{name: "bad env http port", env: map[string]string{Env("tls.http_port"): "eighty"}, want: Env("tls.http_port")},
 		{name: "no challenge port", yaml: "tls: {domain: a.example.org, http_port: 0}", want: "port 443 for TLS-ALPN"},
 		{name: "negative conns", yaml: "http: {max_conns_per_ip: -1}", want: "http.max_conns_per_ip"},
 		{name: "misspelt key", yaml: "tls: {certificate: c.pem}", want: "certificate"},
@@ -530,7 +500,7 @@ func TestWebhookDefaultKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := c.ServerConfig(nil).Webhook.APIKey; got != "only" {
+	if got := c.WebhookAPIKey(); got != "only" {
 		t.Fatalf("webhook key %q", got)
 	}
 }
@@ -667,13 +637,13 @@ log_level: loud
 // Webhook URLs must be absolute http(s) URLs.
 func TestWebhookURLs(t *testing.T) {
 	for _, u := range []string{"hooks.example/bayan", "/webhook", "ftp://hooks.example/x", "http://", "http//hooks.example", "https://%zz"} {
-		_, err := Load(Options{Dev: true, LookupEnv: envMap(map[string]string{EnvWebhookURLs: u})})
+		_, err := Load(Options{Dev: true, LookupEnv: envMap(map[string]string{Env("webhook.urls"): u})})
 		if err == nil || !strings.Contains(err.Error(), "webhook.urls: ") {
 			t.Errorf("webhook URL %q: %v", u, err)
 		}
 	}
 	for _, u := range []string{"http://hooks.example/bayan", "https://hooks.example:8443/a?b=c", "http://127.0.0.1:9/x"} {
-		if _, err := Load(Options{Dev: true, LookupEnv: envMap(map[string]string{EnvWebhookURLs: u})}); err != nil {
+		if _, err := Load(Options{Dev: true, LookupEnv: envMap(map[string]string{Env("webhook.urls"): u})}); err != nil {
 			t.Errorf("webhook URL %q refused: %v", u, err)
 		}
 	}
@@ -686,26 +656,63 @@ func TestPublicURL(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		env   map[string]string
-		flags Overrides
+		flags []string
 		want  string
 	}{
-		{"file", nil, Overrides{}, "https://file.example"},
-		{"env", map[string]string{EnvPublicURL: "http://env.example:8080"}, Overrides{}, "http://env.example:8080"},
-		{"flag", map[string]string{EnvPublicURL: "http://env.example:8080"}, Overrides{PublicURL: ptr("https://flag.example/")}, "https://flag.example/"},
+		{"file", nil, nil, "https://file.example"},
+		{"env", map[string]string{Env("public_url"): "http://env.example:8080"}, nil, "http://env.example:8080"},
+		{"flag", map[string]string{Env("public_url"): "http://env.example:8080"}, []string{"--public-url=https://flag.example/"}, "https://flag.example/"},
 	} {
-		c, err := Load(Options{File: file, Dev: true, LookupEnv: envMap(tc.env), Flags: tc.flags})
+		c, err := Load(Options{File: file, Dev: true, LookupEnv: envMap(tc.env), Flags: flags(t, tc.flags...)})
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
-		if c.PublicURL != tc.want || c.ServerConfig(nil).PublicURL != tc.want {
-			t.Errorf("%s: public_url %q, server's %q; want %q", tc.name, c.PublicURL, c.ServerConfig(nil).PublicURL, tc.want)
+		if c.PublicURL != tc.want {
+			t.Errorf("%s: public_url %q; want %q", tc.name, c.PublicURL, tc.want)
 		}
 	}
 	for _, bad := range []string{"class.example.org", "ws://class.example.org", "https://", "https://class.example.org/?a=b",
 		"https://class.example.org/#x", "https://class.example.org/school", "http://[::]:7880", "http://0.0.0.0:7880", "https://u:p@class.example.org"} {
-		_, err := Load(Options{Dev: true, LookupEnv: envMap(map[string]string{EnvPublicURL: bad})})
+		_, err := Load(Options{Dev: true, LookupEnv: envMap(map[string]string{Env("public_url"): bad})})
 		if err == nil || !strings.Contains(err.Error(), "public_url: ") {
 			t.Errorf("public_url %q: %v", bad, err)
+		}
+	}
+}
+
+// Environment names are derived from the keys: BAYAN_ and the key in
+// capitals, dots as underscores, as docs/config.md lists them.
+func TestEnvNames(t *testing.T) {
+	for key, want := range map[string]string{
+		"keys": "BAYAN_KEYS", "port": "BAYAN_PORT", "rtc.udp_port": "BAYAN_RTC_UDP_PORT",
+		"room.large_room_threshold": "BAYAN_ROOM_LARGE_ROOM_THRESHOLD", "audio.top_k_threshold": "BAYAN_AUDIO_TOP_K_THRESHOLD",
+		"tls.acme_email": "BAYAN_TLS_ACME_EMAIL", "http.max_conns_per_ip": "BAYAN_HTTP_MAX_CONNS_PER_IP",
+	} {
+		if got := Env(key); got != want {
+			t.Errorf("Env(%q) = %q, want %q", key, got, want)
+		}
+	}
+	if EnvKeys != Env("keys") {
+		t.Errorf("EnvKeys %q, derived %q", EnvKeys, Env("keys"))
+	}
+}
+
+// docs/config.md names every setting, its environment variable and its flag.
+func TestDocumentedSettings(t *testing.T) {
+	doc, err := os.ReadFile("../docs/config.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range settings() {
+		leaf := s.key[strings.LastIndex(s.key, ".")+1:]
+		if !strings.Contains(string(doc), " "+leaf+":") && !strings.Contains(string(doc), "\n"+leaf+":") {
+			t.Errorf("docs/config.md's example has no %s", s.key)
+		}
+		if !strings.Contains(string(doc), Env(s.key)) {
+			t.Errorf("docs/config.md does not name %s, the variable of %s", Env(s.key), s.key)
+		}
+		if s.flag != "" && !strings.Contains(string(doc), "`--"+s.flag+"`") {
+			t.Errorf("docs/config.md does not name --%s, the flag of %s", s.flag, s.key)
 		}
 	}
 }

@@ -30,27 +30,42 @@ func (c *Config) decodeYAML(data []byte, file string) []error {
 	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
 		return nil
 	}
-	d := &yamlDecoder{file: file, known: settingKeys(reflect.TypeOf(*c), "")}
 	if root.Kind != yaml.MappingNode {
 		return []error{fmt.Errorf("%s: want a mapping of settings (key: value), not %s", where(file, root.Line), shown(root))}
 	}
-	d.section(root, reflect.ValueOf(c).Elem(), "")
+	d := newYAMLDecoder(file)
+	d.section(root, c, "")
 	return d.problems
 }
 
-// yamlDecoder walks a YAML mapping along the struct it fills.
+// yamlDecoder walks a YAML mapping along the settings it fills.
 type yamlDecoder struct {
 	file     string
-	known    []string // every setting's key, for suggestions
+	settings map[string]setting // by key
+	sections map[string]bool    // rtc, room, ...
+	known    []string           // every setting's key and section, in order, for suggestions
 	problems []error
+}
+
+func newYAMLDecoder(file string) *yamlDecoder {
+	d := &yamlDecoder{file: file, settings: map[string]setting{}, sections: map[string]bool{}}
+	for _, s := range settings() {
+		if sec := section(s.key); sec != "" && !d.sections[sec] {
+			d.sections[sec] = true
+			d.known = append(d.known, sec)
+		}
+		d.settings[s.key] = s
+		d.known = append(d.known, s.key)
+	}
+	return d
 }
 
 func (d *yamlDecoder) add(line int, key string, err error) {
 	d.problems = append(d.problems, &SettingError{Key: key, File: d.file, Line: line, Err: err})
 }
 
-// section fills the struct v from the mapping n, whose keys are under prefix.
-func (d *yamlDecoder) section(n *yaml.Node, v reflect.Value, prefix string) {
+// section fills c from the mapping n, whose keys are under prefix.
+func (d *yamlDecoder) section(n *yaml.Node, c *Config, prefix string) {
 	seen := map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
@@ -63,18 +78,20 @@ func (d *yamlDecoder) section(n *yaml.Node, v reflect.Value, prefix string) {
 			continue
 		}
 		seen[k.Value] = k.Line
-		f, ok := fieldByKey(v, k.Value)
-		if !ok {
+		s, isSetting := d.settings[key]
+		isSection := prefix == "" && d.sections[key]
+		if strings.Contains(k.Value, ".") || (!isSetting && !isSection) {
+			// A dotted key ("rtc.udp_port:") is no setting: sections nest.
 			d.add(k.Line, key, d.unknown(key))
 			continue
 		}
 		if val.Kind == yaml.AliasNode {
 			val = val.Alias
 		}
-		if isSection(f.Type()) {
+		if isSection {
 			switch {
 			case val.Kind == yaml.MappingNode:
-				d.section(val, f, key)
+				d.section(val, c, key)
 			case val.Kind == yaml.ScalarNode && val.Tag == "!!null":
 				// "room:" with nothing under it: the defaults stay.
 			default:
@@ -82,8 +99,9 @@ func (d *yamlDecoder) section(n *yaml.Node, v reflect.Value, prefix string) {
 			}
 			continue
 		}
-		if err := val.Decode(f.Addr().Interface()); err != nil {
-			d.add(val.Line, key, plainTypeError(err, f.Type(), val))
+		p := s.field(c)
+		if err := val.Decode(p); err != nil {
+			d.add(val.Line, key, plainTypeError(err, reflect.TypeOf(p).Elem(), val))
 		}
 	}
 }
@@ -175,51 +193,6 @@ func shown(n *yaml.Node) string {
 		return "a list"
 	}
 	return fmt.Sprintf("%q", n.Value)
-}
-
-// fieldByKey is the field of struct v whose yaml tag is key.
-func fieldByKey(v reflect.Value, key string) (reflect.Value, bool) {
-	t := v.Type()
-	for i := range t.NumField() {
-		if name, ok := yamlName(t.Field(i)); ok && name == key {
-			return v.Field(i), true
-		}
-	}
-	return reflect.Value{}, false
-}
-
-// settingKeys lists the dotted keys of struct t's settings, sections
-// included, in declaration order.
-func settingKeys(t reflect.Type, prefix string) []string {
-	var keys []string
-	for i := range t.NumField() {
-		name, ok := yamlName(t.Field(i))
-		if !ok {
-			continue
-		}
-		if prefix != "" {
-			name = prefix + "." + name
-		}
-		keys = append(keys, name)
-		if ft := t.Field(i).Type; isSection(ft) {
-			keys = append(keys, settingKeys(ft, name)...)
-		}
-	}
-	return keys
-}
-
-func yamlName(f reflect.StructField) (string, bool) {
-	name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-	if name == "" || name == "-" || !f.IsExported() {
-		return "", false
-	}
-	return name, true
-}
-
-// isSection reports whether t is a group of settings (room:, rtc:, ...)
-// rather than one setting's value.
-func isSection(t reflect.Type) bool {
-	return t.Kind() == reflect.Struct && !reflect.PointerTo(t).Implements(reflect.TypeFor[yaml.Unmarshaler]())
 }
 
 // where names a line of file ("bayan.yaml:4", or "line 4" for no file).

@@ -89,7 +89,7 @@ func TestClassReadsTheConfiguration(t *testing.T) {
 	}{
 		{"--config", nil, []string{"--config", file}},
 		{"BAYAN_CONFIG", map[string]string{config.EnvConfig: file}, nil},
-		{"BAYAN_KEYS and BAYAN_PUBLIC_URL", map[string]string{config.EnvKeys: testserver.Key + ": " + testserver.Secret, config.EnvPublicURL: public}, nil},
+		{"BAYAN_KEYS and BAYAN_PUBLIC_URL", map[string]string{config.EnvKeys: testserver.Key + ": " + testserver.Secret, config.Env("public_url"): public}, nil},
 		{"--api-key from the file", nil, []string{"--config", file, "--api-key", testserver.Key}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -17,7 +17,6 @@ import (
 	"github.com/bayan-dev/bayan/config"
 	"github.com/bayan-dev/bayan/internal/publicurl"
 	"github.com/bayan-dev/bayan/server"
-	"github.com/bayan-dev/bayan/store"
 )
 
 // shutdownTimeout bounds a graceful shutdown: clients are told to leave and
@@ -38,20 +37,8 @@ func (f *configFlags) register(fs *pflag.FlagSet) {
 
 func (a *app) serveCmd() *cobra.Command {
 	var (
-		cf       configFlags
-		bind     string
-		port     int
-		public   string
-		udpPort  int
-		tcpPort  int
-		nodeIPs  []string
-		logLevel string
-		data     string
-		db       string
-		tlsCert  string
-		tlsKey   string
-		domain   string
-		email    string
+		cf    configFlags
+		flags *config.Flags
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -63,24 +50,7 @@ func (a *app) serveCmd() *cobra.Command {
 			"A port of 0 picks a free one. SIGINT or SIGTERM shut the node down gracefully.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			fs := cmd.Flags()
-			var o config.Overrides
-			override(fs, "bind", &o.BindAddress, &bind)
-			override(fs, "port", &o.Port, &port)
-			override(fs, "public-url", &o.PublicURL, &public)
-			override(fs, "udp-port", &o.UDPPort, &udpPort)
-			override(fs, "tcp-port", &o.TCPPort, &tcpPort)
-			if fs.Changed("node-ip") {
-				o.NodeIP = nodeIPs
-			}
-			override(fs, "log-level", &o.LogLevel, &logLevel)
-			override(fs, "data", &o.Data, &data)
-			override(fs, "db", &o.DB, &db)
-			override(fs, "tls-cert", &o.TLSCert, &tlsCert)
-			override(fs, "tls-key", &o.TLSKey, &tlsKey)
-			override(fs, "tls-domain", &o.TLSDomain, &domain)
-			override(fs, "tls-acme-email", &o.ACMEEmail, &email)
-			cfg, err := config.Load(config.Options{File: cf.file, Dev: cf.dev, Flags: o, LookupEnv: a.lookupEnv})
+			cfg, err := config.Load(config.Options{File: cf.file, Dev: cf.dev, Flags: flags, LookupEnv: a.lookupEnv})
 			if err != nil {
 				return err
 			}
@@ -89,20 +59,7 @@ func (a *app) serveCmd() *cobra.Command {
 	}
 	fs := cmd.Flags()
 	cf.register(fs)
-	fs.StringVar(&bind, "bind", config.DefaultBindAddress, "address to listen on (127.0.0.1 with --dev)")
-	fs.IntVar(&port, "port", config.DefaultPort, "HTTP and WebSocket port")
-	fs.StringVar(&public, "public-url", "", "address people reach the node at, for join links and the signaling URL "+
-		"(e.g. https://class.example.org; default: each API request's own host)")
-	fs.IntVar(&udpPort, "udp-port", config.DefaultUDPPort, "ICE UDP port (all peers share it)")
-	fs.IntVar(&tcpPort, "tcp-port", config.DefaultTCPPort, "ICE-TCP port")
-	fs.StringSliceVar(&nodeIPs, "node-ip", nil, "IP address to advertise in ICE candidates (repeatable or comma-separated)")
-	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
-	fs.StringVar(&data, "data", config.DefaultData, "folder of the store (SQLite: "+store.DefaultFile+" in it)")
-	fs.StringVar(&db, "db", "", "the store's database instead of SQLite in --data, e.g. postgres://user@host/db")
-	fs.StringVar(&tlsCert, "tls-cert", "", "serve HTTPS and WSS with this PEM certificate (with its chain); needs --tls-key")
-	fs.StringVar(&tlsKey, "tls-key", "", "the private key of --tls-cert (PEM)")
-	fs.StringVar(&domain, "tls-domain", "", "serve HTTPS and WSS with certificates from Let's Encrypt for this domain")
-	fs.StringVar(&email, "tls-acme-email", "", "contact address given to Let's Encrypt with --tls-domain")
+	flags = config.NewFlags(fs) // --bind, --port, ...: one per setting that has a flag
 	return cmd
 }
 
@@ -113,7 +70,7 @@ func (a *app) serve(ctx context.Context, cfg *config.Config) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	s, err := server.New(cfg.ServerConfig(log))
+	s, err := server.New(serverConfig(cfg, log))
 	if err != nil {
 		return err
 	}
@@ -174,12 +131,4 @@ func displayHost(bind string) string {
 		return "localhost"
 	}
 	return bind
-}
-
-// override points *dst at v when the flag name was given: flags win over
-// the file and the environment only when set.
-func override[T any](fs *pflag.FlagSet, name string, dst **T, v *T) {
-	if fs.Changed(name) {
-		*dst = v
-	}
 }
