@@ -241,7 +241,7 @@ func checkHand(m member, a action, in *handPayload) error {
 		return badPayload(a, `"raised" (true or false) is required`)
 	}
 	switch {
-	case m.role == store.RoleStudent && in.Identity != "" && in.Identity != m.identity():
+	case namesOther(m, in.Identity):
 		return notAllowed("students raise and lower only their own hand")
 	case m.staff() && *in.Raised:
 		return notAllowed("only students raise hands")
@@ -249,17 +249,28 @@ func checkHand(m member, a action, in *handPayload) error {
 	return nil
 }
 
+// namesOther reports whether m is a student naming someone else, in an
+// action students may send only about themselves.
+func namesOther(m member, identity string) bool {
+	return m.role == store.RoleStudent && identity != "" && identity != m.identity()
+}
+
+// actedOn returns whom an action students send about themselves acts on:
+// the student sending it, or the student that staff name.
+func actedOn(r request, identity string) (member, error) {
+	if !r.m.staff() {
+		return r.m, nil
+	}
+	return findStudent(r.c, r.a, identity)
+}
+
 // hand: {"raised": bool} raises or lowers the sender's own hand (students);
 // {"identity": X, "raised": false} lowers a student's hand (staff).
 func (f *controls) hand(r request, in *handPayload) error {
 	c, fl := r.c, r.fl
-	who := r.m
-	if r.m.staff() {
-		t, err := findStudent(c, r.a, in.Identity)
-		if err != nil {
-			return err
-		}
-		who = t
+	who, err := actedOn(r, in.Identity)
+	if err != nil {
+		return err
 	}
 	if *in.Raised {
 		at := f.live.now()
@@ -327,7 +338,7 @@ func (f *controls) decline(r request) error {
 
 // checkRemoveFromStage refuses a student naming someone else.
 func checkRemoveFromStage(m member, _ action, in *identityField) error {
-	if m.role == store.RoleStudent && in.Identity != "" && in.Identity != m.identity() {
+	if namesOther(m, in.Identity) {
 		return notAllowed("students may only take themselves off the stage")
 	}
 	return nil
@@ -339,12 +350,9 @@ func checkRemoveFromStage(m member, _ action, in *identityField) error {
 // tracks are unpublished.
 func (f *controls) removeFromStage(r request, in *identityField) error {
 	c, fl := r.c, r.fl
-	t := r.m
-	if r.m.staff() {
-		var err error
-		if t, err = findStudent(c, r.a, in.Identity); err != nil {
-			return err
-		}
+	t, err := actedOn(r, in.Identity)
+	if err != nil {
+		return err
 	}
 	switch fl.stage.Remove(t.identity()) {
 	case stageOn:
