@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -25,12 +26,15 @@ const endTimeout = 5 * time.Second
 type controls struct {
 	live *Live
 
+	// table holds the actions carried out, by name (controlTable).
+	table map[string]control
+
 	mu     sync.Mutex
 	floors map[*liveClass]*floor
 }
 
 func newControls(l *Live) *controls {
-	return &controls{live: l, floors: map[*liveClass]*floor{}}
+	return &controls{live: l, table: controlTable(), floors: map[*liveClass]*floor{}}
 }
 
 // floorOf returns c's floor, creating it on first use; a class that has
@@ -138,32 +142,38 @@ func (f *controls) left(c *liveClass, m member) {
 func (f *controls) data(*liveClass, member, *livekit.DataPacket) bool { return false }
 
 func (f *controls) act(c *liveClass, m member, a action) bool {
-	var err error
-	switch a.Name {
-	case "hand":
-		err = f.hand(c, m, a)
-	case "stage.invite":
-		err = f.invite(c, m, a)
-	case "stage.accept":
-		err = f.accept(c, m, a)
-	case "stage.decline":
-		err = f.decline(c, m, a)
-	case "stage.remove":
-		err = f.removeFromStage(c, m, a)
-	case "mute":
-		err = f.mute(c, m, a)
-	case "chat.lock":
-		err = f.lockChat(c, m, a)
-	case "spotlight":
-		err = f.setSpotlight(c, m, a)
-	case "end":
-		f.end(c, m, a)
-		return true
-	default:
+	ctl, ok := f.table[a.Name]
+	if !ok {
 		return false // another feature's
 	}
-	replyTo(m, a, err)
+	err := f.carryOut(ctl, c, m, a)
+	if err != nil || !ctl.repliesLater {
+		replyTo(m, a, err)
+	}
 	return true
+}
+
+// carryOut runs one control in the order every control shares: the
+// sender's role, the payload, then (floor locked) whether a student sender
+// is still here, then the control's own work. The order fixes which error
+// a client sees when several apply.
+func (f *controls) carryOut(ctl control, c *liveClass, m member, a action) error {
+	if !slices.Contains(ctl.roles, m.role) {
+		return notAllowed(ctl.refusal)
+	}
+	do, err := ctl.prepare(m, a)
+	if err != nil {
+		return err
+	}
+	r := request{c: c, m: m, a: a}
+	if ctl.floor {
+		r.fl = f.lockFloor(c)
+		defer r.fl.mu.Unlock()
+	}
+	if ctl.present && m.role == store.RoleStudent && !stillHere(c, m) {
+		return errGone
+	}
+	return do(f, r)
 }
 
 // notAllowed is the answer to an action the sender's role does not allow.
@@ -219,42 +229,50 @@ func findStudent(c *liveClass, a action, identity string) (member, error) {
 	return t, nil
 }
 
-// hand: {"raised": bool} raises or lowers the sender's own hand (students);
-// {"identity": X, "raised": false} lowers a student's hand (staff).
-func (f *controls) hand(c *liveClass, m member, a action) error {
-	if m.role == RoleObserver {
-		return notAllowed("observers cannot raise hands")
-	}
-	var in struct {
-		Raised   *bool  `json:"raised"`
-		Identity string `json:"identity"`
-	}
-	if err := decodePayload(a, &in); err != nil {
-		return err
-	}
+// handPayload is the payload of "hand".
+type handPayload struct {
+	Raised   *bool  `json:"raised"`
+	Identity string `json:"identity"`
+}
+
+// checkHand refuses a hand payload the sender may not send.
+func checkHand(m member, a action, in *handPayload) error {
 	if in.Raised == nil {
 		return badPayload(a, `"raised" (true or false) is required`)
 	}
-	raise := *in.Raised
 	switch {
-	case m.role == store.RoleStudent && in.Identity != "" && in.Identity != m.identity():
+	case namesOther(m, in.Identity):
 		return notAllowed("students raise and lower only their own hand")
-	case m.staff() && raise:
+	case m.staff() && *in.Raised:
 		return notAllowed("only students raise hands")
 	}
-	fl := f.lockFloor(c)
-	defer fl.mu.Unlock()
-	who := m
-	if m.staff() {
-		t, err := findStudent(c, a, in.Identity)
-		if err != nil {
-			return err
-		}
-		who = t
-	} else if !stillHere(c, m) {
-		return errGone
+	return nil
+}
+
+// namesOther reports whether m is a student naming someone else, in an
+// action students may send only about themselves.
+func namesOther(m member, identity string) bool {
+	return m.role == store.RoleStudent && identity != "" && identity != m.identity()
+}
+
+// actedOn returns whom an action students send about themselves acts on:
+// the student sending it, or the student that staff name.
+func actedOn(r request, identity string) (member, error) {
+	if !r.m.staff() {
+		return r.m, nil
 	}
-	if raise {
+	return findStudent(r.c, r.a, identity)
+}
+
+// hand: {"raised": bool} raises or lowers the sender's own hand (students);
+// {"identity": X, "raised": false} lowers a student's hand (staff).
+func (f *controls) hand(r request, in *handPayload) error {
+	c, fl := r.c, r.fl
+	who, err := actedOn(r, in.Identity)
+	if err != nil {
+		return err
+	}
+	if *in.Raised {
 		at := f.live.now()
 		if fl.hands.Raise(who.identity(), who.p.Info().GetName(), at) {
 			who.p.UpdateInfo(nil, nil, map[string]string{HandAttribute: strconv.FormatInt(at.UnixMilli(), 10)}, nil)
@@ -275,22 +293,14 @@ type identityField struct {
 }
 
 // invite: {"identity": X} invites student X to the stage (staff).
-func (f *controls) invite(c *liveClass, m member, a action) error {
-	if !m.staff() {
-		return notAllowed("only teachers and assistants invite to the stage")
-	}
-	var in identityField
-	if err := decodePayload(a, &in); err != nil {
-		return err
-	}
-	fl := f.lockFloor(c)
-	defer fl.mu.Unlock()
-	t, err := findStudent(c, a, in.Identity)
+func (f *controls) invite(r request, in *identityField) error {
+	c, fl := r.c, r.fl
+	t, err := findStudent(c, r.a, in.Identity)
 	if err != nil {
 		return err
 	}
 	if fl.stage.IsOn(t.identity()) {
-		return badPayload(a, "%s is already on the stage", quoteIdentity(t.identity()))
+		return badPayload(r.a, "%s is already on the stage", quoteIdentity(t.identity()))
 	}
 	if fl.stage.Invite(t.identity()) {
 		t.p.UpdateInfo(nil, nil, map[string]string{StageAttribute: stageInvited}, nil)
@@ -301,42 +311,36 @@ func (f *controls) invite(c *liveClass, m member, a action) error {
 
 // accept: an invited student goes on the stage and may publish their
 // camera and microphone from now on; their hand, answered, comes down.
-func (f *controls) accept(c *liveClass, m member, a action) error {
-	if m.role != store.RoleStudent {
-		return notAllowed("only an invited student accepts an invitation to the stage")
-	}
-	fl := f.lockFloor(c)
-	defer fl.mu.Unlock()
-	if !stillHere(c, m) {
-		return errGone
-	}
+func (f *controls) accept(r request) error {
+	fl, m := r.fl, r.m
 	if fl.stage.IsOn(m.identity()) {
-		return badPayload(a, "you are already on the stage")
+		return badPayload(r.a, "you are already on the stage")
 	}
 	if !fl.stage.Accept(m.identity()) {
-		return badPayload(a, "you are not invited to the stage")
+		return badPayload(r.a, "you are not invited to the stage")
 	}
 	fl.hands.Lower(m.identity())
 	grantStage(m.p)
-	fl.broadcastLocked(c)
+	fl.broadcastLocked(r.c)
 	return nil
 }
 
 // decline: an invited student turns the invitation down.
-func (f *controls) decline(c *liveClass, m member, a action) error {
-	if m.role != store.RoleStudent {
-		return notAllowed("only an invited student declines an invitation to the stage")
-	}
-	fl := f.lockFloor(c)
-	defer fl.mu.Unlock()
-	if !stillHere(c, m) {
-		return errGone
-	}
+func (f *controls) decline(r request) error {
+	fl, m := r.fl, r.m
 	if !fl.stage.Decline(m.identity()) {
-		return badPayload(a, "you are not invited to the stage")
+		return badPayload(r.a, "you are not invited to the stage")
 	}
 	m.p.UpdateInfo(nil, nil, map[string]string{StageAttribute: ""}, nil)
-	fl.broadcastLocked(c)
+	fl.broadcastLocked(r.c)
+	return nil
+}
+
+// checkRemoveFromStage refuses a student naming someone else.
+func checkRemoveFromStage(m member, _ action, in *identityField) error {
+	if namesOther(m, in.Identity) {
+		return notAllowed("students may only take themselves off the stage")
+	}
 	return nil
 }
 
@@ -344,27 +348,11 @@ func (f *controls) decline(c *liveClass, m member, a action) error {
 // invitation (staff); a student sends it without identity (or with their
 // own) to leave the stage. Publishing is withdrawn and the student's
 // tracks are unpublished.
-func (f *controls) removeFromStage(c *liveClass, m member, a action) error {
-	if m.role == RoleObserver {
-		return notAllowed("observers cannot change the stage")
-	}
-	var in identityField
-	if err := decodePayload(a, &in); err != nil {
+func (f *controls) removeFromStage(r request, in *identityField) error {
+	c, fl := r.c, r.fl
+	t, err := actedOn(r, in.Identity)
+	if err != nil {
 		return err
-	}
-	if m.role == store.RoleStudent && in.Identity != "" && in.Identity != m.identity() {
-		return notAllowed("students may only take themselves off the stage")
-	}
-	fl := f.lockFloor(c)
-	defer fl.mu.Unlock()
-	t := m
-	if m.staff() {
-		var err error
-		if t, err = findStudent(c, a, in.Identity); err != nil {
-			return err
-		}
-	} else if !stillHere(c, m) {
-		return errGone
 	}
 	switch fl.stage.Remove(t.identity()) {
 	case stageOn:
@@ -372,39 +360,41 @@ func (f *controls) removeFromStage(c *liveClass, m member, a action) error {
 	case stageInvited:
 		t.p.UpdateInfo(nil, nil, map[string]string{StageAttribute: ""}, nil)
 	default:
-		return badPayload(a, "%s is neither on the stage nor invited to it", quoteIdentity(t.identity()))
+		return badPayload(r.a, "%s is neither on the stage nor invited to it", quoteIdentity(t.identity()))
 	}
 	fl.broadcastLocked(c)
 	return nil
 }
 
-// mute: {"identity": X} mutes student X's microphone, {"all": true} every
-// student's (staff). Students unmute themselves, as in any meeting.
-func (f *controls) mute(c *liveClass, m member, a action) error {
-	if !m.staff() {
-		return notAllowed("only teachers and assistants mute others")
-	}
-	var in struct {
-		Identity string `json:"identity"`
-		All      bool   `json:"all"`
-	}
-	if err := decodePayload(a, &in); err != nil {
-		return err
-	}
-	var targets []member
+// mutePayload is the payload of "mute".
+type mutePayload struct {
+	Identity string `json:"identity"`
+	All      bool   `json:"all"`
+}
+
+// checkMute refuses a mute that names no one, or both one and all.
+func checkMute(_ member, a action, in *mutePayload) error {
 	switch {
 	case in.All && in.Identity != "":
 		return badPayload(a, `give "identity" or "all", not both`)
-	case in.All:
-		for _, p := range c.present() {
+	case !in.All && in.Identity == "":
+		return badPayload(a, `"identity" or "all": true is required`)
+	}
+	return nil
+}
+
+// mute: {"identity": X} mutes student X's microphone, {"all": true} every
+// student's (staff). Students unmute themselves, as in any meeting.
+func (f *controls) mute(r request, in *mutePayload) error {
+	var targets []member
+	if in.All {
+		for _, p := range r.c.present() {
 			if p.role == store.RoleStudent {
 				targets = append(targets, p)
 			}
 		}
-	case in.Identity == "":
-		return badPayload(a, `"identity" or "all": true is required`)
-	default:
-		t, err := findStudent(c, a, in.Identity)
+	} else {
+		t, err := findStudent(r.c, r.a, in.Identity)
 		if err != nil {
 			return err
 		}
@@ -429,49 +419,49 @@ func muteMicrophones(p *room.Participant) {
 	}
 }
 
-// lockChat: {"locked": bool} keeps students' chat messages out, or lets
-// them in again (staff).
-func (f *controls) lockChat(c *liveClass, m member, a action) error {
-	if !m.staff() {
-		return notAllowed("only teachers and assistants lock the chat")
-	}
-	var in struct {
-		Locked *bool `json:"locked"`
-	}
-	if err := decodePayload(a, &in); err != nil {
-		return err
-	}
+// lockChatPayload is the payload of "chat.lock".
+type lockChatPayload struct {
+	Locked *bool `json:"locked"`
+}
+
+// checkLockChat refuses a chat lock that says neither locked nor unlocked.
+func checkLockChat(_ member, a action, in *lockChatPayload) error {
 	if in.Locked == nil {
 		return badPayload(a, `"locked" (true or false) is required`)
 	}
-	fl := f.lockFloor(c)
-	defer fl.mu.Unlock()
-	if c.chatLocked.Swap(*in.Locked) != *in.Locked {
-		fl.broadcastLocked(c)
+	return nil
+}
+
+// lockChat: {"locked": bool} keeps students' chat messages out, or lets
+// them in again (staff).
+func (f *controls) lockChat(r request, in *lockChatPayload) error {
+	if r.c.chatLocked.Swap(*in.Locked) != *in.Locked {
+		r.fl.broadcastLocked(r.c)
+	}
+	return nil
+}
+
+// spotlightPayload is the payload of "spotlight"; a nil Identity is
+// missing, "" clears the spotlight.
+type spotlightPayload struct {
+	Identity *string `json:"identity"`
+}
+
+// checkSpotlight refuses a spotlight that names no one.
+func checkSpotlight(_ member, a action, in *spotlightPayload) error {
+	if in.Identity == nil {
+		return badPayload(a, `"identity" is required ("" clears the spotlight)`)
 	}
 	return nil
 }
 
 // setSpotlight: {"identity": X} puts X in everyone's main view, "" clears
 // it (staff).
-func (f *controls) setSpotlight(c *liveClass, m member, a action) error {
-	if !m.staff() {
-		return notAllowed("only teachers and assistants spotlight")
-	}
-	var in struct {
-		Identity *string `json:"identity"`
-	}
-	if err := decodePayload(a, &in); err != nil {
-		return err
-	}
-	if in.Identity == nil {
-		return badPayload(a, `"identity" is required ("" clears the spotlight)`)
-	}
+func (f *controls) setSpotlight(r request, in *spotlightPayload) error {
+	c, fl := r.c, r.fl
 	id := *in.Identity
-	fl := f.lockFloor(c)
-	defer fl.mu.Unlock()
 	if id != "" {
-		if _, err := findMember(c, a, id); err != nil {
+		if _, err := findMember(c, r.a, id); err != nil {
 			return err
 		}
 	}
@@ -482,15 +472,16 @@ func (f *controls) setSpotlight(c *liveClass, m member, a action) error {
 	return nil
 }
 
+// errBusy answers an end the Live's jobs have no room for.
+var errBusy = errors.New("busy: try again")
+
 // end: a teacher ends the class for everyone: the store marks it ended
 // (no more join tokens), then the room closes. If the store cannot say so,
 // nothing happens and the teacher is told, to try again. The store write
-// runs on Live's jobs, off the teacher's goroutine.
-func (f *controls) end(c *liveClass, m member, a action) {
-	if m.role != store.RoleTeacher {
-		replyTo(m, a, notAllowed("only teachers end the class"))
-		return
-	}
+// runs on Live's jobs, off the teacher's goroutine, which answers the
+// teacher once done.
+func (f *controls) end(r request) error {
+	c, m, a := r.c, r.m, r.a
 	ok := f.live.spawn(m.p, func(ctx context.Context) {
 		ctx, cancel := context.WithTimeout(ctx, endTimeout)
 		at := f.live.now()
@@ -508,6 +499,7 @@ func (f *controls) end(c *liveClass, m member, a action) {
 		c.room.Close(livekit.DisconnectReason_ROOM_DELETED)
 	})
 	if !ok {
-		replyTo(m, a, errors.New("busy: try again"))
+		return errBusy
 	}
+	return nil
 }
