@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bayan-dev/bayan/auth"
 	"github.com/bayan-dev/bayan/internal/publicurl"
-	"github.com/bayan-dev/bayan/signaling"
 	"github.com/bayan-dev/bayan/store"
 )
 
@@ -37,7 +37,7 @@ const maxBody = 1 << 20
 // assistant's join token for that class.
 type API struct {
 	store *store.Store
-	keys  *signaling.Keys
+	keys  *auth.Keys
 	// public is the base of the join links and signaling URL; nil: the
 	// host each request was addressed to.
 	public *url.URL
@@ -49,7 +49,7 @@ type API struct {
 // and signaling URL are on public, or, when public is nil, on the host the
 // back end's own request named (a node bound to a wildcard address has no
 // better one).
-func NewAPI(st *store.Store, keys *signaling.Keys, public *url.URL, log *slog.Logger) *API {
+func NewAPI(st *store.Store, keys *auth.Keys, public *url.URL, log *slog.Logger) *API {
 	return &API{store: st, keys: keys, public: public, log: log, now: time.Now}
 }
 
@@ -70,7 +70,7 @@ func (a *API) Handler() http.Handler {
 // staffOrAuthorized lets through what authorized does, and also requests
 // whose token is a teacher's or an assistant's join token for the class
 // named in the path (the role from its bayan.role attribute).
-func (a *API) staffOrAuthorized(h func(http.ResponseWriter, *http.Request, *signaling.Verified)) http.HandlerFunc {
+func (a *API) staffOrAuthorized(h func(http.ResponseWriter, *http.Request, *auth.Verified)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		v, ok := a.verify(w, r)
 		if !ok {
@@ -93,7 +93,7 @@ func (a *API) staffOrAuthorized(h func(http.ResponseWriter, *http.Request, *sign
 // attendance serves the class's attendance report, as JSON or, with
 // format=csv, as CSV; grace (a duration, default DefaultGrace) is the
 // allowance for arriving late or leaving early.
-func (a *API) attendance(w http.ResponseWriter, r *http.Request, _ *signaling.Verified) {
+func (a *API) attendance(w http.ResponseWriter, r *http.Request, _ *auth.Verified) {
 	q := r.URL.Query()
 	format := q.Get("format")
 	if format != "" && format != "json" && format != "csv" {
@@ -145,7 +145,7 @@ type pollJSON struct {
 }
 
 // polls lists the class's polls, oldest first, with their tallies.
-func (a *API) polls(w http.ResponseWriter, r *http.Request, _ *signaling.Verified) {
+func (a *API) polls(w http.ResponseWriter, r *http.Request, _ *auth.Verified) {
 	c, err := a.store.GetClass(r.Context(), r.PathValue("id"))
 	if err != nil {
 		a.storeError(w, err)
@@ -171,7 +171,7 @@ func (a *API) polls(w http.ResponseWriter, r *http.Request, _ *signaling.Verifie
 
 // verify checks the request's bearer token, answering 401 when it is
 // missing, forged or expired.
-func (a *API) verify(w http.ResponseWriter, r *http.Request) (*signaling.Verified, bool) {
+func (a *API) verify(w http.ResponseWriter, r *http.Request) (*auth.Verified, bool) {
 	raw, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	v, err := a.keys.Verify(strings.TrimSpace(raw))
 	if err != nil {
@@ -183,7 +183,7 @@ func (a *API) verify(w http.ResponseWriter, r *http.Request) (*signaling.Verifie
 
 // authorized lets through requests whose token grants roomCreate or
 // roomAdmin, handing the verified token to h.
-func (a *API) authorized(h func(http.ResponseWriter, *http.Request, *signaling.Verified)) http.HandlerFunc {
+func (a *API) authorized(h func(http.ResponseWriter, *http.Request, *auth.Verified)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		v, ok := a.verify(w, r)
 		if !ok {
@@ -225,7 +225,7 @@ func toJSON(c store.Class) classJSON {
 	return out
 }
 
-func (a *API) create(w http.ResponseWriter, r *http.Request, _ *signaling.Verified) {
+func (a *API) create(w http.ResponseWriter, r *http.Request, _ *auth.Verified) {
 	var in classJSON
 	if !decode(w, r, &in) {
 		return
@@ -239,7 +239,7 @@ func (a *API) create(w http.ResponseWriter, r *http.Request, _ *signaling.Verifi
 	writeJSON(w, http.StatusCreated, toJSON(c))
 }
 
-func (a *API) list(w http.ResponseWriter, r *http.Request, _ *signaling.Verified) {
+func (a *API) list(w http.ResponseWriter, r *http.Request, _ *auth.Verified) {
 	var f store.ClassFilter
 	for _, s := range r.URL.Query()["state"] {
 		f.States = append(f.States, store.ClassState(s))
@@ -257,7 +257,7 @@ func (a *API) list(w http.ResponseWriter, r *http.Request, _ *signaling.Verified
 	writeJSON(w, http.StatusOK, map[string]any{"classes": out})
 }
 
-func (a *API) get(w http.ResponseWriter, r *http.Request, _ *signaling.Verified) {
+func (a *API) get(w http.ResponseWriter, r *http.Request, _ *auth.Verified) {
 	c, err := a.store.GetClass(r.Context(), r.PathValue("id"))
 	if err != nil {
 		a.storeError(w, err)
@@ -266,8 +266,8 @@ func (a *API) get(w http.ResponseWriter, r *http.Request, _ *signaling.Verified)
 	writeJSON(w, http.StatusOK, toJSON(c))
 }
 
-func (a *API) setState(to store.ClassState) func(http.ResponseWriter, *http.Request, *signaling.Verified) {
-	return func(w http.ResponseWriter, r *http.Request, _ *signaling.Verified) {
+func (a *API) setState(to store.ClassState) func(http.ResponseWriter, *http.Request, *auth.Verified) {
+	return func(w http.ResponseWriter, r *http.Request, _ *auth.Verified) {
 		at := a.now()
 		c, err := a.store.UpdateClassState(r.Context(), r.PathValue("id"), to, at)
 		if err != nil {
@@ -287,7 +287,7 @@ type joinRequest struct {
 	Role     string `json:"role,omitempty"`
 }
 
-func (a *API) join(w http.ResponseWriter, r *http.Request, v *signaling.Verified) {
+func (a *API) join(w http.ResponseWriter, r *http.Request, v *auth.Verified) {
 	var in joinRequest
 	if !decode(w, r, &in) {
 		return

@@ -14,11 +14,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/livekit/protocol/auth"
+	lkauth "github.com/livekit/protocol/auth"
 
+	"github.com/bayan-dev/bayan/auth"
 	"github.com/bayan-dev/bayan/internal/publicurl"
 	"github.com/bayan-dev/bayan/internal/testlog"
-	"github.com/bayan-dev/bayan/signaling"
 	"github.com/bayan-dev/bayan/store"
 )
 
@@ -57,16 +57,16 @@ func newAPIFixtureOn(t *testing.T, public *url.URL) *apiFixture {
 	}
 	t.Cleanup(func() { _ = st.Close() })
 	logs := testlog.New(slog.LevelInfo)
-	api := NewAPI(st, signaling.NewKeys(map[string]string{key: secret}), public, logs.Logger())
+	api := NewAPI(st, auth.NewKeys(map[string]string{key: secret}), public, logs.Logger())
 	srv := httptest.NewServer(api.Handler())
 	t.Cleanup(srv.Close)
 	return &apiFixture{t: t, srv: srv, st: st, logs: logs}
 }
 
 // backendToken is a school back end's token: roomCreate, signed by key.
-func backendToken(t *testing.T, k, s string, grant *auth.VideoGrant) string {
+func backendToken(t *testing.T, k, s string, grant *lkauth.VideoGrant) string {
 	t.Helper()
-	tok, err := auth.NewAccessToken(k, s).SetVideoGrant(grant).SetValidFor(time.Minute).ToJWT()
+	tok, err := lkauth.NewAccessToken(k, s).SetVideoGrant(grant).SetValidFor(time.Minute).ToJWT()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +117,7 @@ func newClassBody(roster ...string) map[string]any {
 
 func TestClassLifecycle(t *testing.T) {
 	f := newAPIFixture(t)
-	tok := backendToken(t, key, secret, &auth.VideoGrant{RoomCreate: true})
+	tok := backendToken(t, key, secret, &lkauth.VideoGrant{RoomCreate: true})
 	var c classJSON
 	if st := f.do("POST", "/api/classes", tok, newClassBody("ana", "ben"), &c); st != http.StatusCreated {
 		t.Fatalf("create: %d", st)
@@ -157,7 +157,7 @@ func TestClassLifecycle(t *testing.T) {
 // request, which changes nothing, writes none.
 func TestClassStartAndEndAreLogged(t *testing.T) {
 	f := newAPIFixture(t)
-	tok := backendToken(t, key, secret, &auth.VideoGrant{RoomCreate: true})
+	tok := backendToken(t, key, secret, &lkauth.VideoGrant{RoomCreate: true})
 	var c classJSON
 	if st := f.do("POST", "/api/classes", tok, newClassBody("ana"), &c); st != http.StatusCreated {
 		t.Fatalf("create: %d", st)
@@ -181,7 +181,7 @@ func TestClassStartAndEndAreLogged(t *testing.T) {
 // roster are refused, and nobody can claim a role they do not have.
 func TestJoinTokensByRole(t *testing.T) {
 	f := newAPIFixture(t)
-	tok := backendToken(t, key, secret, &auth.VideoGrant{RoomAdmin: true})
+	tok := backendToken(t, key, secret, &lkauth.VideoGrant{RoomAdmin: true})
 	var c classJSON
 	if st := f.do("POST", "/api/classes", tok, newClassBody("ana"), &c); st != http.StatusCreated {
 		t.Fatalf("create: %d", st)
@@ -213,7 +213,7 @@ func TestJoinTokensByRole(t *testing.T) {
 			out["link"] != fixturePublicURL+"/?t="+url.QueryEscape(out["token"]) {
 			t.Errorf("%+v: answer %v", tc.req, out)
 		}
-		v, err := auth.ParseAPIToken(out["token"])
+		v, err := lkauth.ParseAPIToken(out["token"])
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -244,7 +244,7 @@ func TestJoinTokensByRole(t *testing.T) {
 // the back end's request named, never on a wildcard address.
 func TestJoinLinksOnTheRequestsHost(t *testing.T) {
 	f := newAPIFixtureOn(t, nil)
-	tok := backendToken(t, key, secret, &auth.VideoGrant{RoomCreate: true})
+	tok := backendToken(t, key, secret, &lkauth.VideoGrant{RoomCreate: true})
 	var c classJSON
 	if st := f.do("POST", "/api/classes", tok, newClassBody(), &c); st != http.StatusCreated {
 		t.Fatalf("create: %d", st)
@@ -285,7 +285,7 @@ func TestJoinLinksOnTheRequestsHost(t *testing.T) {
 // Bad credentials and bad bodies change nothing and say why.
 func TestAPIRefusesBadRequests(t *testing.T) {
 	f := newAPIFixture(t)
-	good := backendToken(t, key, secret, &auth.VideoGrant{RoomCreate: true})
+	good := backendToken(t, key, secret, &lkauth.VideoGrant{RoomCreate: true})
 	for _, tc := range []struct {
 		name   string
 		token  string
@@ -293,9 +293,9 @@ func TestAPIRefusesBadRequests(t *testing.T) {
 		status int
 	}{
 		{"no token", "", newClassBody(), http.StatusUnauthorized},
-		{"forged", backendToken(t, key, "another-secret-another-secret-another", &auth.VideoGrant{RoomCreate: true}), newClassBody(), http.StatusUnauthorized},
-		{"unknown key", backendToken(t, "nokey", secret, &auth.VideoGrant{RoomCreate: true}), newClassBody(), http.StatusUnauthorized},
-		{"a participant's token", backendToken(t, key, secret, &auth.VideoGrant{RoomJoin: true, Room: "x"}), newClassBody(), http.StatusForbidden},
+		{"forged", backendToken(t, key, "another-secret-another-secret-another", &lkauth.VideoGrant{RoomCreate: true}), newClassBody(), http.StatusUnauthorized},
+		{"unknown key", backendToken(t, "nokey", secret, &lkauth.VideoGrant{RoomCreate: true}), newClassBody(), http.StatusUnauthorized},
+		{"a participant's token", backendToken(t, key, secret, &lkauth.VideoGrant{RoomJoin: true, Room: "x"}), newClassBody(), http.StatusForbidden},
 		{"malformed JSON", good, []byte(`{"title": `), http.StatusBadRequest},
 		{"unknown field", good, []byte(`{"title":"t","teachers":["a"],"colour":"red"}`), http.StatusBadRequest},
 		{"no teacher", good, map[string]any{"title": "t", "starts_at": time.Now(), "ends_at": time.Now().Add(time.Hour)}, http.StatusBadRequest},

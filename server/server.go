@@ -17,6 +17,7 @@ import (
 	"github.com/livekit/protocol/livekit"
 	"golang.org/x/crypto/acme/autocert"
 
+	"github.com/bayan-dev/bayan/auth"
 	"github.com/bayan-dev/bayan/classroom"
 	"github.com/bayan-dev/bayan/internal/connlimit"
 	"github.com/bayan-dev/bayan/internal/publicurl"
@@ -151,7 +152,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, engine: engine, stats: &sfu.Stats{}, serveCh: make(chan error, 1), store: st, tls: stls}
-	keys := signaling.NewKeys(cfg.Keys)
+	keys := auth.NewKeys(cfg.Keys)
 	s.hooks = signaling.NewWebhooks(cfg.Webhook, keys, cfg.Log)
 	if cfg.Room.ServerInfo == nil {
 		cfg.Room.ServerInfo = &livekit.ServerInfo{

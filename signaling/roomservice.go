@@ -8,11 +8,12 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/livekit/protocol/auth"
+	lkauth "github.com/livekit/protocol/auth"
 	"github.com/livekit/protocol/livekit"
 	"github.com/twitchtv/twirp"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/bayan-dev/bayan/auth"
 	"github.com/bayan-dev/bayan/room"
 )
 
@@ -34,7 +35,7 @@ const (
 // LiveKit checks them: roomCreate for CreateRoom and DeleteRoom, roomList for
 // ListRooms, roomAdmin for the token's own room for everything else.
 type RoomService struct {
-	keys         *Keys
+	keys         *auth.Keys
 	rooms        *room.Manager
 	log          *slog.Logger
 	remoteUnmute bool
@@ -58,7 +59,7 @@ func WithRoomServiceLog(log *slog.Logger) RoomServiceOption {
 
 // NewRoomService returns the RoomService API over rooms; tokens are
 // verified with keys.
-func NewRoomService(keys *Keys, rooms *room.Manager, opts ...RoomServiceOption) *RoomService {
+func NewRoomService(keys *auth.Keys, rooms *room.Manager, opts ...RoomServiceOption) *RoomService {
 	s := &RoomService{keys: keys, rooms: rooms, log: slog.Default()}
 	for _, o := range opts {
 		o(s)
@@ -102,7 +103,7 @@ func bearerToken(r *http.Request) string {
 type apiAuthKey struct{}
 
 type apiAuth struct {
-	token *Verified
+	token *auth.Verified
 	err   error
 }
 
@@ -121,14 +122,14 @@ func authorize(ctx context.Context, need grant, roomName string) error {
 	a, _ := ctx.Value(apiAuthKey{}).(*apiAuth)
 	if a == nil || a.token == nil {
 		msg := "missing access token"
-		if a != nil && a.err != nil && !errors.Is(a.err, ErrNoToken) {
+		if a != nil && a.err != nil && !errors.Is(a.err, auth.ErrNoToken) {
 			msg = a.err.Error()
 		}
 		return twirp.NewError(twirp.Unauthenticated, msg)
 	}
 	v := a.token.Grants.Video
 	if v == nil {
-		v = &auth.VideoGrant{}
+		v = &lkauth.VideoGrant{}
 	}
 	switch need {
 	case grantCreate:

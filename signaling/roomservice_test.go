@@ -7,9 +7,10 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/livekit/protocol/auth"
+	lkauth "github.com/livekit/protocol/auth"
 	"github.com/twitchtv/twirp"
 
+	"github.com/bayan-dev/bayan/auth"
 	"github.com/bayan-dev/bayan/room"
 )
 
@@ -37,10 +38,10 @@ func TestRoomServiceAPIErrorMapping(t *testing.T) {
 }
 
 func TestRoomServiceAuthorize(t *testing.T) {
-	ctxWith := func(g *auth.VideoGrant, err error) context.Context {
+	ctxWith := func(g *lkauth.VideoGrant, err error) context.Context {
 		a := &apiAuth{err: err}
 		if err == nil {
-			a.token = &Verified{APIKey: "k", Grants: &auth.ClaimGrants{Video: g}}
+			a.token = &auth.Verified{APIKey: "k", Grants: &lkauth.ClaimGrants{Video: g}}
 		}
 		return context.WithValue(context.Background(), apiAuthKey{}, a)
 	}
@@ -59,18 +60,18 @@ func TestRoomServiceAuthorize(t *testing.T) {
 		want twirp.ErrorCode
 	}{
 		{"no auth in context", context.Background(), grantNone, "", twirp.Unauthenticated},
-		{"no token", ctxWith(nil, ErrNoToken), grantNone, "", twirp.Unauthenticated},
-		{"bad token", ctxWith(nil, ErrInvalidToken), grantList, "", twirp.Unauthenticated},
+		{"no token", ctxWith(nil, auth.ErrNoToken), grantNone, "", twirp.Unauthenticated},
+		{"bad token", ctxWith(nil, auth.ErrInvalidToken), grantList, "", twirp.Unauthenticated},
 		{"no video grant", ctxWith(nil, nil), grantList, "", twirp.PermissionDenied},
 		{"no video grant, none needed", ctxWith(nil, nil), grantNone, "", ""},
-		{"list", ctxWith(&auth.VideoGrant{RoomList: true}, nil), grantList, "", ""},
-		{"list without roomList", ctxWith(&auth.VideoGrant{RoomCreate: true, RoomAdmin: true}, nil), grantList, "", twirp.PermissionDenied},
-		{"create", ctxWith(&auth.VideoGrant{RoomCreate: true}, nil), grantCreate, "", ""},
-		{"create without roomCreate", ctxWith(&auth.VideoGrant{RoomList: true, RoomAdmin: true}, nil), grantCreate, "", twirp.PermissionDenied},
-		{"admin", ctxWith(&auth.VideoGrant{RoomAdmin: true, Room: "a"}, nil), grantAdmin, "a", ""},
-		{"admin of another room", ctxWith(&auth.VideoGrant{RoomAdmin: true, Room: "b"}, nil), grantAdmin, "a", twirp.PermissionDenied},
-		{"admin of no room", ctxWith(&auth.VideoGrant{RoomAdmin: true}, nil), grantAdmin, "a", twirp.PermissionDenied},
-		{"join is not admin", ctxWith(&auth.VideoGrant{RoomJoin: true, Room: "a"}, nil), grantAdmin, "a", twirp.PermissionDenied},
+		{"list", ctxWith(&lkauth.VideoGrant{RoomList: true}, nil), grantList, "", ""},
+		{"list without roomList", ctxWith(&lkauth.VideoGrant{RoomCreate: true, RoomAdmin: true}, nil), grantList, "", twirp.PermissionDenied},
+		{"create", ctxWith(&lkauth.VideoGrant{RoomCreate: true}, nil), grantCreate, "", ""},
+		{"create without roomCreate", ctxWith(&lkauth.VideoGrant{RoomList: true, RoomAdmin: true}, nil), grantCreate, "", twirp.PermissionDenied},
+		{"admin", ctxWith(&lkauth.VideoGrant{RoomAdmin: true, Room: "a"}, nil), grantAdmin, "a", ""},
+		{"admin of another room", ctxWith(&lkauth.VideoGrant{RoomAdmin: true, Room: "b"}, nil), grantAdmin, "a", twirp.PermissionDenied},
+		{"admin of no room", ctxWith(&lkauth.VideoGrant{RoomAdmin: true}, nil), grantAdmin, "a", twirp.PermissionDenied},
+		{"join is not admin", ctxWith(&lkauth.VideoGrant{RoomJoin: true, Room: "a"}, nil), grantAdmin, "a", twirp.PermissionDenied},
 	} {
 		if got := code(authorize(c.ctx, c.need, c.room)); got != c.want {
 			t.Errorf("%s: code %q, want %q", c.name, got, c.want)

@@ -15,12 +15,13 @@ import (
 	"github.com/coder/websocket"
 	"github.com/livekit/protocol/livekit"
 
+	"github.com/bayan-dev/bayan/auth"
 	"github.com/bayan-dev/bayan/room"
 )
 
 // Config configures the signaling server.
 type Config struct {
-	Keys  *Keys
+	Keys  *auth.Keys
 	Rooms *room.Manager
 	Log   *slog.Logger
 	// ReconnectGrace is how long a participant whose WebSocket dropped stays
@@ -81,7 +82,7 @@ func (c *Counters) AuthFailures() uint64 { return c.authFailure.Load() }
 
 // Server serves /rtc and /rtc/validate.
 type Server struct {
-	keys    *Keys
+	keys    *auth.Keys
 	rooms   *room.Manager
 	log     *slog.Logger
 	cfg     Config
@@ -166,7 +167,7 @@ func httpError(w http.ResponseWriter, code int, err error) {
 }
 
 // authorize verifies the request's token and its room-join grant.
-func (s *Server) authorize(r *http.Request) (*Verified, int, error) {
+func (s *Server) authorize(r *http.Request) (*auth.Verified, int, error) {
 	tok, err := s.keys.Verify(tokenFromRequest(r))
 	if err != nil {
 		s.metrics.authFailure.Add(1)
@@ -175,15 +176,15 @@ func (s *Server) authorize(r *http.Request) (*Verified, int, error) {
 	g := tok.Grants.Video
 	if g == nil || !g.RoomJoin || g.Room == "" {
 		s.metrics.authFailure.Add(1)
-		return nil, http.StatusUnauthorized, fmt.Errorf("%w: token lacks roomJoin for a room", ErrNotAllowed)
+		return nil, http.StatusUnauthorized, fmt.Errorf("%w: token lacks roomJoin for a room", auth.ErrNotAllowed)
 	}
 	if want := r.URL.Query().Get("room"); want != "" && want != g.Room {
 		s.metrics.authFailure.Add(1)
-		return nil, http.StatusUnauthorized, fmt.Errorf("%w: token is for room %q", ErrNotAllowed, g.Room)
+		return nil, http.StatusUnauthorized, fmt.Errorf("%w: token is for room %q", auth.ErrNotAllowed, g.Room)
 	}
 	if tok.Grants.Identity == "" {
 		s.metrics.authFailure.Add(1)
-		return nil, http.StatusUnauthorized, fmt.Errorf("%w: token has no identity", ErrInvalidToken)
+		return nil, http.StatusUnauthorized, fmt.Errorf("%w: token has no identity", auth.ErrInvalidToken)
 	}
 	return tok, 0, nil
 }
@@ -206,7 +207,7 @@ func (s *Server) handleValidate(w http.ResponseWriter, r *http.Request) {
 }
 
 // checkCapacity refuses a join the token's room has no room for.
-func (s *Server) checkCapacity(tok *Verified) error {
+func (s *Server) checkCapacity(tok *auth.Verified) error {
 	rm := s.rooms.Room(tok.Grants.Video.Room)
 	if rm == nil {
 		return nil
@@ -248,7 +249,7 @@ type joinOptions struct {
 
 // joinOptions reads the join parameters from the query string or, for
 // protocol 16+ clients, from the join_request parameter.
-func (s *Server) joinOptions(r *http.Request, tok *Verified) (*joinOptions, int, error) {
+func (s *Server) joinOptions(r *http.Request, tok *auth.Verified) (*joinOptions, int, error) {
 	q := r.URL.Query()
 	o := &joinOptions{text: q.Get("format") == "json"}
 	if jrParam := q.Get("join_request"); jrParam != "" {
@@ -257,7 +258,7 @@ func (s *Server) joinOptions(r *http.Request, tok *Verified) (*joinOptions, int,
 			return nil, http.StatusBadRequest, err
 		}
 		if (jr.Metadata != "" || len(jr.ParticipantAttributes) > 0) && !tok.Grants.Video.GetCanUpdateOwnMetadata() {
-			return nil, http.StatusUnauthorized, fmt.Errorf("%w: setting metadata needs canUpdateOwnMetadata", ErrNotAllowed)
+			return nil, http.StatusUnauthorized, fmt.Errorf("%w: setting metadata needs canUpdateOwnMetadata", auth.ErrNotAllowed)
 		}
 		o.single = true
 		o.request = jr
@@ -500,7 +501,7 @@ func (s *Server) refreshTokens(ctx context.Context, sess *session) {
 
 // withPermission returns a copy of tok whose grants carry the participant's
 // current permissions, which may have changed since the token was issued.
-func withPermission(tok *Verified, perm *livekit.ParticipantPermission) *Verified {
+func withPermission(tok *auth.Verified, perm *livekit.ParticipantPermission) *auth.Verified {
 	out := *tok
 	out.Grants = tok.Grants.Clone()
 	v := out.Grants.Video

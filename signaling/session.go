@@ -11,6 +11,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/livekit/protocol/livekit"
 
+	"github.com/bayan-dev/bayan/auth"
 	"github.com/bayan-dev/bayan/room"
 )
 
@@ -28,7 +29,7 @@ type session struct {
 	// frame the client last sent that decoded.
 	text   atomic.Bool
 	log    *slog.Logger
-	token  *Verified
+	token  *auth.Verified
 	p      *room.Participant
 	outbox chan *livekit.SignalResponse
 	done   chan struct{}
@@ -43,7 +44,7 @@ type session struct {
 	heard atomic.Int64
 }
 
-func newSession(srv *Server, conn *websocket.Conn, text bool, tok *Verified, log *slog.Logger) *session {
+func newSession(srv *Server, conn *websocket.Conn, text bool, tok *auth.Verified, log *slog.Logger) *session {
 	s := &session{
 		srv:    srv,
 		conn:   conn,

@@ -11,11 +11,13 @@ import (
 	"sync"
 	"time"
 
-	"github.com/livekit/protocol/auth"
+	lkauth "github.com/livekit/protocol/auth"
 	"github.com/livekit/protocol/livekit"
 	"github.com/livekit/protocol/utils/guid"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/bayan-dev/bayan/auth"
 )
 
 // WebhookConfig says where room events are posted.
@@ -54,7 +56,7 @@ type Webhooks struct {
 
 // NewWebhooks starts one delivery worker per URL. With no URLs, events are
 // discarded.
-func NewWebhooks(cfg WebhookConfig, keys *Keys, log *slog.Logger) *Webhooks {
+func NewWebhooks(cfg WebhookConfig, keys *auth.Keys, log *slog.Logger) *Webhooks {
 	if cfg.Attempts <= 0 {
 		cfg.Attempts = 5
 	}
@@ -146,7 +148,7 @@ func (w *Webhooks) post(url string, e *livekit.WebhookEvent) {
 }
 
 func (w *Webhooks) send(url string, body []byte, digest string) error {
-	token, err := auth.NewAccessToken(w.cfg.APIKey, w.secret).SetValidFor(5 * time.Minute).SetSha256(digest).ToJWT()
+	token, err := lkauth.NewAccessToken(w.cfg.APIKey, w.secret).SetValidFor(5 * time.Minute).SetSha256(digest).ToJWT()
 	if err != nil {
 		return fmt.Errorf("sign: %w", err)
 	}
