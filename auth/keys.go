@@ -1,4 +1,4 @@
-// Package auth holds the API key set; it verifies and refreshes LiveKit access tokens.
+// Package auth mints, verifies and refreshes the LiveKit access tokens of Bayan's API keys.
 package auth
 
 import (
@@ -81,16 +81,5 @@ func (k *Keys) Refresh(v *Verified, ttl time.Duration) (string, error) {
 	if secret == "" {
 		return "", ErrUnknownKey
 	}
-	g := v.Grants
-	at := lkauth.NewAccessToken(v.APIKey, secret).
-		SetIdentity(g.Identity).
-		SetName(g.Name).
-		SetMetadata(g.Metadata).
-		SetAttributes(g.Attributes).
-		SetKind(g.GetParticipantKind()).
-		SetValidFor(ttl)
-	if g.Video != nil {
-		at.SetVideoGrant(g.Video)
-	}
-	return at.ToJWT()
+	return Mint(v.APIKey, secret, v.Grants, ttl)
 }

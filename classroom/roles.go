@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"time"
 
-	"github.com/livekit/protocol/auth"
+	lkauth "github.com/livekit/protocol/auth"
+
+	"github.com/bayan-dev/bayan/auth"
 
 	"github.com/bayan-dev/bayan/store"
 )
@@ -20,8 +22,8 @@ const RoleAttribute = "bayan.role"
 // grantFor returns what a role may do in the class's room: teachers and
 // assistants publish; students join subscribe-only and are brought on
 // stage later; observers are hidden and only watch.
-func grantFor(role store.Role, room string) *auth.VideoGrant {
-	g := &auth.VideoGrant{RoomJoin: true, Room: room}
+func grantFor(role store.Role, room string) *lkauth.VideoGrant {
+	g := &lkauth.VideoGrant{RoomJoin: true, Room: room}
 	g.SetCanSubscribe(true)
 	switch role {
 	case store.RoleTeacher, store.RoleAssistant:
@@ -47,12 +49,11 @@ func joinToken(key, secret string, c *store.Class, identity, name string, role s
 	if err != nil {
 		return "", err
 	}
-	return auth.NewAccessToken(key, secret).
-		SetIdentity(identity).
-		SetName(name).
-		SetMetadata(string(meta)).
-		SetAttributes(map[string]string{RoleAttribute: string(role)}).
-		SetVideoGrant(grantFor(role, c.ID)).
-		SetValidFor(validFor).
-		ToJWT()
+	return auth.Mint(key, secret, &lkauth.ClaimGrants{
+		Identity:   identity,
+		Name:       name,
+		Metadata:   string(meta),
+		Attributes: map[string]string{RoleAttribute: string(role)},
+		Video:      grantFor(role, c.ID),
+	}, validFor)
 }

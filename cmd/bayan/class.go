@@ -13,7 +13,10 @@ import (
 	"time"
 
 	"github.com/livekit/protocol/auth"
+
 	"github.com/spf13/cobra"
+
+	bayanauth "github.com/bayan-dev/bayan/auth"
 
 	"github.com/bayan-dev/bayan/config"
 )
@@ -186,9 +189,8 @@ func (a *app) classRequest(ctx context.Context, o *classOptions, method, path st
 	default:
 		base = nodeURL(config.Default())
 	}
-	tok, err := auth.NewAccessToken(key, secret).
-		SetVideoGrant(&auth.VideoGrant{RoomCreate: true, RoomList: true}).
-		SetValidFor(time.Minute).ToJWT()
+	tok, err := bayanauth.Mint(key, secret,
+		&auth.ClaimGrants{Video: &auth.VideoGrant{RoomCreate: true, RoomList: true}}, time.Minute)
 	if err != nil {
 		return nil, "", fmt.Errorf("sign the request: %w", err)
 	}

@@ -6,7 +6,10 @@ import (
 	"time"
 
 	"github.com/livekit/protocol/auth"
+
 	"github.com/spf13/cobra"
+
+	bayanauth "github.com/bayan-dev/bayan/auth"
 )
 
 // defaultTokenTTL is how long a minted token is valid, LiveKit's default.
@@ -99,15 +102,7 @@ func (a *app) mintToken(o *tokenOptions) (string, error) {
 		g.SetCanPublish(o.publish)
 		g.SetCanSubscribe(o.subscribe)
 	}
-	at := auth.NewAccessToken(key, secret).SetVideoGrant(g).SetValidFor(o.ttl)
-	if o.identity != "" {
-		at.SetIdentity(o.identity)
-	}
-	if o.name != "" {
-		at.SetName(o.name)
-	}
-	if o.metadata != "" {
-		at.SetMetadata(o.metadata)
-	}
-	return at.ToJWT()
+	return bayanauth.Mint(key, secret, &auth.ClaimGrants{
+		Identity: o.identity, Name: o.name, Metadata: o.metadata, Video: g,
+	}, o.ttl)
 }

@@ -12,6 +12,8 @@ import (
 
 	"github.com/livekit/protocol/auth"
 
+	bayanauth "github.com/bayan-dev/bayan/auth"
+
 	"github.com/bayan-dev/bayan/room"
 	"github.com/bayan-dev/bayan/server"
 )
@@ -71,8 +73,7 @@ func Token(t testing.TB, roomName, identity string, grant func(*auth.VideoGrant)
 	if grant != nil {
 		grant(g)
 	}
-	tok, err := auth.NewAccessToken(Key, Secret).SetIdentity(identity).SetName(identity).
-		SetVideoGrant(g).SetValidFor(time.Hour).ToJWT()
+	tok, err := bayanauth.Mint(Key, Secret, &auth.ClaimGrants{Identity: identity, Name: identity, Video: g}, time.Hour)
 	if err != nil {
 		t.Fatalf("token: %v", err)
 	}
