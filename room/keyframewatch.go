@@ -18,13 +18,7 @@ const keyframeWaitReported = 3 * time.Second
 // keyframeWaitReported.
 func (r *Room) nudgeKeyframes(now time.Time) {
 	for _, p := range r.Participants() {
-		p.mu.Lock()
-		subs := make([]*subscription, 0, len(p.subs))
-		for _, s := range p.subs {
-			subs = append(subs, s)
-		}
-		p.mu.Unlock()
-		for _, s := range subs {
+		for _, s := range p.subscriptions() {
 			waited, _ := s.down.NudgeKeyframe(now)
 			if waited >= keyframeWaitReported && waited < keyframeWaitReported+keyframeCheckInterval {
 				dynacast, told := s.track.dynacastState()

@@ -427,31 +427,13 @@ func (r *Room) onTrackUnpublished(pt *PublishedTrack) {
 // onLayersChanged moves every subscriber of pt to the layer that now fits
 // it best: when a layer starts or stops arriving.
 func (r *Room) onLayersChanged(pt *PublishedTrack) {
-	sid := pt.SID()
-	for _, o := range r.Participants() {
-		o.mu.Lock()
-		s := o.subs[sid]
-		var settings *livekit.UpdateTrackSettings
-		if s != nil {
-			settings = s.settings
-		}
-		o.mu.Unlock()
-		if s != nil {
-			s.applyLayer(settings)
-		}
-	}
+	r.eachSubscription(pt, func(s *subscription, settings *livekit.UpdateTrackSettings) {
+		s.applyLayer(settings)
+	})
 }
 
 func (r *Room) onTrackMuted(pt *PublishedTrack) {
-	sid := pt.SID()
-	for _, o := range r.Participants() {
-		o.mu.Lock()
-		s := o.subs[sid]
-		o.mu.Unlock()
-		if s != nil {
-			s.applyPause()
-		}
-	}
+	r.eachSubscription(pt, func(s *subscription, _ *livekit.UpdateTrackSettings) { s.applyPause() })
 	r.broadcastParticipant(pt.owner)
 }
 
