@@ -9,7 +9,7 @@ import (
 	"github.com/bayan-dev/bayan/room/allocation"
 )
 
-// Bandwidth allocation: every allocInterval each subscriber's video
+// Bandwidth allocation: every tick of the room's ticker each subscriber's video
 // subscriptions are fitted into the estimate of its downlink (sfu/bwe), one
 // budget across all its tracks (room/allocation decides; this file reads
 // the room and applies the result). Audio is served first; then every
@@ -32,7 +32,6 @@ import (
 // and the first tick places it on what fits, not as a trial; a subscriber
 // that has said nothing yet is first given settingsWait to ask, on the
 // lowest layer, so that nobody starts on a layer it is about to refuse.
-const allocInterval = 250 * time.Millisecond
 
 // newAllocState starts the allocator's memory of s from the budget s is
 // held to now (see allocation.NewState).
@@ -40,23 +39,18 @@ func newAllocState(s *subscription) *allocation.State {
 	return allocation.NewState(s.budgetPaused.Load(), int(s.budgetCap.Load()), int(s.budgetTemporal.Load()))
 }
 
-// bandwidthAllocator runs for the life of a room; its memory is touched
-// only by its own loop.
+// bandwidthAllocator is the room's allocation memory; only the room's
+// ticker touches it.
 type bandwidthAllocator struct {
 	room  *Room
 	state map[*subscription]*allocation.State
 	links map[*Participant]*allocation.Link
 	last  time.Time
-	loop  *periodic
 }
 
 func newBandwidthAllocator(r *Room) *bandwidthAllocator {
-	a := &bandwidthAllocator{room: r, state: map[*subscription]*allocation.State{}, links: map[*Participant]*allocation.Link{}, last: time.Now()}
-	a.loop = startPeriodic(allocInterval, a.tick)
-	return a
+	return &bandwidthAllocator{room: r, state: map[*subscription]*allocation.State{}, links: map[*Participant]*allocation.Link{}, last: time.Now()}
 }
-
-func (a *bandwidthAllocator) close() { a.loop.close() }
 
 // videoSub is a subscription as one tick sees it.
 type videoSub struct {
