@@ -7,13 +7,17 @@ import (
 	"github.com/bayan-dev/bayan/room/allocation"
 )
 
-// cameraRates are a three-layer VP8 camera with three temporal layers:
-// each layer at 7.5, 15 and 30 fps.
-var cameraRates = [3][3]float64{
-	{60_000, 90_000, 150_000},
-	{200_000, 300_000, 500_000},
-	{680_000, 1_020_000, 1_700_000},
-}
+// cameraRates are a three-layer VP8 camera with three temporal layers
+// (each layer at 7.5, 15 and 30 fps), at the rates a track's layers take
+// until measured.
+var cameraRates = func() (rates [3][3]float64) {
+	for q := range rates {
+		for t := range rates[q] {
+			rates[q][t] = defaultLayerRates[q] * temporalShare(t)
+		}
+	}
+	return rates
+}()
 
 // TestAllocStateStartsFromTheBudgetInForce: a subscription comes back to
 // the allocator (its track unmuted, or enabled again) held to the budget
