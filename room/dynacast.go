@@ -58,22 +58,12 @@ func (r *Room) sendDynacast(pt *PublishedTrack, again bool) {
 			}
 		}
 	}
-	for _, o := range r.Participants() {
-		o.mu.Lock()
-		s := o.subs[sid]
-		var settings *livekit.UpdateTrackSettings
-		if s != nil {
-			settings = s.settings
-		}
-		o.mu.Unlock()
-		if s == nil {
-			continue
-		}
+	r.eachSubscription(pt, func(s *subscription, settings *livekit.UpdateTrackSettings) {
 		if s.down.Paused() {
 			if s.budgetPaused.Load() && !s.disabled.Load() && !pt.Muted() {
 				markLowest(&wanted, layers, advertised)
 			}
-			continue
+			return
 		}
 		mark(s.down.Target())
 		if q := min(pt.qualityFor(settings), livekit.VideoQuality_HIGH); advertised[q] {
@@ -83,7 +73,7 @@ func (r *Room) sendDynacast(pt *PublishedTrack, again bool) {
 		} else {
 			mark(pt.askedLayer(q))
 		}
-	}
+	})
 	for q, l := range layers {
 		if advertised[q] && l == nil {
 			wanted[q] = true

@@ -125,10 +125,9 @@ func TestDeadLayerIsAskedForAgain(t *testing.T) {
 	}
 	// No packet of the high layer comes: once the publisher has had its
 	// time to start it, the layer is dead, and the publisher is asked again.
-	l := &layerLiveness{room: r}
 	now := time.Now()
-	l.tick(now)
-	l.tick(now.Add(sfu.LayerResumeTimeout + sfu.LayerCheckInterval))
+	r.checkLayerLiveness(now)
+	r.checkLayerLiveness(now.Add(sfu.LayerResumeTimeout + sfu.LayerCheckInterval))
 	pt.mu.Lock()
 	dead := pt.dead
 	pt.mu.Unlock()

@@ -2,31 +2,21 @@ package room
 
 import "time"
 
-// keyframeCheckInterval is how often every down-track of a room is asked
-// whether it still awaits a keyframe (sfu.DownTrack.NudgeKeyframe).
-const keyframeCheckInterval = 250 * time.Millisecond
-
 // keyframeWaitReported is how long a wait lasts before it is logged: past
 // it a subscriber has seen a frozen or blank tile for longer than a layer
 // switch or a resume takes.
 const keyframeWaitReported = 3 * time.Second
 
-// nudgeKeyframes runs every keyframeCheckInterval for the life of the
-// room: each video down-track that has awaited a keyframe for
+// nudgeKeyframes runs every tick of the room's ticker, asking every
+// down-track whether it still awaits a keyframe: each video down-track that has awaited a keyframe for
 // sfu.NudgeAfter asks its layer again, and a wait that lasts is logged
 // with what the track's layers are doing, once, as it passes
 // keyframeWaitReported.
 func (r *Room) nudgeKeyframes(now time.Time) {
 	for _, p := range r.Participants() {
-		p.mu.Lock()
-		subs := make([]*subscription, 0, len(p.subs))
-		for _, s := range p.subs {
-			subs = append(subs, s)
-		}
-		p.mu.Unlock()
-		for _, s := range subs {
+		for _, s := range p.subscriptions() {
 			waited, _ := s.down.NudgeKeyframe(now)
-			if waited >= keyframeWaitReported && waited < keyframeWaitReported+keyframeCheckInterval {
+			if waited >= keyframeWaitReported && waited < keyframeWaitReported+tickInterval {
 				dynacast, told := s.track.dynacastState()
 				p.log.Debug("still awaiting a keyframe", "track", s.track.SID(), "waited", waited,
 					"target", s.track.qualityOf(s.down.Target()), "current", s.track.qualityOf(s.down.Receiver()),

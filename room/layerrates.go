@@ -11,6 +11,14 @@ import (
 // A layer that stopped (dynacast told the publisher nobody watches it)
 // keeps its last measured rate; one never measured takes its default.
 
+// defaultLayerRates stand in for a layer's bitrate until it is measured:
+// the rates of LiveKit's default simulcast layers.
+var defaultLayerRates = [3]float64{150_000, 500_000, 1_700_000}
+
+// rateSmoothing is the weight of the newest interval in a layer's measured
+// rate.
+const rateSmoothing = 0.3
+
 // layerMeter is a track's measuring state; guarded by PublishedTrack.mu.
 type layerMeter struct {
 	bytes    [3]uint64

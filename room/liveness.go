@@ -4,47 +4,31 @@ import (
 	"time"
 
 	"github.com/livekit/protocol/livekit"
-
-	"github.com/bayan-dev/bayan/sfu"
 )
 
-// Layer liveness: every sfu.LayerCheckInterval the packet counts of each
-// simulcast track's layers are sampled. When a layer the publisher should
+// Layer liveness: every tick (sfu.LayerCheckInterval) the packet counts of
+// each simulcast track's layers are sampled. When a layer the publisher should
 // be sending stops (or starts again), the track's subscribers are moved to
 // the best layer still arriving, or back to the one they asked for.
 
-// layerLiveness runs for the life of a room.
-type layerLiveness struct {
-	room *Room
-	loop *periodic
-}
-
-func newLayerLiveness(r *Room) *layerLiveness {
-	l := &layerLiveness{room: r}
-	l.loop = startPeriodic(sfu.LayerCheckInterval, l.tick)
-	return l
-}
-
-func (l *layerLiveness) close() { l.loop.close() }
-
-// tick samples every simulcast track and re-places the subscribers of
-// those whose dead layers changed.
-func (l *layerLiveness) tick(now time.Time) {
-	for _, p := range l.room.Participants() {
+// checkLayerLiveness samples every simulcast track and re-places the
+// subscribers of those whose dead layers changed; the room's ticker runs it.
+func (r *Room) checkLayerLiveness(now time.Time) {
+	for _, p := range r.Participants() {
 		for _, pt := range p.PublishedTracks() {
 			dead, changed, died := pt.observeLayers(now)
 			if !changed {
 				continue
 			}
-			l.room.log.Debug("simulcast layers changed", "track", pt.SID(),
+			r.log.Debug("simulcast layers changed", "track", pt.SID(),
 				"low_dead", dead[livekit.VideoQuality_LOW], "medium_dead", dead[livekit.VideoQuality_MEDIUM], "high_dead", dead[livekit.VideoQuality_HIGH])
-			l.room.onLayersChanged(pt)
+			r.onLayersChanged(pt)
 			if died {
 				// The publisher was told to send the layer (else it would
 				// not be dead) and does not: the request may have been
 				// lost with a dropped signal connection, or failed to
 				// apply. Saying it again costs one message.
-				l.room.resendDynacast(pt)
+				r.resendDynacast(pt)
 			}
 		}
 	}

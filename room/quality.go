@@ -29,19 +29,14 @@ type qualityMonitor struct {
 	room     *Room
 	interval time.Duration
 	state    map[string]*participantQuality // by participant sid
-	loop     *periodic
 }
 
 func newQualityMonitor(r *Room, interval time.Duration) *qualityMonitor {
 	if interval <= 0 {
 		interval = defaultQualityInterval
 	}
-	m := &qualityMonitor{room: r, interval: interval, state: map[string]*participantQuality{}}
-	m.loop = startPeriodic(interval, func(time.Time) { m.tick() })
-	return m
+	return &qualityMonitor{room: r, interval: interval, state: map[string]*participantQuality{}}
 }
-
-func (m *qualityMonitor) close() { m.loop.close() }
 
 // tick measures everyone and sends the updates.
 func (m *qualityMonitor) tick() {

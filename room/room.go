@@ -1,6 +1,7 @@
 package room
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -27,8 +28,7 @@ type Room struct {
 	viewMu sync.Mutex
 	// large is audience mode, written under viewMu and mu.
 	large     atomic.Bool
-	lastCount int // the count last sent in audience mode; the count loop's
-	counter   *periodic
+	lastCount int // the count last sent in audience mode; the ticker's
 
 	mu           sync.Mutex
 	info         *livekit.Room
@@ -38,9 +38,8 @@ type Room struct {
 	hadJoin      bool
 	speakers     *speakerDetector
 	quality      *qualityMonitor
-	liveness     *layerLiveness
-	keyframes    *periodic // nudgeKeyframes
 	alloc        *bandwidthAllocator
+	ticker       *roomTicker        // runs speakers, quality, liveness, alloc, keyframe nudges
 	audio        *sfu.AudioSelector // top-K audio; nil when off
 }
 
@@ -76,12 +75,10 @@ func newRoom(m *Manager, name string, opts *livekit.CreateRoomRequest) *Room {
 	r.scheduleCloseLocked(time.Duration(r.info.EmptyTimeout) * time.Second)
 	r.speakers = newSpeakerDetector(r)
 	r.quality = newQualityMonitor(r, m.cfg.QualityInterval)
-	r.liveness = newLayerLiveness(r)
-	r.keyframes = startPeriodic(keyframeCheckInterval, r.nudgeKeyframes)
 	r.alloc = newBandwidthAllocator(r)
 	r.audio = newAudioSelector(m.cfg)
 	r.lastCount = -1
-	r.counter = startPeriodic(countInterval, func(time.Time) { r.sendCount() })
+	r.ticker = r.startTicker(context.Background(), r.quality.interval)
 	return r
 }
 
@@ -337,12 +334,7 @@ func (r *Room) close(reason livekit.DisconnectReason) {
 	r.participants = map[string]*Participant{}
 	hadJoin := r.hadJoin
 	r.mu.Unlock()
-	r.counter.close()
-	r.speakers.close()
-	r.quality.close()
-	r.liveness.close()
-	r.keyframes.close()
-	r.alloc.close()
+	r.ticker.stop()
 	if r.audio != nil {
 		r.audio.Close()
 	}
@@ -427,31 +419,13 @@ func (r *Room) onTrackUnpublished(pt *PublishedTrack) {
 // onLayersChanged moves every subscriber of pt to the layer that now fits
 // it best: when a layer starts or stops arriving.
 func (r *Room) onLayersChanged(pt *PublishedTrack) {
-	sid := pt.SID()
-	for _, o := range r.Participants() {
-		o.mu.Lock()
-		s := o.subs[sid]
-		var settings *livekit.UpdateTrackSettings
-		if s != nil {
-			settings = s.settings
-		}
-		o.mu.Unlock()
-		if s != nil {
-			s.applyLayer(settings)
-		}
-	}
+	r.eachSubscription(pt, func(s *subscription, settings *livekit.UpdateTrackSettings) {
+		s.applyLayer(settings)
+	})
 }
 
 func (r *Room) onTrackMuted(pt *PublishedTrack) {
-	sid := pt.SID()
-	for _, o := range r.Participants() {
-		o.mu.Lock()
-		s := o.subs[sid]
-		o.mu.Unlock()
-		if s != nil {
-			s.applyPause()
-		}
-	}
+	r.eachSubscription(pt, func(s *subscription, _ *livekit.UpdateTrackSettings) { s.applyPause() })
 	r.broadcastParticipant(pt.owner)
 }
 

@@ -28,7 +28,8 @@ type speakerState struct {
 	active      bool
 }
 
-// speakerDetector runs for the life of a room.
+// speakerDetector is the room's speaker memory; only the room's ticker
+// touches its state.
 type speakerDetector struct {
 	room  *Room
 	state map[string]*speakerState // by participant sid
@@ -36,16 +37,11 @@ type speakerDetector struct {
 	// announced is the same, for other goroutines to read.
 	lastOrder []string
 	announced atomic.Pointer[[]string]
-	loop      *periodic
 }
 
 func newSpeakerDetector(r *Room) *speakerDetector {
-	d := &speakerDetector{room: r, state: map[string]*speakerState{}}
-	d.loop = startPeriodic(speakerInterval, func(time.Time) { d.announce() })
-	return d
+	return &speakerDetector{room: r, state: map[string]*speakerState{}}
 }
-
-func (d *speakerDetector) close() { d.loop.close() }
 
 // announce tells everyone of the speakers whose state changed.
 func (d *speakerDetector) announce() {

@@ -8,6 +8,7 @@ import (
 	"github.com/livekit/protocol/livekit"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/bayan-dev/bayan/room/allocation"
 	"github.com/bayan-dev/bayan/sfu"
 )
 
@@ -30,7 +31,7 @@ type subscription struct {
 	// Set by the room's bandwidth allocator: the highest layer the
 	// subscriber's downlink has room for, and whether it has room for none.
 	budgetCap      atomic.Int32 // a livekit.VideoQuality; LOW until told otherwise
-	budgetTemporal atomic.Int32 // highest temporal layer; allTemporal until told otherwise
+	budgetTemporal atomic.Int32 // highest temporal layer; allocation.AllTemporal until told otherwise
 	budgetPaused   atomic.Bool
 	budgetPlaced   atomic.Bool // the allocator has set the budget at least once
 }
@@ -49,7 +50,7 @@ const settingsWait = time.Second
 func newSubscription(pt *PublishedTrack, streamID string, stats *sfu.Stats) *subscription {
 	s := &subscription{track: pt}
 	s.budgetCap.Store(int32(livekit.VideoQuality_LOW))
-	s.budgetTemporal.Store(allTemporal)
+	s.budgetTemporal.Store(allocation.AllTemporal)
 	s.down = sfu.NewDownTrack(pt.layerFor(s.quality(nil)), pt.SID(), streamID, stats)
 	return s
 }
@@ -98,10 +99,10 @@ func (s *subscription) applyBudget(settings *livekit.UpdateTrackSettings, shrank
 func (s *subscription) temporalLayer(settings *livekit.UpdateTrackSettings) int {
 	t := temporalLayerForFPS(settings.GetFps())
 	if t < 0 {
-		t = allTemporal
+		t = allocation.AllTemporal
 	}
 	t = min(t, int(s.budgetTemporal.Load()))
-	if t >= allTemporal {
+	if t >= allocation.AllTemporal {
 		return -1
 	}
 	return t

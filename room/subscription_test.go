@@ -9,6 +9,7 @@ import (
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/bayan-dev/bayan/room/allocation"
 	"github.com/bayan-dev/bayan/sfu"
 )
 
@@ -93,13 +94,13 @@ func TestAllocatorRaisesANewSubscriptionOnlyWhenItMayAsk(t *testing.T) {
 	s := newSubscription(pt, "alice|TR_cam", nil)
 	bob.subs["TR_cam"] = s
 
-	a := &bandwidthAllocator{room: r, state: map[*subscription]*allocState{}}
+	a := &bandwidthAllocator{room: r, state: map[*subscription]*allocation.State{}}
 	st := newAllocState(s)
 	place := func(held bool, wantQ int) {
 		v := &videoSub{s: s, rates: cameraRates, exists: [3]bool{true, true, true}, temporal: [3]bool{true, true, true},
-			held: held, wantQ: wantQ, wantT: allTemporal}
-		v.ladder = ladder(v.rates, v.exists, v.temporal, v.wantQ, v.wantT, -1, false)
-		j := fit([]*videoSub{v}, []*allocState{st}, 10_000_000, time.Now(), false)[0]
+			held: held, wantQ: wantQ, wantT: allocation.AllTemporal}
+		v.ladder = allocation.Ladder(v.rates, v.exists, v.temporal, v.wantQ, v.wantT, -1, false)
+		j := allocation.Fit([][]allocation.Rung{v.ladder}, []*allocation.State{st}, 10_000_000, time.Now(), false)[0]
 		a.apply(bob, v, st, j, time.Now(), 10_000_000)
 	}
 
@@ -113,8 +114,8 @@ func TestAllocatorRaisesANewSubscriptionOnlyWhenItMayAsk(t *testing.T) {
 	if s.down.Target() != pt.layers[high] {
 		t.Fatalf("placed: target layer %d, want HIGH", layerIndex(pt, s.down.Target()))
 	}
-	if st.trial >= 0 {
-		t.Errorf("the first placement is a trial (rung %d)", st.trial)
+	if st.Trial() >= 0 {
+		t.Errorf("the first placement is a trial (rung %d)", st.Trial())
 	}
 	if n := plis[high].Load(); n != 1 {
 		t.Errorf("the switch to HIGH sent %d PLIs for it, want 1 at once", n)
