@@ -89,7 +89,21 @@ func (f *apiFixture) do(method, path, token string, body any, out any) int {
 		}
 		rd = bytes.NewReader(j)
 	}
-	req, err := http.NewRequest(method, f.srv.URL+path, rd)
+	resp := f.send(method, path, token, rd)
+	defer resp.Body.Close()
+	if out != nil {
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+			f.t.Fatalf("%s %s: %d, undecodable answer: %v", method, path, resp.StatusCode, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+// send sends a request with token (none when empty) and returns the
+// answer, whose body the caller closes.
+func (f *apiFixture) send(method, path, token string, body io.Reader) *http.Response {
+	f.t.Helper()
+	req, err := http.NewRequest(method, f.srv.URL+path, body)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -100,13 +114,7 @@ func (f *apiFixture) do(method, path, token string, body any, out any) int {
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	if out != nil {
-		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-			f.t.Fatalf("%s %s: %d, undecodable answer: %v", method, path, resp.StatusCode, err)
-		}
-	}
-	return resp.StatusCode
+	return resp
 }
 
 func newClassBody(roster ...string) map[string]any {

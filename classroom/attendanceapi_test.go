@@ -29,17 +29,7 @@ func (f *apiFixture) joinTokenFor(backEnd, id, identity string) string {
 // body.
 func (f *apiFixture) get(path, token string) (int, string, string) {
 	f.t.Helper()
-	req, err := http.NewRequest("GET", f.srv.URL+path, nil)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		f.t.Fatal(err)
-	}
+	resp := f.send("GET", path, token, nil)
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
