@@ -26,6 +26,7 @@ import (
 	"github.com/bayan-dev/bayan/internal/testlog"
 	"github.com/bayan-dev/bayan/internal/testnet"
 	"github.com/bayan-dev/bayan/internal/testserver"
+	"github.com/bayan-dev/bayan/internal/testwait"
 	"github.com/bayan-dev/bayan/server"
 	"github.com/bayan-dev/bayan/store"
 )
@@ -239,12 +240,13 @@ func (cl *ctlClient) state() ctlState {
 // waitState waits until the latest state satisfies cond.
 func (cl *ctlClient) waitState(what string, cond func(ctlState) bool) ctlState {
 	cl.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if s, ok := cl.latestState(); ok && cond(s) {
-			return s
-		}
-		time.Sleep(10 * time.Millisecond)
+	var s ctlState
+	if testwait.Until(10*time.Second, func() bool {
+		var ok bool
+		s, ok = cl.latestState()
+		return ok && cond(s)
+	}) {
+		return s
 	}
 	cl.t.Fatalf("%s: timed out waiting for %s; latest state %+v", cl.Identity, what, cl.state())
 	return ctlState{}
@@ -260,13 +262,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // test, saying it was waiting for what.
 func waitWithin(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testwait.For(t, what, d, cond)
 }
 
 // snapshot is what the server holds about everyone in the class's room:

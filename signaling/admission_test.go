@@ -3,8 +3,11 @@ package signaling
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
+
+	"github.com/bayan-dev/bayan/internal/testwait"
 )
 
 func TestJoinGateQueuesInOrderAndRefusesWhenWaitExpires(t *testing.T) {
@@ -46,13 +49,7 @@ func TestJoinGateQueuesInOrderAndRefusesWhenWaitExpires(t *testing.T) {
 			defer rel()
 			<-time.After(50 * time.Millisecond)
 		}()
-		deadline := time.Now().Add(5 * time.Second)
-		for g.waiting.Load() != int64(i+1) {
-			if time.Now().After(deadline) {
-				t.Fatalf("waiter %d never queued", i)
-			}
-			time.Sleep(time.Millisecond)
-		}
+		testwait.For(t, fmt.Sprintf("waiter %d to queue", i), 5*time.Second, func() bool { return g.waiting.Load() == int64(i+1) })
 	}
 	r1()
 	r1() // a second release frees nothing more
@@ -81,13 +78,7 @@ func TestJoinGateBoundsTheQueueAndFollowsTheContext(t *testing.T) {
 		_, err := g.enter(ctx)
 		done <- err
 	}()
-	deadline := time.Now().Add(5 * time.Second)
-	for g.waiting.Load() != 1 {
-		if time.Now().After(deadline) {
-			t.Fatal("waiter never queued")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testwait.For(t, "the waiter to queue", 5*time.Second, func() bool { return g.waiting.Load() == 1 })
 	// The queue is full: refused at once.
 	start := time.Now()
 	if _, err := g.enter(context.Background()); !errors.Is(err, ErrBusy) || time.Since(start) > time.Second {

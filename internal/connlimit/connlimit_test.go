@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/bayan-dev/bayan/internal/connlimit"
+	"github.com/bayan-dev/bayan/internal/testwait"
 )
 
 // serve accepts on l until it closes, holding every connection open until
@@ -47,10 +48,8 @@ func closedByServer(c net.Conn) bool {
 // open waits, bounded, until the listener counts n connections from ip.
 func open(t *testing.T, l *connlimit.Listener, ip string, n int) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); l.Open(ip) != n; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d connections open from %s, want %d", l.Open(ip), ip, n)
-		}
+	if !testwait.Until(5*time.Second, func() bool { return l.Open(ip) == n }) {
+		t.Fatalf("%d connections open from %s, want %d", l.Open(ip), ip, n)
 	}
 }
 
