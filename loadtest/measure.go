@@ -356,7 +356,7 @@ func (p *participant) readTrack(tr *webrtc.TrackRemote, t *trackStats) {
 // sendPLI asks the server for a keyframe on a subscribed track.
 func (p *participant) sendPLI(t *trackStats) {
 	if p.lean != nil {
-		p.lean.sendPLI(t.ssrc)
+		p.lean.SendPLI(t.ssrc)
 		return
 	}
 	_ = p.sub.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: t.ssrc}})

@@ -13,6 +13,8 @@ import (
 
 	"github.com/livekit/protocol/livekit"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/bayan-dev/bayan/loadtest/lean"
 )
 
 // participantSpec is what a scenario asks of one synthetic participant.
@@ -61,7 +63,7 @@ type participant struct {
 	sig      *signalClient
 	joinResp *livekit.JoinResponse
 	pub, sub *webrtc.PeerConnection
-	lean     *leanSubscriber // receives instead of sub unless PionSubscribers
+	lean     *lean.Subscriber // receives instead of sub unless PionSubscribers
 
 	ctx    context.Context // the participant's lifetime
 	cancel context.CancelFunc
@@ -193,7 +195,7 @@ func (p *participant) connect() error {
 		}
 		p.wire(p.sub, livekit.SignalTarget_SUBSCRIBER, p.subUp)
 		p.sub.OnTrack(p.onTrack)
-	} else if p.lean, err = newLeanSubscriber(p, p.env.serverHost, p.subUp); err != nil {
+	} else if p.lean, err = p.newLean(); err != nil {
 		return err
 	}
 	if p.pb != nil {
@@ -430,22 +432,6 @@ func (p *participant) handleOffer(sd *livekit.SessionDescription) {
 	}})
 }
 
-// answerLean answers an offer with the lean subscriber and starts
-// accounting the tracks new in it.
-func (p *participant) answerLean(sd *livekit.SessionDescription) {
-	answer, fresh, err := p.lean.answer(sd.GetSdp())
-	if err != nil {
-		p.fail(fmt.Errorf("subscriber offer: %w", err))
-		return
-	}
-	p.mu.Lock()
-	p.tracks = append(p.tracks, fresh...)
-	p.mu.Unlock()
-	_ = p.send(&livekit.SignalRequest{Message: &livekit.SignalRequest_Answer{
-		Answer: &livekit.SessionDescription{Type: "answer", Sdp: answer, Id: sd.GetId()},
-	}})
-}
-
 func (p *participant) pcFor(target livekit.SignalTarget) *webrtc.PeerConnection {
 	if target == livekit.SignalTarget_PUBLISHER {
 		return p.pub
@@ -612,7 +598,7 @@ func (p *participant) close() {
 		_ = p.sub.GracefulClose()
 	}
 	if p.lean != nil {
-		p.lean.close()
+		p.lean.Close()
 	}
 	if p.sig != nil {
 		p.sig.close()

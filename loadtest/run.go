@@ -2,7 +2,6 @@ package loadtest
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"math"
@@ -15,8 +14,9 @@ import (
 	"time"
 
 	"github.com/livekit/protocol/auth"
-	"github.com/pion/dtls/v3/pkg/crypto/selfsign"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/bayan-dev/bayan/loadtest/lean"
 )
 
 // drainTime is how long subscribers keep receiving after publishers stop:
@@ -29,8 +29,7 @@ type runEnv struct {
 	api  *webrtc.API
 	cert webrtc.Certificate
 	// The lean subscribers' DTLS certificate and its SDP fingerprint.
-	leanCert        tls.Certificate
-	leanFingerprint string
+	leanIdentity lean.Identity
 	// serverHost is the signaling URL's host, toward which lean
 	// subscribers open their sockets.
 	serverHost string
@@ -55,11 +54,8 @@ func newEnv(cfg *Config) (*runEnv, error) {
 	if e.cert, err = newCertificate(); err != nil {
 		return nil, fmt.Errorf("DTLS certificate: %w", err)
 	}
-	if e.leanCert, err = selfsign.GenerateSelfSigned(); err != nil {
-		return nil, fmt.Errorf("DTLS certificate: %w", err)
-	}
-	if e.leanFingerprint, err = certFingerprint(e.leanCert); err != nil {
-		return nil, fmt.Errorf("DTLS certificate: %w", err)
+	if e.leanIdentity, err = lean.NewIdentity(); err != nil {
+		return nil, err
 	}
 	u, err := url.Parse(cfg.URL)
 	if err != nil {
