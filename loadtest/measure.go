@@ -152,7 +152,7 @@ func (t *trackStats) onPacket(p *participant, b []byte, now int64) {
 	t.layerBytes[h.layer].Add(uint64(len(payload)))
 
 	if d := now - h.sendTime; d >= 0 {
-		p.delays.observe(d / 1000)
+		p.delays.Observe(d / 1000)
 		for {
 			m := p.maxDelay.Load()
 			if d <= m || p.maxDelay.CompareAndSwap(m, d) {

@@ -15,6 +15,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/bayan-dev/bayan/loadtest/lean"
+	"github.com/bayan-dev/bayan/loadtest/report"
 )
 
 // participantSpec is what a scenario asks of one synthetic participant.
@@ -81,10 +82,10 @@ type participant struct {
 	// many were received.
 	streamPaused atomic.Bool
 	streamStates atomic.Int32
-	firstMedia   atomic.Int64 // Unix ns
-	delays       histogram    // end-to-end delay of every packet received, µs
-	signals      signalTally  // signaling messages received
-	maxDelay     atomic.Int64 // ns
+	firstMedia   atomic.Int64     // Unix ns
+	delays       report.Histogram // end-to-end delay of every packet received, µs
+	signals      signalTally      // signaling messages received
+	maxDelay     atomic.Int64     // ns
 
 	published chan *livekit.TrackPublishedResponse
 	answered  chan error // the publisher connection's answer was applied
@@ -621,7 +622,7 @@ func (p *participant) snapshot(s *liveTotals) {
 		s.expected += t.expected.Load()
 		s.received += t.received.Load()
 	}
-	p.delays.addTo(&s.delays)
+	p.delays.AddTo(&s.delays)
 	if p.pb != nil {
 		for _, l := range p.pb.video {
 			s.bytesOut += l.sent.bytes.Load()
