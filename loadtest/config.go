@@ -49,7 +49,7 @@ type Config struct {
 	// or a server on the same machine).
 	LoopbackOnly bool
 	// PionSubscribers receives media with full pion peer connections
-	// instead of the lean subscriber (see leansub.go), to compare the two.
+	// instead of the lean subscriber (see loadtest/lean), to compare the two.
 	PionSubscribers bool
 	// RedAudio offers microphones as Opus RED (RFC 2198) before plain Opus,
 	// as LiveKit's web client does by default; they send what the answer

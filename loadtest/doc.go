@@ -9,7 +9,9 @@
 // connection the server offers, and, when it publishes, a publisher peer
 // connection it offers after AddTrack/TrackPublished. All of them share one
 // pion API (pion.go: VP8 and Opus, NACK, RTCP reports, TWCC, loopback ICE
-// candidates, UDP4, no mDNS) and one DTLS certificate.
+// candidates, UDP4, no mDNS) and one DTLS certificate. Unless
+// --pion-subscribers, the subscriber side is a lean one instead
+// (loadtest/lean, leansubscriber.go): no peer connection, far less CPU.
 //
 // Media is synthetic and needs no encoder (media.go, publish.go): a camera
 // track sends three VP8 simulcast encodings (q/h/f, 320x180 at 150 kbps,
@@ -27,7 +29,7 @@
 // The runner (run.go) ramps participants in, prints a progress line every
 // second, reads the server's /metrics (promscrape.go) and its own CPU
 // (cpu.go) at the start and the end of the steady part, and assembles the
-// Report. Where the load tester's CPU goes: nearly all of it is pion's
+// report (loadtest/report: its JSON form, text summary and HTML page). Where the load tester's CPU goes: nearly all of it is pion's
 // receive path (the UDP read, SRTP, the interceptors, three goroutine hand-
 // offs per packet); the measuring itself is about 1%.
 package loadtest

@@ -8,6 +8,7 @@ import (
 
 	"github.com/bayan-dev/bayan/internal/testnet"
 	"github.com/bayan-dev/bayan/internal/testserver"
+	"github.com/bayan-dev/bayan/loadtest/report"
 	"github.com/bayan-dev/bayan/server"
 )
 
@@ -28,13 +29,13 @@ func impairedServer(t *testing.T, imp testnet.Impairment) (*server.Server, *test
 // startRun starts a run of cfg in the background. It returns the
 // participants, as soon as they exist, and stop, which ends the run (early
 // if it is still going) and returns its report.
-func startRun(t *testing.T, cfg *Config) (parts []*participant, stop func() *Report) {
+func startRun(t *testing.T, cfg *Config) (parts []*participant, stop func() *report.Report) {
 	t.Helper()
 	partsCh := make(chan []*participant, 1)
 	cfg.started = func(ps []*participant) { partsCh <- ps }
 	ctx, cancel := context.WithCancel(context.Background())
 	type result struct {
-		rep *Report
+		rep *report.Report
 		err error
 	}
 	done := make(chan result, 1)
@@ -48,7 +49,7 @@ func startRun(t *testing.T, cfg *Config) (parts []*participant, stop func() *Rep
 	case res := <-done:
 		t.Fatalf("run: %v", res.err)
 	}
-	return parts, func() *Report {
+	return parts, func() *report.Report {
 		t.Helper()
 		cancel()
 		res := <-done

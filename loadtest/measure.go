@@ -152,7 +152,7 @@ func (t *trackStats) onPacket(p *participant, b []byte, now int64) {
 	t.layerBytes[h.layer].Add(uint64(len(payload)))
 
 	if d := now - h.sendTime; d >= 0 {
-		p.delays.observe(d / 1000)
+		p.delays.Observe(d / 1000)
 		for {
 			m := p.maxDelay.Load()
 			if d <= m || p.maxDelay.CompareAndSwap(m, d) {
@@ -356,7 +356,7 @@ func (p *participant) readTrack(tr *webrtc.TrackRemote, t *trackStats) {
 // sendPLI asks the server for a keyframe on a subscribed track.
 func (p *participant) sendPLI(t *trackStats) {
 	if p.lean != nil {
-		p.lean.sendPLI(t.ssrc)
+		p.lean.SendPLI(t.ssrc)
 		return
 	}
 	_ = p.sub.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: t.ssrc}})

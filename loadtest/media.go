@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/livekit/protocol/livekit"
+
+	"github.com/bayan-dev/bayan/loadtest/report"
 )
 
 // Synthetic media: VP8 and Opus-sized RTP payloads produced without an
@@ -23,8 +25,8 @@ const (
 	numLayers         = 5
 )
 
-// layerNames are the keys of Report.Layers.
-var layerNames = [numLayers]string{"q", "h", "f", "audio", "single"}
+// layerNames are the keys of report.Report.Layers, by layer id.
+var layerNames = [numLayers]string{report.LayerQ, report.LayerH, report.LayerF, report.LayerAudio, report.LayerSingle}
 
 // Media header layout: magic (4), publisher index (4), layer id (1),
 // flags (1), reserved (2), per-layer sequence (4), send time in Unix

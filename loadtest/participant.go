@@ -13,6 +13,9 @@ import (
 
 	"github.com/livekit/protocol/livekit"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/bayan-dev/bayan/loadtest/lean"
+	"github.com/bayan-dev/bayan/loadtest/report"
 )
 
 // participantSpec is what a scenario asks of one synthetic participant.
@@ -61,7 +64,7 @@ type participant struct {
 	sig      *signalClient
 	joinResp *livekit.JoinResponse
 	pub, sub *webrtc.PeerConnection
-	lean     *leanSubscriber // receives instead of sub unless PionSubscribers
+	lean     *lean.Subscriber // receives instead of sub unless PionSubscribers
 
 	ctx    context.Context // the participant's lifetime
 	cancel context.CancelFunc
@@ -79,10 +82,10 @@ type participant struct {
 	// many were received.
 	streamPaused atomic.Bool
 	streamStates atomic.Int32
-	firstMedia   atomic.Int64 // Unix ns
-	delays       histogram    // end-to-end delay of every packet received, µs
-	signals      signalTally  // signaling messages received
-	maxDelay     atomic.Int64 // ns
+	firstMedia   atomic.Int64     // Unix ns
+	delays       report.Histogram // end-to-end delay of every packet received, µs
+	signals      signalTally      // signaling messages received
+	maxDelay     atomic.Int64     // ns
 
 	published chan *livekit.TrackPublishedResponse
 	answered  chan error // the publisher connection's answer was applied
@@ -193,7 +196,7 @@ func (p *participant) connect() error {
 		}
 		p.wire(p.sub, livekit.SignalTarget_SUBSCRIBER, p.subUp)
 		p.sub.OnTrack(p.onTrack)
-	} else if p.lean, err = newLeanSubscriber(p, p.env.serverHost, p.subUp); err != nil {
+	} else if p.lean, err = p.newLean(); err != nil {
 		return err
 	}
 	if p.pb != nil {
@@ -430,22 +433,6 @@ func (p *participant) handleOffer(sd *livekit.SessionDescription) {
 	}})
 }
 
-// answerLean answers an offer with the lean subscriber and starts
-// accounting the tracks new in it.
-func (p *participant) answerLean(sd *livekit.SessionDescription) {
-	answer, fresh, err := p.lean.answer(sd.GetSdp())
-	if err != nil {
-		p.fail(fmt.Errorf("subscriber offer: %w", err))
-		return
-	}
-	p.mu.Lock()
-	p.tracks = append(p.tracks, fresh...)
-	p.mu.Unlock()
-	_ = p.send(&livekit.SignalRequest{Message: &livekit.SignalRequest_Answer{
-		Answer: &livekit.SessionDescription{Type: "answer", Sdp: answer, Id: sd.GetId()},
-	}})
-}
-
 func (p *participant) pcFor(target livekit.SignalTarget) *webrtc.PeerConnection {
 	if target == livekit.SignalTarget_PUBLISHER {
 		return p.pub
@@ -612,7 +599,7 @@ func (p *participant) close() {
 		_ = p.sub.GracefulClose()
 	}
 	if p.lean != nil {
-		p.lean.close()
+		p.lean.Close()
 	}
 	if p.sig != nil {
 		p.sig.close()
@@ -635,7 +622,7 @@ func (p *participant) snapshot(s *liveTotals) {
 		s.expected += t.expected.Load()
 		s.received += t.received.Load()
 	}
-	p.delays.addTo(&s.delays)
+	p.delays.AddTo(&s.delays)
 	if p.pb != nil {
 		for _, l := range p.pb.video {
 			s.bytesOut += l.sent.bytes.Load()

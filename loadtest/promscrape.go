@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/bayan-dev/bayan/loadtest/report"
 )
 
 // Reading the server's Prometheus /metrics (text format): only the few
@@ -189,14 +191,14 @@ func histogramQuantile(q float64, before, after map[float64]float64) float64 {
 // serverUsage compares the scrapes before and after the steady part of the
 // run; first, taken before anyone joined, gives the memory the
 // participants added.
-func serverUsage(first, before, after *serverSample, participants int) *ServerUsage {
+func serverUsage(first, before, after *serverSample, participants int) *report.ServerUsage {
 	wall := after.at.Sub(before.at).Seconds()
 	if wall <= 0 {
 		return nil
 	}
 	cpu := after.cpuSeconds - before.cpuSeconds
 	out := after.packetsOut - before.packetsOut
-	u := &ServerUsage{
+	u := &report.ServerUsage{
 		CPUCores:               cpu / wall,
 		RSSBytes:               after.rssBytes,
 		PacketsOutPerSecond:    out / wall,

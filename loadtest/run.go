@@ -2,7 +2,6 @@ package loadtest
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"math"
@@ -15,8 +14,10 @@ import (
 	"time"
 
 	"github.com/livekit/protocol/auth"
-	"github.com/pion/dtls/v3/pkg/crypto/selfsign"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/bayan-dev/bayan/loadtest/lean"
+	"github.com/bayan-dev/bayan/loadtest/report"
 )
 
 // drainTime is how long subscribers keep receiving after publishers stop:
@@ -29,8 +30,7 @@ type runEnv struct {
 	api  *webrtc.API
 	cert webrtc.Certificate
 	// The lean subscribers' DTLS certificate and its SDP fingerprint.
-	leanCert        tls.Certificate
-	leanFingerprint string
+	leanIdentity lean.Identity
 	// serverHost is the signaling URL's host, toward which lean
 	// subscribers open their sockets.
 	serverHost string
@@ -55,11 +55,8 @@ func newEnv(cfg *Config) (*runEnv, error) {
 	if e.cert, err = newCertificate(); err != nil {
 		return nil, fmt.Errorf("DTLS certificate: %w", err)
 	}
-	if e.leanCert, err = selfsign.GenerateSelfSigned(); err != nil {
-		return nil, fmt.Errorf("DTLS certificate: %w", err)
-	}
-	if e.leanFingerprint, err = certFingerprint(e.leanCert); err != nil {
-		return nil, fmt.Errorf("DTLS certificate: %w", err)
+	if e.leanIdentity, err = lean.NewIdentity(); err != nil {
+		return nil, err
 	}
 	u, err := url.Parse(cfg.URL)
 	if err != nil {
@@ -115,7 +112,7 @@ func (e *runEnv) errors() []string {
 // Run runs a load test until cfg.Duration has passed or ctx ends, and
 // returns its report. It fails fast, with an error saying why, when the
 // first participant cannot join (wrong URL, bad key).
-func Run(ctx context.Context, cfg Config) (*Report, error) {
+func Run(ctx context.Context, cfg Config) (*report.Report, error) {
 	r, _, err := run(ctx, &cfg)
 	return r, err
 }
@@ -126,7 +123,7 @@ type liveTotals struct {
 	tracks             int
 	bytesIn, bytesOut  uint64
 	expected, received uint64
-	delays             histSnapshot
+	delays             report.Snapshot
 }
 
 func (t *liveTotals) lossPercent() float64 {
@@ -147,7 +144,7 @@ type sampler struct {
 
 	prev       liveTotals
 	prevAt     time.Time
-	timeline   []Sample
+	timeline   []report.Sample
 	maxGorout  int
 	steady     bool
 	srvSteady  *serverSample
@@ -187,16 +184,16 @@ func (s *sampler) sample(ctx context.Context, now time.Time, total int) {
 	if dt <= 0 {
 		dt = 1
 	}
-	delays := cur.delays.minus(&s.prev.delays)
-	smp := Sample{
+	delays := cur.delays.Minus(&s.prev.delays)
+	smp := report.Sample{
 		T:           math.Round(now.Sub(s.start).Seconds()*10) / 10,
 		Joined:      cur.joined,
 		Tracks:      cur.tracks,
 		MbpsIn:      float64(cur.bytesIn-s.prev.bytesIn) * 8 / 1e6 / dt,
 		MbpsOut:     float64(cur.bytesOut-s.prev.bytesOut) * 8 / 1e6 / dt,
 		LossPercent: cur.lossPercent(),
-		DelayP50Ms:  delays.quantile(0.50) / 1000,
-		DelayP99Ms:  delays.quantile(0.99) / 1000,
+		DelayP50Ms:  delays.Quantile(0.50) / 1000,
+		DelayP99Ms:  delays.Quantile(0.99) / 1000,
 	}
 	if s.steady {
 		s.trackSecs += float64(cur.tracks) * dt
@@ -214,7 +211,7 @@ func (s *sampler) sample(ctx context.Context, now time.Time, total int) {
 }
 
 // run is Run, also returning the participants for tests to inspect.
-func run(ctx context.Context, cfg *Config) (*Report, []*participant, error) {
+func run(ctx context.Context, cfg *Config) (*report.Report, []*participant, error) {
 	if err := cfg.check(); err != nil {
 		return nil, nil, err
 	}
@@ -354,7 +351,7 @@ loop:
 	rep := buildReport(cfg, env, parts, start, end)
 	rep.Timeline = smp.timeline
 	if rep.Timeline == nil {
-		rep.Timeline = []Sample{}
+		rep.Timeline = []report.Sample{}
 	}
 	if failed := int(attempted.Load()) - rep.Participants; failed > rep.Failed {
 		rep.Failed = failed
@@ -422,28 +419,28 @@ func explainJoinError(ctx context.Context, env *runEnv, spec *participantSpec, e
 }
 
 // percentiles of samples (sorted in place), nearest rank.
-func percentiles(v []float64) Percentiles {
+func percentiles(v []float64) report.Percentiles {
 	if len(v) == 0 {
-		return Percentiles{}
+		return report.Percentiles{}
 	}
 	sort.Float64s(v)
 	at := func(q float64) float64 {
 		i := int(math.Ceil(q*float64(len(v)))) - 1
 		return v[min(max(i, 0), len(v)-1)]
 	}
-	return Percentiles{Count: len(v), P50: at(0.50), P95: at(0.95), P99: at(0.99), Max: v[len(v)-1]}
+	return report.Percentiles{Count: len(v), P50: at(0.50), P95: at(0.95), P99: at(0.99), Max: v[len(v)-1]}
 }
 
-func summary(v []float64) Summary {
+func summary(v []float64) report.Summary {
 	if len(v) == 0 {
-		return Summary{}
+		return report.Summary{}
 	}
 	sort.Float64s(v)
 	var sum float64
 	for _, x := range v {
 		sum += x
 	}
-	return Summary{Min: v[0], P50: v[(len(v)-1)/2], Mean: sum / float64(len(v)), Max: v[len(v)-1]}
+	return report.Summary{Min: v[0], P50: v[(len(v)-1)/2], Mean: sum / float64(len(v)), Max: v[len(v)-1]}
 }
 
 func mean(v []float64) float64 {
@@ -463,15 +460,15 @@ const minLayerSeconds = 0.5
 
 // buildReport assembles the figures of the finished run; every goroutine
 // of the participants has ended.
-func buildReport(cfg *Config, env *runEnv, parts []*participant, start, end time.Time) *Report {
-	rep := &Report{
+func buildReport(cfg *Config, env *runEnv, parts []*participant, start, end time.Time) *report.Report {
+	rep := &report.Report{
 		Scenario: cfg.Scenario,
 		URL:      cfg.URL,
 		Started:  start,
-		Duration: Seconds(end.Sub(start).Seconds()),
+		Duration: report.Seconds(end.Sub(start).Seconds()),
 		Params:   cfg.Params,
 		Shard:    fmt.Sprintf("%d/%d", cfg.ShardIndex, cfg.ShardCount),
-		Layers:   map[string]LayerStats{},
+		Layers:   map[string]report.LayerStats{},
 	}
 	if rep.Params == nil {
 		rep.Params = map[string]string{}
@@ -480,7 +477,7 @@ func buildReport(cfg *Config, env *runEnv, parts []*participant, start, end time
 		joinMs, firstMs, subKbps, jitters []float64
 		layerSent, layerRecv              [numLayers][]float64
 		expected, lost                    uint64
-		delays                            histSnapshot
+		delays                            report.Snapshot
 		maxDelay                          int64
 	)
 	for _, p := range parts {
@@ -508,7 +505,7 @@ func buildReport(cfg *Config, env *runEnv, parts []*participant, start, end time
 		if p.spec.expectMedia {
 			rep.Subscribers++
 		}
-		p.delays.addTo(&delays)
+		p.delays.AddTo(&delays)
 		maxDelay = max(maxDelay, p.maxDelay.Load())
 		var bytes uint64
 		var last time.Time
@@ -555,12 +552,12 @@ func buildReport(cfg *Config, env *runEnv, parts []*participant, start, end time
 	if expected > 0 {
 		rep.LossPercent = float64(lost) * 100 / float64(expected)
 	}
-	if n := delays.count(); n > 0 {
-		rep.DelayMs = Percentiles{
+	if n := delays.Count(); n > 0 {
+		rep.DelayMs = report.Percentiles{
 			Count: int(n),
-			P50:   delays.quantile(0.50) / 1000,
-			P95:   delays.quantile(0.95) / 1000,
-			P99:   delays.quantile(0.99) / 1000,
+			P50:   delays.Quantile(0.50) / 1000,
+			P95:   delays.Quantile(0.95) / 1000,
+			P99:   delays.Quantile(0.99) / 1000,
 			Max:   float64(maxDelay) / 1e6,
 		}
 	}
@@ -568,7 +565,7 @@ func buildReport(cfg *Config, env *runEnv, parts []*participant, start, end time
 		if len(layerSent[l]) == 0 && len(layerRecv[l]) == 0 {
 			continue
 		}
-		rep.Layers[layerNames[l]] = LayerStats{
+		rep.Layers[layerNames[l]] = report.LayerStats{
 			SentKbps:     mean(layerSent[l]),
 			ReceivedKbps: mean(layerRecv[l]),
 			Subscribers:  len(layerRecv[l]),

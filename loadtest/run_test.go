@@ -13,6 +13,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/bayan-dev/bayan/internal/testserver"
+	"github.com/bayan-dev/bayan/loadtest/report"
 	"github.com/bayan-dev/bayan/server"
 )
 
@@ -60,7 +61,7 @@ func testClassReceivesTeacher(t *testing.T, ssrcSimulcast bool) {
 		t.Fatalf("run: %v", err)
 	}
 	if testing.Verbose() {
-		_ = WriteSummary(os.Stderr, rep)
+		_ = report.WriteSummary(os.Stderr, rep)
 	}
 	if rep.Participants != 21 || rep.Failed != 0 {
 		t.Fatalf("participants %d joined, %d failed; want 21, 0 (errors: %v)", rep.Participants, rep.Failed, rep.Errors)
@@ -166,7 +167,7 @@ func testClassReceivesTeacher(t *testing.T, ssrcSimulcast bool) {
 		t.Errorf("timeline has %d samples", len(rep.Timeline))
 	}
 
-	// The JSON report holds every field of Report.
+	// The JSON report holds every field of report.Report.
 	b, err := json.Marshal(rep)
 	if err != nil {
 		t.Fatalf("marshal: %v", err)
@@ -175,7 +176,7 @@ func testClassReceivesTeacher(t *testing.T, ssrcSimulcast bool) {
 	if err := json.Unmarshal(b, &m); err != nil {
 		t.Fatalf("unmarshal: %v", err)
 	}
-	checkJSONFields(t, "report", reflect.TypeFor[Report](), m)
+	checkJSONFields(t, "report", reflect.TypeFor[report.Report](), m)
 }
 
 // checkJSONFields requires every JSON field of typ in m, recursing into

@@ -4,6 +4,8 @@ import (
 	"sync"
 
 	"github.com/livekit/protocol/livekit"
+
+	"github.com/bayan-dev/bayan/loadtest/report"
 )
 
 // signalTally counts the signaling messages one participant received, by
@@ -80,7 +82,7 @@ func (t *signalTally) counts() (map[string]int, int) {
 
 // signalStats summarises the tallies of the participants who joined, by
 // role.
-func signalStats(parts []*participant) SignalStats {
+func signalStats(parts []*participant) report.SignalStats {
 	type acc struct {
 		n      int
 		sum    float64
@@ -105,9 +107,9 @@ func signalStats(parts []*participant) SignalStats {
 			a.byType[k] += float64(v)
 		}
 	}
-	out := SignalStats{ByRole: map[string]RoleSignal{}}
+	out := report.SignalStats{ByRole: map[string]report.RoleSignal{}}
 	for role, a := range roles {
-		rs := RoleSignal{Participants: a.n, Mean: a.sum / float64(a.n), Max: a.max, ByType: map[string]float64{}}
+		rs := report.RoleSignal{Participants: a.n, Mean: a.sum / float64(a.n), Max: a.max, ByType: map[string]float64{}}
 		for k, v := range a.byType {
 			rs.ByType[k] = v / float64(a.n)
 		}
@@ -120,8 +122,8 @@ func signalStats(parts []*participant) SignalStats {
 // from the teacher (publisher index 0). Packets without a media header
 // count for nothing: a server that mangles them (LiveKit forwarding Opus
 // sent on a RED answer) has not delivered them.
-func teacherMedia(parts []*participant) TeacherMedia {
-	var tm TeacherMedia
+func teacherMedia(parts []*participant) report.TeacherMedia {
+	var tm report.TeacherMedia
 	tm.Missing = []string{}
 	for _, p := range parts {
 		if p.spec.role != "student" && p.spec.role != "stage" {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bayan-dev/bayan/internal/testserver"
+	"github.com/bayan-dev/bayan/loadtest/report"
 	"github.com/bayan-dev/bayan/server"
 )
 
@@ -87,7 +88,7 @@ func TestJoinStormAllGetIn(t *testing.T) {
 	}
 	rep := stop()
 	if testing.Verbose() {
-		_ = WriteSummary(os.Stderr, rep)
+		_ = report.WriteSummary(os.Stderr, rep)
 	}
 	if rep.Participants != students+1 || rep.Failed != 0 {
 		t.Fatalf("%d joined, %d failed; want %d, 0 (errors: %v)", rep.Participants, rep.Failed, students+1, rep.Errors)

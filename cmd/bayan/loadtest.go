@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/bayan-dev/bayan/loadtest"
+	"github.com/bayan-dev/bayan/loadtest/report"
 )
 
 // loadtestOptions are the flags of `loadtest`.
@@ -152,7 +153,7 @@ func (a *app) runLoadtest(cmd *cobra.Command, scenario string, o *loadtestOption
 	if rep == nil {
 		return err
 	}
-	if werr := loadtest.WriteSummary(a.stdout, rep); werr != nil && err == nil {
+	if werr := report.WriteSummary(a.stdout, rep); werr != nil && err == nil {
 		err = werr
 	}
 	if tm := rep.TeacherMedia; tm.Received < tm.Students && err == nil {
@@ -168,7 +169,7 @@ func (a *app) runLoadtest(cmd *cobra.Command, scenario string, o *loadtestOption
 		}
 	}
 	if o.html != "" {
-		if werr := writeFileWith(o.html, func(f *os.File) error { return loadtest.WriteHTML(f, rep) }); werr != nil {
+		if werr := writeFileWith(o.html, func(f *os.File) error { return report.WriteHTML(f, rep) }); werr != nil {
 			err = errors.Join(err, werr)
 		}
 	}

@@ -1,4 +1,4 @@
-package loadtest
+package report
 
 import (
 	"fmt"
@@ -32,11 +32,7 @@ func WriteSummary(w io.Writer, r *Report) error {
 	for n := range r.Layers {
 		names = append(names, n)
 	}
-	order := map[string]int{}
-	for i, n := range layerNames {
-		order[n] = i
-	}
-	sort.Slice(names, func(i, j int) bool { return order[names[i]] < order[names[j]] })
+	sort.Slice(names, func(i, j int) bool { return summaryLayerRank(names[i]) < summaryLayerRank(names[j]) })
 	for _, n := range names {
 		l := r.Layers[n]
 		row("  layer "+n, "sent %.0f kbps per track, received %.0f kbps by %d tracks", l.SentKbps, l.ReceivedKbps, l.Subscribers)
@@ -105,4 +101,20 @@ func byType(m map[string]float64) string {
 		parts[i] = fmt.Sprintf("%s %.1f", k, m[k])
 	}
 	return strings.Join(parts, ", ")
+}
+
+// summaryLayerRank orders the layer rows as Report.Layers' keys are
+// declared; a name it does not know ranks first.
+func summaryLayerRank(name string) int {
+	switch name {
+	case LayerH:
+		return 1
+	case LayerF:
+		return 2
+	case LayerAudio:
+		return 3
+	case LayerSingle:
+		return 4
+	}
+	return 0
 }

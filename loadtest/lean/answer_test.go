@@ -1,11 +1,10 @@
-package loadtest
+package lean
 
 import (
 	"net/netip"
 	"strings"
 	"testing"
 
-	"github.com/pion/rtp"
 	"github.com/pion/sdp/v3"
 )
 
@@ -25,7 +24,7 @@ const testOffer = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n" +
 	"a=rtpmap:98 H264/90000\r\na=ssrc:4444 msid:PA_1 TR_h264\r\n"
 
 func TestAnswerOfferAcceptsOpusAndVP8(t *testing.T) {
-	creds := leanCreds{ufrag: "myUf", pwd: "mypasswordmypasswordmypa", fingerprint: "AA:BB",
+	creds := credentials{ufrag: "myUf", pwd: "mypasswordmypasswordmypa", fingerprint: "AA:BB",
 		candidate: netip.MustParseAddrPort("127.0.0.1:5555")}
 	a, err := answerOffer(testOffer, creds)
 	if err != nil {
@@ -34,7 +33,7 @@ func TestAnswerOfferAcceptsOpusAndVP8(t *testing.T) {
 	if a.remoteUfrag != "srvU" || a.remotePwd != "serverpasswordserverpass" || a.transportCC != 3 {
 		t.Errorf("remote ufrag %q pwd %q transport-cc %d", a.remoteUfrag, a.remotePwd, a.transportCC)
 	}
-	want := []leanTrackDesc{{ssrc: 1111, id: "TR_audio", clock: 48000}, {ssrc: 2222, id: "TR_video", video: true, clock: 90000}}
+	want := []TrackDesc{{SSRC: 1111, ID: "TR_audio", Clock: 48000}, {SSRC: 2222, ID: "TR_video", Video: true, Clock: 90000}}
 	if len(a.tracks) != len(want) {
 		t.Fatalf("tracks %+v, want %+v", a.tracks, want)
 	}
@@ -90,44 +89,7 @@ func TestAnswerOfferAcceptsOpusAndVP8(t *testing.T) {
 }
 
 func TestAnswerOfferRejectsGarbage(t *testing.T) {
-	if _, err := answerOffer("not an sdp", leanCreds{}); err == nil {
+	if _, err := answerOffer("not an sdp", credentials{}); err == nil {
 		t.Fatal("garbage accepted")
-	}
-}
-
-func TestTransportSeq(t *testing.T) {
-	h := rtp.Header{Version: 2, SSRC: 1, SequenceNumber: 7}
-	if err := h.SetExtension(1, []byte{0x40}); err != nil {
-		t.Fatal(err)
-	}
-	if err := h.SetExtension(3, []byte{0x12, 0x34}); err != nil {
-		t.Fatal(err)
-	}
-	pkt, err := (&rtp.Packet{Header: h, Payload: []byte{1, 2, 3}}).Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if seq, ok := transportSeq(pkt, 3); !ok || seq != 0x1234 {
-		t.Errorf("transportSeq = %#x, %v", seq, ok)
-	}
-	if _, ok := transportSeq(pkt, 5); ok {
-		t.Error("found an extension that is not there")
-	}
-	for n := range len(pkt) {
-		if n >= 12 {
-			transportSeq(pkt[:n], 3) // truncated: must not panic
-		}
-	}
-}
-
-func TestExtendRTPSeq(t *testing.T) {
-	var ts trackStats
-	for _, c := range []struct {
-		in   uint16
-		want uint32
-	}{{65534, 65534}, {65535, 65535}, {0, 65536}, {65535, 65535}, {2, 65538}, {1, 65537}} {
-		if got := ts.extendRTPSeq(c.in); got != c.want {
-			t.Errorf("extendRTPSeq(%d) = %d, want %d", c.in, got, c.want)
-		}
 	}
 }

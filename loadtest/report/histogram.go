@@ -1,4 +1,4 @@
-package loadtest
+package report
 
 import (
 	"math/bits"
@@ -10,10 +10,10 @@ import (
 // buckets (a resolution of 12.5% or better), up to 2^40 µs.
 const histBuckets = 312
 
-// histogram counts microsecond values in fixed logarithmic buckets. Observe
+// Histogram counts microsecond values in fixed logarithmic buckets. Observe
 // is lock-free (one atomic add), so the packet path of many tracks can share
 // one histogram, and a sampler can read it while they write.
-type histogram struct {
+type Histogram struct {
 	b [histBuckets]atomic.Uint64
 }
 
@@ -48,21 +48,23 @@ func histValue(i int) float64 {
 	return float64(lower) + float64(width)/2
 }
 
-func (h *histogram) observe(us int64) { h.b[histIndex(us)].Add(1) }
+// Observe counts one value in microseconds.
+func (h *Histogram) Observe(us int64) { h.b[histIndex(us)].Add(1) }
 
-// addTo adds the histogram's current counts to s.
-func (h *histogram) addTo(s *histSnapshot) {
+// AddTo adds the histogram's current counts to s.
+func (h *Histogram) AddTo(s *Snapshot) {
 	for i := range h.b {
 		s[i] += h.b[i].Load()
 	}
 }
 
-// histSnapshot is a histogram's counts at one moment; snapshots of several
+// Snapshot is a Histogram's counts at one moment; snapshots of several
 // histograms add up, and subtracting an earlier snapshot gives the counts of
 // an interval.
-type histSnapshot [histBuckets]uint64
+type Snapshot [histBuckets]uint64
 
-func (s *histSnapshot) count() uint64 {
+// Count is the number of values counted.
+func (s *Snapshot) Count() uint64 {
 	var n uint64
 	for _, c := range s {
 		n += c
@@ -70,19 +72,19 @@ func (s *histSnapshot) count() uint64 {
 	return n
 }
 
-// minus returns s - prev.
-func (s *histSnapshot) minus(prev *histSnapshot) histSnapshot {
-	var d histSnapshot
+// Minus returns s - prev.
+func (s *Snapshot) Minus(prev *Snapshot) Snapshot {
+	var d Snapshot
 	for i := range s {
 		d[i] = s[i] - prev[i]
 	}
 	return d
 }
 
-// quantile returns the value (µs) below which a fraction q of the counts
+// Quantile returns the value (µs) below which a fraction q of the counts
 // lie, or 0 for an empty histogram.
-func (s *histSnapshot) quantile(q float64) float64 {
-	n := s.count()
+func (s *Snapshot) Quantile(q float64) float64 {
+	n := s.Count()
 	if n == 0 {
 		return 0
 	}
@@ -103,8 +105,8 @@ func (s *histSnapshot) quantile(q float64) float64 {
 	return histValue(histBuckets - 1)
 }
 
-// max returns the value of the highest non-empty bucket (µs).
-func (s *histSnapshot) max() float64 {
+// Max returns the value of the highest non-empty bucket (µs).
+func (s *Snapshot) Max() float64 {
 	for i := histBuckets - 1; i >= 0; i-- {
 		if s[i] > 0 {
 			return histValue(i)

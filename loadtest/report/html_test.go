@@ -1,4 +1,4 @@
-package loadtest
+package report
 
 import (
 	"bytes"
@@ -472,47 +472,5 @@ func TestWriteHTMLTestdata(t *testing.T) {
 	}
 	if !strings.Contains(htmlText(doc), r.Scenario) {
 		t.Errorf("page lacks the scenario %q", r.Scenario)
-	}
-}
-
-func TestHTMLNiceRange(t *testing.T) {
-	for _, c := range []struct {
-		lo, hi              float64
-		wantLo, wantHi, stp float64
-	}{
-		{0, 216, 0, 250, 50},
-		{0, 1, 0, 1, 0.2},
-		{0, 2.63, 0, 3, 0.5},
-		{0, 297, 0, 300, 50},
-		{0, 12, 0, 12.5, 2.5},
-		{-3, 7, -5, 7.5, 2.5},
-	} {
-		lo, hi, step := htmlNiceRange(c.lo, c.hi, 5)
-		if math.Abs(lo-c.wantLo) > 1e-9 || math.Abs(hi-c.wantHi) > 1e-9 || math.Abs(step-c.stp) > 1e-9 {
-			t.Errorf("htmlNiceRange(%v, %v) = %v, %v, %v; want %v, %v, %v", c.lo, c.hi, lo, hi, step, c.wantLo, c.wantHi, c.stp)
-		}
-	}
-}
-
-func TestHTMLFormat(t *testing.T) {
-	for _, c := range []struct{ got, want string }{
-		{htmlFmtNum(1234567.891, 2), "1,234,567.89"},
-		{htmlFmtNum(-1234, 0), "−1,234"},
-		{htmlFmtNum(-0.001, 1), "0.0"},
-		{htmlFmtNum(math.NaN(), 1), "—"},
-		{htmlFmtSigned(12.34, 1), "+12.3"},
-		{htmlFmtKbps(950), "950 kbps"},
-		{htmlFmtKbps(23820), "23.8 Mbps"},
-		{htmlFmtBytes(1536), "1.5 KiB"},
-		{htmlFmtBytes(-2048), "−2.0 KiB"},
-		{htmlFmtDuration(42.5), "42.5 s"},
-		{htmlFmtDuration(0), "0 s"},
-		{htmlFmtDuration(303), "5 min 03 s"},
-		{htmlFmtDuration(3725), "1 h 02 min"},
-		{htmlFmtClock(125), "2:05"},
-	} {
-		if c.got != c.want {
-			t.Errorf("got %q, want %q", c.got, c.want)
-		}
 	}
 }

@@ -1,4 +1,4 @@
-package loadtest
+package lean
 
 import (
 	"fmt"
@@ -12,25 +12,25 @@ import (
 // transportCCURI is the transport-wide congestion control header extension.
 const transportCCURI = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
 
-// leanTrackDesc is one track the server's offer sends: its SSRC and id.
-type leanTrackDesc struct {
-	ssrc  uint32
-	id    string // a=msid track id: the server names down-tracks by track sid
-	video bool
-	clock int64
+// TrackDesc is one track the server's offer sends.
+type TrackDesc struct {
+	SSRC  uint32 // the media SSRC (not the retransmission one)
+	ID    string // a=msid track id: the server names down-tracks by track sid
+	Video bool   // a video track, else audio
+	Clock int64  // RTP clock rate, Hz; 0 when the offer names none
 }
 
-// leanAnswer is what answering an offer produced.
-type leanAnswer struct {
+// answer is what answering an offer produced.
+type answer struct {
 	sdp         string
-	tracks      []leanTrackDesc
+	tracks      []TrackDesc
 	remoteUfrag string
 	remotePwd   string
 	transportCC uint8 // negotiated extension id, 0 if none
 }
 
-// leanCreds are the lean subscriber's own ICE and DTLS parameters.
-type leanCreds struct {
+// credentials are the lean subscriber's own ICE and DTLS parameters.
+type credentials struct {
 	ufrag, pwd  string
 	fingerprint string // sha-256, colon-separated hex
 	candidate   netip.AddrPort
@@ -42,12 +42,12 @@ type leanCreds struct {
 // the tracks the accepted sections carry. It declares ICE lite: the lean
 // subscriber only answers the server's connectivity checks, at the one
 // candidate it lists.
-func answerOffer(offer string, c leanCreds) (*leanAnswer, error) {
+func answerOffer(offer string, c credentials) (*answer, error) {
 	var sd sdp.SessionDescription
 	if err := sd.UnmarshalString(offer); err != nil {
 		return nil, fmt.Errorf("parse offer: %w", err)
 	}
-	a := &leanAnswer{}
+	a := &answer{}
 	a.remoteUfrag, _ = sd.Attribute("ice-ufrag")
 	a.remotePwd, _ = sd.Attribute("ice-pwd")
 
@@ -115,7 +115,7 @@ func answerOffer(offer string, c leanCreds) (*leanAnswer, error) {
 		if sends {
 			body.WriteString("a=recvonly\r\n")
 			if t, ok := offeredTrack(md); ok {
-				t.video, t.clock = kind == "video", clock
+				t.Video, t.Clock = kind == "video", clock
 				a.tracks = append(a.tracks, t)
 			}
 		} else {
@@ -179,11 +179,11 @@ func firstFormat(md *sdp.MediaDescription) string {
 
 // offeredTrack returns the media SSRC (the first of an FID group, else the
 // first listed) and track id of a section.
-func offeredTrack(md *sdp.MediaDescription) (leanTrackDesc, bool) {
-	var t leanTrackDesc
+func offeredTrack(md *sdp.MediaDescription) (TrackDesc, bool) {
+	var t TrackDesc
 	if v, ok := md.Attribute("msid"); ok {
 		if f := strings.Fields(v); len(f) == 2 {
-			t.id = f[1]
+			t.ID = f[1]
 		}
 	}
 	for _, attr := range md.Attributes {
@@ -191,7 +191,7 @@ func offeredTrack(md *sdp.MediaDescription) (leanTrackDesc, bool) {
 		case "ssrc-group":
 			if f := strings.Fields(attr.Value); len(f) >= 2 && f[0] == "FID" {
 				if n, err := strconv.ParseUint(f[1], 10, 32); err == nil {
-					t.ssrc = uint32(n)
+					t.SSRC = uint32(n)
 				}
 			}
 		case "ssrc":
@@ -203,13 +203,13 @@ func offeredTrack(md *sdp.MediaDescription) (leanTrackDesc, bool) {
 			if err != nil {
 				continue
 			}
-			if t.ssrc == 0 {
-				t.ssrc = uint32(n)
+			if t.SSRC == 0 {
+				t.SSRC = uint32(n)
 			}
-			if t.id == "" && len(f) == 3 && strings.HasPrefix(f[1], "msid:") {
-				t.id = f[2]
+			if t.ID == "" && len(f) == 3 && strings.HasPrefix(f[1], "msid:") {
+				t.ID = f[2]
 			}
 		}
 	}
-	return t, t.ssrc != 0 && t.id != ""
+	return t, t.SSRC != 0 && t.ID != ""
 }

@@ -1,4 +1,5 @@
-package loadtest
+// Package report is the load tester's report: its JSON form, and the text summary and self-contained HTML page made from it.
+package report
 
 import "time"
 
@@ -48,6 +49,16 @@ type Report struct {
 	Timeline []Sample `json:"timeline"` // one sample a second
 	Errors   []string `json:"errors,omitempty"`
 }
+
+// Keys of Report.Layers: the simulcast layers low to high, audio, and a
+// video stream without simulcast.
+const (
+	LayerQ      = "q"
+	LayerH      = "h"
+	LayerF      = "f"
+	LayerAudio  = "audio"
+	LayerSingle = "single"
+)
 
 // Seconds is a duration written as seconds in JSON.
 type Seconds float64

@@ -1,4 +1,4 @@
-package loadtest
+package lean
 
 import (
 	"net"
@@ -15,7 +15,7 @@ import (
 // handshake over: the read loop delivers DTLS records into it, and writes
 // go out of the subscriber's socket to the server.
 type dtlsPacketConn struct {
-	s      *leanSubscriber
+	s      *Subscriber
 	in     chan []byte
 	remote atomic.Pointer[netip.AddrPort]
 	rd     *deadline.Deadline
@@ -23,7 +23,7 @@ type dtlsPacketConn struct {
 	once   sync.Once
 }
 
-func newDTLSPacketConn(s *leanSubscriber) *dtlsPacketConn {
+func newDTLSPacketConn(s *Subscriber) *dtlsPacketConn {
 	return &dtlsPacketConn{s: s, in: make(chan []byte, 64), rd: deadline.New(), closed: make(chan struct{})}
 }
 
