@@ -73,7 +73,8 @@ type Config struct {
 	// ServerHost is the host the server's media comes from; the socket is
 	// bound to the local address that routes there.
 	ServerHost string
-	Identity   Identity
+	// Identity is the DTLS certificate and fingerprint, made once per run.
+	Identity Identity
 	// Up is closed once SRTP keys are agreed.
 	Up chan struct{}
 	Hooks
