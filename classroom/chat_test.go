@@ -18,6 +18,7 @@ import (
 	"github.com/bayan-dev/bayan/internal/classtest"
 	"github.com/bayan-dev/bayan/internal/testnet"
 	"github.com/bayan-dev/bayan/internal/testserver"
+	"github.com/bayan-dev/bayan/internal/testwait"
 	"github.com/bayan-dev/bayan/server"
 	"github.com/bayan-dev/bayan/store"
 )
@@ -200,7 +201,7 @@ func (m *member) waitError(want string) string {
 // chatWait polls cond for up to 20 s.
 func chatWait(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	waitWithin(t, 20*time.Second, what, cond)
+	testwait.For(t, what, 20*time.Second, cond)
 }
 
 // stored returns the class's chat history as the store has it.

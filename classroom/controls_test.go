@@ -255,14 +255,7 @@ func (cl *ctlClient) waitState(what string, cond func(ctlState) bool) ctlState {
 // waitFor polls cond until it holds, for at most 10 s.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	waitWithin(t, 10*time.Second, what, cond)
-}
-
-// waitWithin polls cond until it holds, for at most d; then it fails the
-// test, saying it was waiting for what.
-func waitWithin(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	testwait.For(t, what, d, cond)
+	testwait.For(t, what, 10*time.Second, cond)
 }
 
 // snapshot is what the server holds about everyone in the class's room:

@@ -154,14 +154,14 @@ func TestLargeRoomAudienceSeesOnlyPublishers(t *testing.T) {
 	// A student's own change reaches the teacher, not the other students.
 	rm := srv.Rooms().Room(rn)
 	rm.Participant("s1").UpdateInfo(nil, nil, map[string]string{"bayan.hand": "1700000000000"}, nil)
-	testserver.WaitFor(t, "the teacher to see s1's hand", 5*time.Second, func() bool {
+	testwait.For(t, "the teacher to see s1's hand", 5*time.Second, func() bool {
 		return teacher.view()["s1"].GetAttributes()["bayan.hand"] != ""
 	})
 
 	// The running count reaches every student, and nothing else about
 	// the others.
 	for _, s := range []*wsClient{s1, s2, s3, s4, s5} {
-		testserver.WaitFor(t, s.name+" to be told there are 6", 5*time.Second, func() bool { return s.lastCount() == 6 })
+		testwait.For(t, s.name+" to be told there are 6", 5*time.Second, func() bool { return s.lastCount() == 6 })
 		s.ping() // whatever was queued for it has arrived
 		waitView(t, s, "teacher")
 	}
@@ -223,7 +223,7 @@ func TestLargeRoomFallingBelowThresholdRevealsAudience(t *testing.T) {
 	s1, s2 := students[0], students[1]
 	waitView(t, s1, "teacher")
 	waitView(t, s2, "teacher")
-	testserver.WaitFor(t, "s1 to be told there are 6", 5*time.Second, func() bool { return s1.lastCount() == 6 })
+	testwait.For(t, "s1 to be told there are 6", 5*time.Second, func() bool { return s1.lastCount() == 6 })
 
 	// Down to four: still in audience mode (hysteresis).
 	students[4].leave()
@@ -237,10 +237,10 @@ func TestLargeRoomFallingBelowThresholdRevealsAudience(t *testing.T) {
 	students[2].leave()
 	waitView(t, s1, "s2", "teacher")
 	waitView(t, s2, "s1", "teacher")
-	testserver.WaitFor(t, "s1's last count to be 3", 5*time.Second, func() bool { return s1.lastCount() == 3 })
+	testwait.For(t, "s1's last count to be 3", 5*time.Second, func() bool { return s1.lastCount() == 3 })
 	// And keep seeing each other's changes.
 	srv.Rooms().Room(rn).Participant("s2").UpdateInfo(nil, nil, map[string]string{"k": "v"}, nil)
-	testserver.WaitFor(t, "s1 to see s2's attribute", 5*time.Second, func() bool { return s1.view()["s2"].GetAttributes()["k"] == "v" })
+	testwait.For(t, "s1 to see s2's attribute", 5*time.Second, func() bool { return s1.view()["s2"].GetAttributes()["k"] == "v" })
 }
 
 // A student given publish permission live becomes visible to everyone with
@@ -288,7 +288,7 @@ func TestLargeRoomStageStudentVisibleWhilePublishing(t *testing.T) {
 		sort.Strings(out)
 		return out
 	}
-	testserver.WaitFor(t, "s4 to see the teacher alone", 10*time.Second, func() bool {
+	testwait.For(t, "s4 to see the teacher alone", 10*time.Second, func() bool {
 		return slices.Equal(remoteNames(s4), []string{"teacher"})
 	})
 
@@ -298,16 +298,16 @@ func TestLargeRoomStageStudentVisibleWhilePublishing(t *testing.T) {
 	waitView(t, s2, "s1", "teacher")
 	waitView(t, s3, "s1", "teacher")
 	// s1 now sees the whole room.
-	testserver.WaitFor(t, "s1 to see everyone", 10*time.Second, func() bool {
+	testwait.For(t, "s1 to see everyone", 10*time.Second, func() bool {
 		return slices.Equal(remoteNames(s1), []string{"s2", "s3", "s4", "teacher"})
 	})
-	testserver.WaitFor(t, "s1 to learn of its permission", 10*time.Second, func() bool {
+	testwait.For(t, "s1 to learn of its permission", 10*time.Second, func() bool {
 		return s1.LocalParticipant.Permissions().GetCanPublish()
 	})
 	opus := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}
 	publishCounted(ctx, t, s1, opus, "mic", audioMagic, 20*time.Millisecond)
-	testserver.WaitFor(t, "s2 to see s1's microphone", 10*time.Second, func() bool { return len(s2.view()["s1"].GetTracks()) == 1 })
-	testserver.WaitFor(t, "s4 to hear s1", 10*time.Second, func() bool {
+	testwait.For(t, "s2 to see s1's microphone", 10*time.Second, func() bool { return len(s2.view()["s1"].GetTracks()) == 1 })
+	testwait.For(t, "s4 to hear s1", 10*time.Second, func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return heard >= 20
@@ -318,10 +318,10 @@ func TestLargeRoomStageStudentVisibleWhilePublishing(t *testing.T) {
 	p1.UpdateInfo(nil, nil, nil, &livekit.ParticipantPermission{CanSubscribe: true, CanPublishData: true})
 	waitView(t, s2, "teacher")
 	waitView(t, s3, "teacher")
-	testserver.WaitFor(t, "s4 to see s1 gone", 10*time.Second, func() bool {
+	testwait.For(t, "s4 to see s1 gone", 10*time.Second, func() bool {
 		return slices.Equal(remoteNames(s4), []string{"teacher"})
 	})
-	testserver.WaitFor(t, "s1 to forget the audience", 10*time.Second, func() bool {
+	testwait.For(t, "s1 to forget the audience", 10*time.Second, func() bool {
 		return slices.Equal(remoteNames(s1), []string{"teacher"})
 	})
 	if info := teacher.view()["s1"]; info == nil || len(info.GetTracks()) != 0 {

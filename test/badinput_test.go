@@ -34,6 +34,7 @@ import (
 	"github.com/bayan-dev/bayan/internal/testlog"
 	"github.com/bayan-dev/bayan/internal/testnet"
 	"github.com/bayan-dev/bayan/internal/testserver"
+	"github.com/bayan-dev/bayan/internal/testwait"
 	"github.com/bayan-dev/bayan/server"
 	"github.com/bayan-dev/bayan/signaling"
 )
@@ -1056,7 +1057,7 @@ func TestUDPGarbageWhileMediaFlows(t *testing.T) {
 	opus := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}
 	publishSamples(ctx, t, a, opus, "mic", 20*time.Millisecond, func(uint32) ([]byte, *lksdk.SampleWriteOptions) { return payload, nil })
 
-	testserver.WaitFor(t, "carol to receive 50 audio packets", 15*time.Second, func() bool { return packets.Load() >= 50 })
+	testwait.For(t, "carol to receive 50 audio packets", 15*time.Second, func() bool { return packets.Load() >= 50 })
 
 	// Garbage from fresh sockets (dropped by the UDP mux as unknown) and,
 	// when raw sockets are available, garbage claiming to come from alice's
@@ -1094,7 +1095,7 @@ func TestUDPGarbageWhileMediaFlows(t *testing.T) {
 	during := packets.Load() - before
 	t.Logf("carol received %d audio packets during the %v blast", during, time.Since(deadline.Add(-time.Second)))
 
-	testserver.WaitFor(t, "carol to keep receiving alice's audio", 10*time.Second, func() bool { return packets.Load() >= before+during+100 })
+	testwait.For(t, "carol to keep receiving alice's audio", 10*time.Second, func() bool { return packets.Load() >= before+during+100 })
 	if during < 20 {
 		t.Errorf("only %d audio packets reached carol during the 1 s blast", during)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/bayan-dev/bayan/internal/classtest"
 	"github.com/bayan-dev/bayan/internal/testnet"
 	"github.com/bayan-dev/bayan/internal/testserver"
+	"github.com/bayan-dev/bayan/internal/testwait"
 	"github.com/bayan-dev/bayan/server"
 	"github.com/bayan-dev/bayan/store"
 )
@@ -124,7 +125,7 @@ func joinClass(t *testing.T, srv *server.Server, classID, identity, token string
 	m := &classMember{Member: classtest.Join(t, classtest.Config{URL: srv.URL(), Token: token, Identity: identity,
 		Wait: 15 * time.Second}), t: t}
 	topic := "test.ping" // not the classroom's: the client ignores it
-	testserver.WaitFor(t, identity+"'s data channel from the server", 10*time.Second, func() bool {
+	testwait.For(t, identity+"'s data channel from the server", 10*time.Second, func() bool {
 		rm := srv.Rooms().Room(classID)
 		if rm == nil {
 			return false
@@ -296,7 +297,7 @@ func TestClassPollAndAttendance(t *testing.T) {
 	students["s2"].Room.Disconnect()
 	// Gone from the room and its leave recorded: a session that comes back
 	// before its leave is seen overlaps it, and counts as the same presence.
-	testserver.WaitFor(t, "s2 to be gone", 10*time.Second, func() bool {
+	testwait.For(t, "s2 to be gone", 10*time.Second, func() bool {
 		r := srv.Rooms().Room(classID)
 		return r != nil && r.Participant("s2") == nil && !attendee(t, attendanceReport(t, srv, classID, tokens["ms-lee"]), "s2").Present
 	})
@@ -328,7 +329,7 @@ func TestClassPollAndAttendance(t *testing.T) {
 	// Attendance while the class goes on: everyone there, s2 twice (the
 	// events reach the store through a queue: wait for them).
 	var rep classroom.AttendanceReport
-	testserver.WaitFor(t, "s2's second join in the report", 15*time.Second, func() bool {
+	testwait.For(t, "s2's second join in the report", 15*time.Second, func() bool {
 		rep = attendanceReport(t, srv, classID, tokens["ms-lee"])
 		return attendee(t, rep, "s2").Joins == 2
 	})
@@ -353,7 +354,7 @@ func TestClassPollAndAttendance(t *testing.T) {
 	for _, m := range []*classMember{teacher, students["s1"], s2, students["s3"]} {
 		m.Room.Disconnect()
 	}
-	testserver.WaitFor(t, "every leave in the report", 15*time.Second, func() bool {
+	testwait.For(t, "every leave in the report", 15*time.Second, func() bool {
 		rep = attendanceReport(t, srv, classID, tokens["ms-lee"])
 		for _, a := range rep.Students {
 			if a.Present || a.LastLeave == nil {
@@ -422,7 +423,7 @@ func TestClassAttendanceOnShutdown(t *testing.T) {
 	for _, id := range []string{"ms-lee", "s1", "s2", "s3"} {
 		joinClass(t, srv, classID, id, tokens[id])
 	}
-	testserver.WaitFor(t, "everyone in the room", 10*time.Second, func() bool {
+	testwait.For(t, "everyone in the room", 10*time.Second, func() bool {
 		r := srv.Rooms().Room(classID)
 		return r != nil && len(r.Participants()) == 4
 	})

@@ -11,6 +11,7 @@ import (
 
 	"github.com/bayan-dev/bayan/internal/testnet"
 	"github.com/bayan-dev/bayan/internal/testserver"
+	"github.com/bayan-dev/bayan/internal/testwait"
 )
 
 // Hiding a participant through the API makes it vanish for the others, as
@@ -28,7 +29,7 @@ func TestHidingAParticipantRemovesItForOthers(t *testing.T) {
 	}
 	b := testserver.Join(t, srv, testserver.Token(t, "hide", "bob", nil), cb)
 	testserver.Join(t, srv, testserver.Token(t, "hide", "alice", nil), nil)
-	testserver.WaitFor(t, "bob to see alice", 5*time.Second, func() bool { return b.GetParticipantByIdentity("alice") != nil })
+	testwait.For(t, "bob to see alice", 5*time.Second, func() bool { return b.GetParticipantByIdentity("alice") != nil })
 
 	api := lksdk.NewRoomServiceClient(srv.HTTPURL(), testserver.Key, testserver.Secret)
 	_, err := api.UpdateParticipant(context.Background(), &livekit.UpdateParticipantRequest{
@@ -38,7 +39,7 @@ func TestHidingAParticipantRemovesItForOthers(t *testing.T) {
 	if err != nil {
 		t.Fatalf("update: %v", err)
 	}
-	testserver.WaitFor(t, "bob to see alice vanish", 5*time.Second, func() bool {
+	testwait.For(t, "bob to see alice vanish", 5*time.Second, func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return gone

@@ -14,6 +14,7 @@ import (
 
 	"github.com/bayan-dev/bayan/internal/testnet"
 	"github.com/bayan-dev/bayan/internal/testserver"
+	"github.com/bayan-dev/bayan/internal/testwait"
 	"github.com/bayan-dev/bayan/server"
 )
 
@@ -75,7 +76,7 @@ func TestDeafSocketIsDropped(t *testing.T) {
 	}
 	// From here on nothing reads the socket, so its pings go unanswered.
 	start := time.Now()
-	testserver.WaitFor(t, "the deaf client to leave the room", 10*time.Second, func() bool {
+	testwait.For(t, "the deaf client to leave the room", 10*time.Second, func() bool {
 		r := srv.Rooms().Room("deaf")
 		return r == nil || r.Participant("deaf") == nil
 	})

@@ -10,6 +10,7 @@ import (
 
 	"github.com/bayan-dev/bayan/internal/testnet"
 	"github.com/bayan-dev/bayan/internal/testserver"
+	"github.com/bayan-dev/bayan/internal/testwait"
 )
 
 // A room created through the API that nobody joins closes after its empty
@@ -25,7 +26,7 @@ func TestRoomLifecycle(t *testing.T) {
 	if srv.Rooms().Room("idle") == nil {
 		t.Fatal("room not created")
 	}
-	testserver.WaitFor(t, "the idle room to close", 5*time.Second, func() bool { return srv.Rooms().Room("idle") == nil })
+	testwait.For(t, "the idle room to close", 5*time.Second, func() bool { return srv.Rooms().Room("idle") == nil })
 }
 
 func TestRoomClosesAfterLastLeavesAndEnforcesMax(t *testing.T) {
@@ -47,5 +48,5 @@ func TestRoomClosesAfterLastLeavesAndEnforcesMax(t *testing.T) {
 		t.Fatalf("%d participants in a room of at most 1", n)
 	}
 	a.Disconnect()
-	testserver.WaitFor(t, "the room to close after alice left", 5*time.Second, func() bool { return srv.Rooms().Room("small") == nil })
+	testwait.For(t, "the room to close after alice left", 5*time.Second, func() bool { return srv.Rooms().Room("small") == nil })
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/bayan-dev/bayan/internal/testnet"
 	"github.com/bayan-dev/bayan/internal/testserver"
+	"github.com/bayan-dev/bayan/internal/testwait"
 )
 
 // firstOtherLayer returns the index of the first packet from index from on
@@ -55,7 +56,7 @@ func TestSDKSimulcastDeadLayerFallsBack(t *testing.T) {
 	a := testserver.Join(t, srv, testserver.Token(t, "liveness", "alice", nil), nil)
 	layers := publishSimulcast(t, a)
 
-	testserver.WaitFor(t, "bob to get the high layer", 15*time.Second, func() bool {
+	testwait.For(t, "bob to get the high layer", 15*time.Second, func() bool {
 		q, ok := bLog.tailLayer(30)
 		return ok && q == livekit.VideoQuality_HIGH
 	})
@@ -64,7 +65,7 @@ func TestSDKSimulcastDeadLayerFallsBack(t *testing.T) {
 	stoppedAt := time.Now()
 	from := len(bLog.snapshot())
 	layers[livekit.VideoQuality_HIGH].stopped.Store(true)
-	testserver.WaitFor(t, "bob to leave the dead high layer", 5*time.Second, func() bool {
+	testwait.For(t, "bob to leave the dead high layer", 5*time.Second, func() bool {
 		return firstOtherLayer(bLog.snapshot(), from, livekit.VideoQuality_HIGH) >= 0
 	})
 	pkts := bLog.snapshot()
@@ -81,7 +82,7 @@ func TestSDKSimulcastDeadLayerFallsBack(t *testing.T) {
 	if fellBack > 2*time.Second {
 		t.Fatalf("bob got the medium layer %v after the high layer stopped, want at most 2s", fellBack)
 	}
-	testserver.WaitFor(t, "bob to stay on the medium layer", 5*time.Second, func() bool {
+	testwait.For(t, "bob to stay on the medium layer", 5*time.Second, func() bool {
 		q, ok := bLog.tailLayer(20)
 		return ok && q == livekit.VideoQuality_MEDIUM
 	})
@@ -90,7 +91,7 @@ func TestSDKSimulcastDeadLayerFallsBack(t *testing.T) {
 	resumedAt := time.Now()
 	from = len(bLog.snapshot())
 	layers[livekit.VideoQuality_HIGH].stopped.Store(false)
-	testserver.WaitFor(t, "bob back on the high layer", 5*time.Second, func() bool {
+	testwait.For(t, "bob back on the high layer", 5*time.Second, func() bool {
 		return firstOtherLayer(bLog.snapshot(), from, livekit.VideoQuality_MEDIUM) >= 0
 	})
 	pkts = bLog.snapshot()
@@ -100,7 +101,7 @@ func TestSDKSimulcastDeadLayerFallsBack(t *testing.T) {
 	}
 	checkSwitch(t, pkts, i)
 	t.Logf("high layer resumed: back on it after %v", pkts[i].at.Sub(resumedAt))
-	testserver.WaitFor(t, "bob to stay on the high layer", 5*time.Second, func() bool {
+	testwait.For(t, "bob to stay on the high layer", 5*time.Second, func() bool {
 		q, ok := bLog.tailLayer(20)
 		return ok && q == livekit.VideoQuality_HIGH
 	})

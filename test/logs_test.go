@@ -13,6 +13,7 @@ import (
 
 	"github.com/bayan-dev/bayan/internal/testlog"
 	"github.com/bayan-dev/bayan/internal/testserver"
+	"github.com/bayan-dev/bayan/internal/testwait"
 	"github.com/bayan-dev/bayan/server"
 )
 
@@ -121,9 +122,9 @@ func TestJoinAndLeaveWriteTheirInfoLines(t *testing.T) {
 	b.send(&livekit.SignalRequest{Message: &livekit.SignalRequest_Offer{Offer: &livekit.SessionDescription{Type: "offer", Sdp: validOffer(), Id: 1}}})
 	b.expect("answer", 10*time.Second, func(f wsFrame) bool { return f.msg.GetAnswer() != nil })
 	const routine = "Failed to ping without candidate pairs"
-	testserver.WaitFor(t, "pion's "+routine, 10*time.Second, func() bool { return len(logs.Matching(routine)) > 0 })
+	testwait.For(t, "pion's "+routine, 10*time.Second, func() bool { return len(logs.Matching(routine)) > 0 })
 	b.send(&livekit.SignalRequest{Message: &livekit.SignalRequest_Leave{Leave: &livekit.LeaveRequest{Reason: livekit.DisconnectReason_CLIENT_INITIATED}}})
-	testserver.WaitFor(t, "the room to finish", 10*time.Second, func() bool { return len(logs.Matching(`msg="room finished"`)) > 0 })
+	testwait.For(t, "the room to finish", 10*time.Second, func() bool { return len(logs.Matching(`msg="room finished"`)) > 0 })
 
 	roomSID, sid := b.join.GetRoom().GetSid(), b.join.GetParticipant().GetSid()
 	want := []string{

@@ -13,6 +13,7 @@ import (
 
 	"github.com/bayan-dev/bayan/internal/testnet"
 	"github.com/bayan-dev/bayan/internal/testserver"
+	"github.com/bayan-dev/bayan/internal/testwait"
 	"github.com/bayan-dev/bayan/server"
 )
 
@@ -83,7 +84,7 @@ func TestSDKConnectionQualityExcellentOnLoopback(t *testing.T) {
 		return make([]byte, 80), nil
 	})
 
-	testserver.WaitFor(t, "both to hear of themselves and each other", 5*time.Second, func() bool {
+	testwait.For(t, "both to hear of themselves and each other", 5*time.Second, func() bool {
 		_, n1 := aliceSaw.latest("alice")
 		_, n2 := aliceSaw.latest("bob")
 		_, n3 := bobSaw.latest("bob")
@@ -145,12 +146,12 @@ func TestSDKConnectionQualityLossyPublisher(t *testing.T) {
 		}
 	}()
 
-	testserver.WaitFor(t, "bob to see carol's connection degrade", 10*time.Second, func() bool {
+	testwait.For(t, "bob to see carol's connection degrade", 10*time.Second, func() bool {
 		q, n := bobSaw.latest("carol")
 		return n > 0 && q != livekit.ConnectionQuality_EXCELLENT
 	})
 	// 20 % loss for several intervals: POOR once smoothing has caught up.
-	testserver.WaitFor(t, "carol to be POOR", 10*qualityInterval, func() bool {
+	testwait.For(t, "carol to be POOR", 10*qualityInterval, func() bool {
 		q, _ := bobSaw.latest("carol")
 		return q == livekit.ConnectionQuality_POOR
 	})

@@ -13,6 +13,7 @@ import (
 
 	"github.com/bayan-dev/bayan/internal/testnet"
 	"github.com/bayan-dev/bayan/internal/testserver"
+	"github.com/bayan-dev/bayan/internal/testwait"
 )
 
 // cutProxy forwards TCP connections to target and can cut them all at once,
@@ -97,7 +98,7 @@ func TestSDKResumeAfterWebSocketCut(t *testing.T) {
 	defer a.Disconnect()
 	publishCounted(ctx, t, a, webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "mic", audioMagic, 20*time.Millisecond)
 
-	testserver.WaitFor(t, "bob to receive alice's audio", 10*time.Second, func() bool {
+	testwait.For(t, "bob to receive alice's audio", 10*time.Second, func() bool {
 		c, _ := audio.snapshot()
 		return len(c) >= 50
 	})
@@ -110,7 +111,7 @@ func TestSDKResumeAfterWebSocketCut(t *testing.T) {
 		t.Fatal("alice did not resume within 15s")
 	}
 	before, _ := audio.snapshot()
-	testserver.WaitFor(t, "bob to keep receiving after the resume", 10*time.Second, func() bool {
+	testwait.For(t, "bob to keep receiving after the resume", 10*time.Second, func() bool {
 		c, _ := audio.snapshot()
 		return len(c) >= len(before)+100
 	})

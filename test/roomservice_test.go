@@ -23,6 +23,7 @@ import (
 
 	"github.com/bayan-dev/bayan/internal/testnet"
 	"github.com/bayan-dev/bayan/internal/testserver"
+	"github.com/bayan-dev/bayan/internal/testwait"
 	"github.com/bayan-dev/bayan/server"
 )
 
@@ -530,7 +531,7 @@ func TestRoomServiceParticipantsTracks(t *testing.T) {
 	a := joinObserved(t, srv, "class", "alice", aliceSees)
 	mic := publishTrack(pubCtx, t, a, opusCodec, "mic")
 	cam := publishTrack(pubCtx, t, a, vp8Codec, "cam")
-	testserver.WaitFor(t, "bob to receive alice's mic and cam", 15*time.Second, func() bool {
+	testwait.For(t, "bob to receive alice's mic and cam", 15*time.Second, func() bool {
 		return bobSees.packetCount(mic.SID()) > 10 && bobSees.packetCount(cam.SID()) > 10
 	})
 
@@ -575,10 +576,10 @@ func TestRoomServiceParticipantsTracks(t *testing.T) {
 	if res.Track.GetSid() != cam.SID() || !res.Track.GetMuted() {
 		t.Fatalf("MutePublishedTrack returned %v", res.Track)
 	}
-	testserver.WaitFor(t, "bob to see alice's cam muted", 10*time.Second, func() bool {
+	testwait.For(t, "bob to see alice's cam muted", 10*time.Second, func() bool {
 		return bobSees.get(func(o *roomObserver) bool { return o.muted[cam.SID()] })
 	})
-	testserver.WaitFor(t, "alice's publication to report muted", 10*time.Second, cam.IsMuted)
+	testwait.For(t, "alice's publication to report muted", 10*time.Second, cam.IsMuted)
 	if mic.IsMuted() || bobSees.get(func(o *roomObserver) bool { return o.muted[mic.SID()] }) {
 		t.Fatal("the mic was muted too")
 	}
@@ -604,7 +605,7 @@ func TestRoomServiceParticipantsTracks(t *testing.T) {
 	}
 	// The mic stream stops reaching bob (the Go SDK fires OnTrackUnsubscribed
 	// only when a track is unpublished, so the stream is what we observe).
-	testserver.WaitFor(t, "bob's mic packets to stop", 10*time.Second, func() bool {
+	testwait.For(t, "bob's mic packets to stop", 10*time.Second, func() bool {
 		n := bobSees.packetCount(mic.SID())
 		time.Sleep(300 * time.Millisecond)
 		return bobSees.packetCount(mic.SID()) == n
@@ -615,11 +616,11 @@ func TestRoomServiceParticipantsTracks(t *testing.T) {
 	}); err != nil {
 		t.Fatalf("UpdateSubscriptions(subscribe): %v", err)
 	}
-	testserver.WaitFor(t, "bob to be subscribed to the mic again", 10*time.Second, func() bool {
+	testwait.For(t, "bob to be subscribed to the mic again", 10*time.Second, func() bool {
 		return bobSees.get(func(o *roomObserver) bool { return o.subscribed[mic.SID()] >= 2 })
 	})
 	n := bobSees.packetCount(mic.SID())
-	testserver.WaitFor(t, "bob's mic packets to flow again", 10*time.Second, func() bool { return bobSees.packetCount(mic.SID()) > n+10 })
+	testwait.For(t, "bob's mic packets to flow again", 10*time.Second, func() bool { return bobSees.packetCount(mic.SID()) > n+10 })
 
 	// UpdateParticipant: name, metadata and attributes reach bob live.
 	info, err := api.UpdateParticipant(ctx, &livekit.UpdateParticipantRequest{
@@ -631,7 +632,7 @@ func TestRoomServiceParticipantsTracks(t *testing.T) {
 	if info.Name != "Alice A." || info.Metadata != "teacher" || info.Attributes["role"] != "host" {
 		t.Fatalf("UpdateParticipant returned %v", info)
 	}
-	testserver.WaitFor(t, "bob to see alice's new metadata", 10*time.Second, func() bool {
+	testwait.For(t, "bob to see alice's new metadata", 10*time.Second, func() bool {
 		return bobSees.get(func(o *roomObserver) bool { return o.metadata["alice"] == "teacher" })
 	})
 	ra := b.GetParticipantByIdentity("alice")
@@ -690,13 +691,13 @@ func TestRoomServiceParticipantsTracks(t *testing.T) {
 	if info.Permission.GetCanPublish() || len(info.Tracks) != 0 || info.Metadata != "teacher" {
 		t.Fatalf("UpdateParticipant(permission) returned %v", info)
 	}
-	testserver.WaitFor(t, "bob to see alice's tracks unpublished", 10*time.Second, func() bool {
+	testwait.For(t, "bob to see alice's tracks unpublished", 10*time.Second, func() bool {
 		return bobSees.get(func(o *roomObserver) bool { return o.unpublished[mic.SID()] && o.unpublished[cam.SID()] })
 	})
-	testserver.WaitFor(t, "alice to learn her tracks are unpublished", 10*time.Second, func() bool {
+	testwait.For(t, "alice to learn her tracks are unpublished", 10*time.Second, func() bool {
 		return aliceSees.get(func(o *roomObserver) bool { return o.localUnpub[mic.SID()] && o.localUnpub[cam.SID()] })
 	})
-	testserver.WaitFor(t, "alice to learn she may not publish", 10*time.Second, func() bool {
+	testwait.For(t, "alice to learn she may not publish", 10*time.Second, func() bool {
 		return a.LocalParticipant.Permissions() != nil && !a.LocalParticipant.Permissions().CanPublish
 	})
 	if got := srv.Rooms().Room("class").Participant("alice").PublishedTracks(); len(got) != 0 {
@@ -717,7 +718,7 @@ func TestRoomServiceDataMetadataRemoveDelete(t *testing.T) {
 	for _, id := range []string{"alice", "bob", "carol"} {
 		clients[id] = joinObserved(t, srv, "meet", id, obs[id])
 	}
-	testserver.WaitFor(t, "everyone to see everyone", 10*time.Second, func() bool {
+	testwait.For(t, "everyone to see everyone", 10*time.Second, func() bool {
 		for _, c := range clients {
 			if len(c.GetRemoteParticipants()) != 2 {
 				return false
@@ -728,7 +729,7 @@ func TestRoomServiceDataMetadataRemoveDelete(t *testing.T) {
 
 	// Warm up: data channels open asynchronously, and data sent before is
 	// dropped. Broadcast until everyone has heard something.
-	testserver.WaitFor(t, "the data channels to open", 15*time.Second, func() bool {
+	testwait.For(t, "the data channels to open", 15*time.Second, func() bool {
 		if _, err := api.SendData(ctx, &livekit.SendDataRequest{Room: "meet", Data: []byte("warmup")}); err != nil {
 			t.Fatalf("SendData(warmup): %v", err)
 		}
@@ -765,7 +766,7 @@ func TestRoomServiceDataMetadataRemoveDelete(t *testing.T) {
 	}); err != nil {
 		t.Fatalf("SendData(nobody): %v", err)
 	}
-	testserver.WaitFor(t, "carol's and bob's data", 10*time.Second, func() bool {
+	testwait.For(t, "carol's and bob's data", 10*time.Second, func() bool {
 		return len(newData("carol")) >= 1 && len(newData("bob")) >= 1
 	})
 	time.Sleep(300 * time.Millisecond) // would a misrouted packet still arrive?
@@ -788,7 +789,7 @@ func TestRoomServiceDataMetadataRemoveDelete(t *testing.T) {
 		t.Fatalf("UpdateRoomMetadata returned %v", rm)
 	}
 	for id, o := range obs {
-		testserver.WaitFor(t, id+" to see the room metadata", 10*time.Second, func() bool {
+		testwait.For(t, id+" to see the room metadata", 10*time.Second, func() bool {
 			return o.get(func(o *roomObserver) bool { return slices.Contains(o.roomMetadata, "lesson 2") })
 		})
 	}
@@ -797,14 +798,14 @@ func TestRoomServiceDataMetadataRemoveDelete(t *testing.T) {
 	if _, err := api.RemoveParticipant(ctx, &livekit.RoomParticipantIdentity{Room: "meet", Identity: "carol"}); err != nil {
 		t.Fatalf("RemoveParticipant: %v", err)
 	}
-	testserver.WaitFor(t, "carol to be disconnected", 10*time.Second, func() bool {
+	testwait.For(t, "carol to be disconnected", 10*time.Second, func() bool {
 		return obs["carol"].get(func(o *roomObserver) bool { return o.disconnected })
 	})
 	if r := clients["carol"].DisconnectReason(); r != livekit.DisconnectReason_PARTICIPANT_REMOVED {
 		t.Fatalf("carol's disconnect reason = %v, want PARTICIPANT_REMOVED", r)
 	}
 	for _, id := range []string{"alice", "bob"} {
-		testserver.WaitFor(t, id+" to see carol leave", 10*time.Second, func() bool {
+		testwait.For(t, id+" to see carol leave", 10*time.Second, func() bool {
 			return obs[id].get(func(o *roomObserver) bool { return o.left["carol"] })
 		})
 	}
@@ -820,7 +821,7 @@ func TestRoomServiceDataMetadataRemoveDelete(t *testing.T) {
 		t.Fatalf("DeleteRoom: %v", err)
 	}
 	for _, id := range []string{"alice", "bob"} {
-		testserver.WaitFor(t, id+" to be disconnected", 10*time.Second, func() bool {
+		testwait.For(t, id+" to be disconnected", 10*time.Second, func() bool {
 			return obs[id].get(func(o *roomObserver) bool { return o.disconnected })
 		})
 		if r := clients[id].DisconnectReason(); r != livekit.DisconnectReason_ROOM_DELETED {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/bayan-dev/bayan/internal/testnet"
 	"github.com/bayan-dev/bayan/internal/testserver"
+	"github.com/bayan-dev/bayan/internal/testwait"
 )
 
 var (
@@ -252,7 +253,7 @@ func TestSDKPublishSubscribeDataMuteLeave(t *testing.T) {
 	publishCounted(ctx, t, a, webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "mic", audioMagic, 20*time.Millisecond)
 	vpub := publishCounted(ctx, t, a, webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "cam", videoMagic, 33*time.Millisecond)
 
-	testserver.WaitFor(t, "bob to receive 100 audio and 60 video samples", 15*time.Second, func() bool {
+	testwait.For(t, "bob to receive 100 audio and 60 video samples", 15*time.Second, func() bool {
 		ac, _ := audioLog.snapshot()
 		vc, _ := videoLog.snapshot()
 		return len(ac) >= 100 && len(vc) >= 60
@@ -274,7 +275,7 @@ func TestSDKPublishSubscribeDataMuteLeave(t *testing.T) {
 		lksdk.WithDataPublishDestination([]string{"bob"})); err != nil {
 		t.Fatalf("publish lossy data: %v", err)
 	}
-	testserver.WaitFor(t, "data to arrive", 10*time.Second, func() bool {
+	testwait.For(t, "data to arrive", 10*time.Second, func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(cData) >= 2 && len(bData) >= 2
@@ -303,14 +304,14 @@ func TestSDKPublishSubscribeDataMuteLeave(t *testing.T) {
 	})
 
 	vpub.SetMuted(true)
-	testserver.WaitFor(t, "bob to see alice's video muted", 10*time.Second, func() bool {
+	testwait.For(t, "bob to see alice's video muted", 10*time.Second, func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return muted
 	})
 
 	a.Disconnect()
-	testserver.WaitFor(t, "bob to see alice leave", 10*time.Second, func() bool {
+	testwait.For(t, "bob to see alice leave", 10*time.Second, func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return aLeft
@@ -380,7 +381,7 @@ func TestSDKH264(t *testing.T) {
 		data = fmt.Appendf(data, "%08x", i)
 		return append(data, bytes.Repeat([]byte{0xAB}, 200)...), nil
 	})
-	testserver.WaitFor(t, "H.264 to arrive", 15*time.Second, func() bool {
+	testwait.For(t, "H.264 to arrive", 15*time.Second, func() bool {
 		c, _ := video.snapshot()
 		return len(c) >= 60
 	})

@@ -17,6 +17,7 @@ import (
 
 	"github.com/bayan-dev/bayan/internal/testnet"
 	"github.com/bayan-dev/bayan/internal/testserver"
+	"github.com/bayan-dev/bayan/internal/testwait"
 	"github.com/bayan-dev/bayan/sfu/codecs"
 )
 
@@ -180,7 +181,7 @@ func TestSDKSimulcastLayerPerSubscriber(t *testing.T) {
 	a := testserver.Join(t, srv, testserver.Token(t, "simulcast", "alice", nil), nil)
 	publishSimulcast(t, a)
 
-	testserver.WaitFor(t, "bob to get the high layer", 15*time.Second, func() bool {
+	testwait.For(t, "bob to get the high layer", 15*time.Second, func() bool {
 		q, ok := bLog.tailLayer(30)
 		return ok && q == livekit.VideoQuality_HIGH
 	})
@@ -190,14 +191,14 @@ func TestSDKSimulcastLayerPerSubscriber(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("carol was not subscribed")
 	}
-	testserver.WaitFor(t, "carol to get the high layer", 15*time.Second, func() bool {
+	testwait.For(t, "carol to get the high layer", 15*time.Second, func() bool {
 		q, ok := cLog.tailLayer(30)
 		return ok && q == livekit.VideoQuality_HIGH
 	})
 	if err := cPub.SetVideoQuality(livekit.VideoQuality_LOW); err != nil {
 		t.Fatal(err)
 	}
-	testserver.WaitFor(t, "carol to move to the low layer", 10*time.Second, func() bool {
+	testwait.For(t, "carol to move to the low layer", 10*time.Second, func() bool {
 		q, ok := cLog.tailLayer(30)
 		return ok && q == livekit.VideoQuality_LOW
 	})
@@ -207,7 +208,7 @@ func TestSDKSimulcastLayerPerSubscriber(t *testing.T) {
 	if err := cPub.SetVideoQuality(livekit.VideoQuality_HIGH); err != nil {
 		t.Fatal(err)
 	}
-	testserver.WaitFor(t, "carol to move back to the high layer", 10*time.Second, func() bool {
+	testwait.For(t, "carol to move back to the high layer", 10*time.Second, func() bool {
 		q, ok := cLog.tailLayer(30)
 		return ok && q == livekit.VideoQuality_HIGH
 	})
@@ -223,7 +224,7 @@ func TestSDKSimulcastLayerPerSubscriber(t *testing.T) {
 		t.Fatal(err)
 	}
 	track := srv.Rooms().Room("simulcast").Participant("alice").PublishedTracks()[0]
-	testserver.WaitFor(t, "alice to stop sending the high layer", 3*time.Second, func() bool {
+	testwait.For(t, "alice to stop sending the high layer", 3*time.Second, func() bool {
 		before := track.LayerPackets()
 		time.Sleep(300 * time.Millisecond)
 		after := track.LayerPackets()
@@ -234,7 +235,7 @@ func TestSDKSimulcastLayerPerSubscriber(t *testing.T) {
 	if err := bPub.SetVideoQuality(livekit.VideoQuality_HIGH); err != nil {
 		t.Fatal(err)
 	}
-	testserver.WaitFor(t, "bob back on the high layer", 5*time.Second, func() bool {
+	testwait.For(t, "bob back on the high layer", 5*time.Second, func() bool {
 		q, ok := bLog.tailLayer(30)
 		return ok && q == livekit.VideoQuality_HIGH
 	})
@@ -267,7 +268,7 @@ func TestSDKSubscriberAskingLowStartsOnLow(t *testing.T) {
 	srv := testserver.Start(t, nil)
 	a := testserver.Join(t, srv, testserver.Token(t, "firstlayer", "alice", nil), nil)
 	layers := publishSimulcast(t, a)
-	testserver.WaitFor(t, "every layer of alice's camera to arrive", 15*time.Second, func() bool {
+	testwait.For(t, "every layer of alice's camera to arrive", 15*time.Second, func() bool {
 		p := srv.Rooms().Room("firstlayer").Participant("alice")
 		if p == nil || len(p.PublishedTracks()) != 1 {
 			return false
@@ -293,7 +294,7 @@ func TestSDKSubscriberAskingLowStartsOnLow(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("carol was not subscribed")
 	}
-	testserver.WaitFor(t, "carol to get the low layer", 15*time.Second, func() bool {
+	testwait.For(t, "carol to get the low layer", 15*time.Second, func() bool {
 		q, ok := log.tailLayer(30)
 		return ok && q == livekit.VideoQuality_LOW
 	})
@@ -308,7 +309,7 @@ func TestSDKSubscriberAskingLowStartsOnLow(t *testing.T) {
 	if err := pub.SetVideoQuality(livekit.VideoQuality_HIGH); err != nil {
 		t.Fatal(err)
 	}
-	testserver.WaitFor(t, "carol to move to the high layer", 10*time.Second, func() bool {
+	testwait.For(t, "carol to move to the high layer", 10*time.Second, func() bool {
 		q, ok := log.tailLayer(30)
 		return ok && q == livekit.VideoQuality_HIGH
 	})

@@ -11,6 +11,7 @@ import (
 
 	"github.com/bayan-dev/bayan/internal/testnet"
 	"github.com/bayan-dev/bayan/internal/testserver"
+	"github.com/bayan-dev/bayan/internal/testwait"
 )
 
 // Protocol 16+ clients join with a join_request and use one peer connection
@@ -65,7 +66,7 @@ func TestSDKSinglePeerConnection(t *testing.T) {
 	testserver.Join(t, srv, testserver.Token(t, "single", "dave", nil), daveCB, lksdk.WithSinglePeerConnection())
 
 	for name, rc := range map[string]*receiver{"bob": bob, "carol": carol, "dave": dave} {
-		testserver.WaitFor(t, name+" to receive alice's audio and video", 15*time.Second, func() bool {
+		testwait.For(t, name+" to receive alice's audio and video", 15*time.Second, func() bool {
 			ac, _ := rc.audio.snapshot()
 			vc, _ := rc.video.snapshot()
 			return len(ac) >= 25 && len(vc) >= 15
@@ -75,7 +76,7 @@ func TestSDKSinglePeerConnection(t *testing.T) {
 		// the stream must be complete and in order.
 		ac0, _ := rc.audio.snapshot()
 		vc0, _ := rc.video.snapshot()
-		testserver.WaitFor(t, name+" to receive more", 15*time.Second, func() bool {
+		testwait.For(t, name+" to receive more", 15*time.Second, func() bool {
 			ac, _ := rc.audio.snapshot()
 			vc, _ := rc.video.snapshot()
 			return len(ac) >= len(ac0)+50 && len(vc) >= len(vc0)+30
@@ -94,7 +95,7 @@ func TestSDKSinglePeerConnection(t *testing.T) {
 	if err := c.LocalParticipant.PublishDataPacket(lksdk.UserData([]byte("hi all")), lksdk.WithDataPublishReliable(true)); err != nil {
 		t.Fatalf("carol data: %v", err)
 	}
-	testserver.WaitFor(t, "data over the single connection", 10*time.Second, func() bool {
+	testwait.For(t, "data over the single connection", 10*time.Second, func() bool {
 		alice.mu.Lock()
 		defer alice.mu.Unlock()
 		bob.mu.Lock()

@@ -12,6 +12,7 @@ import (
 
 	"github.com/bayan-dev/bayan/internal/testnet"
 	"github.com/bayan-dev/bayan/internal/testserver"
+	"github.com/bayan-dev/bayan/internal/testwait"
 )
 
 // publishLevel publishes a microphone whose packets carry the audio level
@@ -63,7 +64,7 @@ func TestSDKActiveSpeakers(t *testing.T) {
 		publishLevel(ctx, t, r, level, nil)
 	}
 
-	testserver.WaitFor(t, "alice to be the only speaker", 10*time.Second, func() bool {
+	testwait.For(t, "alice to be the only speaker", 10*time.Second, func() bool {
 		s := current()
 		return len(s) == 1 && s[0] == "alice"
 	})
@@ -78,7 +79,7 @@ func TestSDKActiveSpeakers(t *testing.T) {
 	// Carol takes over.
 	aliceLevel.Store(127)
 	carolLevel.Store(12)
-	testserver.WaitFor(t, "carol to take the stage", 10*time.Second, func() bool {
+	testwait.For(t, "carol to take the stage", 10*time.Second, func() bool {
 		s := current()
 		return len(s) == 1 && s[0] == "carol"
 	})

@@ -11,6 +11,7 @@ import (
 
 	"github.com/bayan-dev/bayan/internal/testnet"
 	"github.com/bayan-dev/bayan/internal/testserver"
+	"github.com/bayan-dev/bayan/internal/testwait"
 )
 
 // A client that joins with auto_subscribe off receives nothing until it
@@ -52,13 +53,13 @@ func TestSDKManualSubscriptionAndDisable(t *testing.T) {
 	if err := pub.SetSubscribed(true); err != nil {
 		t.Fatalf("subscribe: %v", err)
 	}
-	testserver.WaitFor(t, "audio after a manual subscription", 10*time.Second, func() bool {
+	testwait.For(t, "audio after a manual subscription", 10*time.Second, func() bool {
 		c, _ := audio.snapshot()
 		return len(c) >= 50
 	})
 
 	pub.SetEnabled(false)
-	testserver.WaitFor(t, "the down-track to pause", 5*time.Second, func() bool { return bob.SubscriptionPaused(pub.SID()) })
+	testwait.For(t, "the down-track to pause", 5*time.Second, func() bool { return bob.SubscriptionPaused(pub.SID()) })
 	time.Sleep(200 * time.Millisecond) // packets in flight
 	paused, _ := audio.snapshot()
 	time.Sleep(500 * time.Millisecond)
@@ -66,7 +67,7 @@ func TestSDKManualSubscriptionAndDisable(t *testing.T) {
 		t.Fatalf("%d packets arrived while the track was disabled", len(after)-len(paused))
 	}
 	pub.SetEnabled(true)
-	testserver.WaitFor(t, "audio to resume", 10*time.Second, func() bool {
+	testwait.For(t, "audio to resume", 10*time.Second, func() bool {
 		c, _ := audio.snapshot()
 		return len(c) >= len(paused)+25
 	})

@@ -14,6 +14,7 @@ import (
 
 	"github.com/bayan-dev/bayan/internal/testnet"
 	"github.com/bayan-dev/bayan/internal/testserver"
+	"github.com/bayan-dev/bayan/internal/testwait"
 	"github.com/bayan-dev/bayan/server"
 )
 
@@ -200,7 +201,7 @@ func TestTopKAudio(t *testing.T) {
 	room := srv.Rooms().Room("big")
 	for i := range logs {
 		p := room.Participant(fmt.Sprintf("listener-%d", i))
-		testserver.WaitFor(t, fmt.Sprintf("listener %d to subscribe to %d tracks", i, publishers), 60*time.Second,
+		testwait.For(t, fmt.Sprintf("listener %d to subscribe to %d tracks", i, publishers), 60*time.Second,
 			func() bool { return p.SubscriptionCount() == publishers })
 	}
 

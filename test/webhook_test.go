@@ -24,6 +24,7 @@ import (
 
 	"github.com/bayan-dev/bayan/internal/testnet"
 	"github.com/bayan-dev/bayan/internal/testserver"
+	"github.com/bayan-dev/bayan/internal/testwait"
 	"github.com/bayan-dev/bayan/server"
 	"github.com/bayan-dev/bayan/signaling"
 )
@@ -167,20 +168,20 @@ func TestWebhookSession(t *testing.T) {
 
 	a := testserver.Join(t, srv, testserver.Token(t, "hooks", "alice", nil), nil)
 	mic := publishTrack(ctx, t, a, opusCodec, "mic")
-	testserver.WaitFor(t, "track_published", 10*time.Second, func() bool { return h.has("track_published") })
+	testwait.For(t, "track_published", 10*time.Second, func() bool { return h.has("track_published") })
 
 	if err := a.LocalParticipant.UnpublishTrack(mic.SID()); err != nil {
 		t.Fatalf("unpublish: %v", err)
 	}
-	testserver.WaitFor(t, "track_unpublished", 10*time.Second, func() bool { return h.has("track_unpublished") })
+	testwait.For(t, "track_unpublished", 10*time.Second, func() bool { return h.has("track_unpublished") })
 
 	a.Disconnect()
-	testserver.WaitFor(t, "participant_left", 10*time.Second, func() bool { return h.has("participant_left") })
+	testwait.For(t, "participant_left", 10*time.Second, func() bool { return h.has("participant_left") })
 
 	if _, err := roomService(srv).DeleteRoom(apiContext(t), &livekit.DeleteRoomRequest{Room: "hooks"}); err != nil {
 		t.Fatalf("DeleteRoom: %v", err)
 	}
-	testserver.WaitFor(t, "room_finished", 10*time.Second, func() bool { return h.has("room_finished") })
+	testwait.For(t, "room_finished", 10*time.Second, func() bool { return h.has("room_finished") })
 	time.Sleep(200 * time.Millisecond) // anything unexpected after room_finished?
 
 	want := []string{"room_started", "participant_joined", "track_published", "track_unpublished", "participant_left", "room_finished"}
@@ -231,11 +232,11 @@ func TestWebhookRetry(t *testing.T) {
 	srv := startWithHooks(t, h, 10*time.Millisecond)
 
 	leave := rawJoin(t, srv, "retry", "alice")
-	testserver.WaitFor(t, "room_started and participant_joined", 10*time.Second, func() bool {
+	testwait.For(t, "room_started and participant_joined", 10*time.Second, func() bool {
 		return h.has("room_started") && h.has("participant_joined")
 	})
 	leave()
-	testserver.WaitFor(t, "participant_left", 10*time.Second, func() bool { return h.has("participant_left") })
+	testwait.For(t, "participant_left", 10*time.Second, func() bool { return h.has("participant_left") })
 
 	evs, reqs, bad := h.snapshot()
 	if len(bad) != 0 {
@@ -266,7 +267,7 @@ func TestWebhookSignatureCoversBody(t *testing.T) {
 	h := newHookReceiver(t, 0)
 	srv := startWithHooks(t, h, 10*time.Millisecond)
 	rawJoin(t, srv, "sig", "alice")
-	testserver.WaitFor(t, "a delivered event", 10*time.Second, func() bool { return h.has("room_started") })
+	testwait.For(t, "a delivered event", 10*time.Second, func() bool { return h.has("room_started") })
 	_, reqs, _ := h.snapshot()
 	orig := reqs[0]
 

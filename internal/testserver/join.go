@@ -2,11 +2,9 @@ package testserver
 
 import (
 	"testing"
-	"time"
 
 	lksdk "github.com/livekit/server-sdk-go/v2"
 
-	"github.com/bayan-dev/bayan/internal/testwait"
 	"github.com/bayan-dev/bayan/server"
 )
 
@@ -23,11 +21,4 @@ func Join(t testing.TB, s *server.Server, token string, cb *lksdk.RoomCallback, 
 	}
 	t.Cleanup(r.Disconnect)
 	return r
-}
-
-// WaitFor fails the test unless cond holds within timeout; what names
-// what was awaited.
-func WaitFor(t testing.TB, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	testwait.For(t, what, timeout, cond)
 }

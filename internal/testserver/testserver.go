@@ -13,7 +13,6 @@ import (
 	"github.com/livekit/protocol/auth"
 
 	bayanauth "github.com/bayan-dev/bayan/auth"
-
 	"github.com/bayan-dev/bayan/room"
 	"github.com/bayan-dev/bayan/server"
 )

@@ -32,8 +32,8 @@ func For(t testing.TB, what string, timeout time.Duration, cond func() bool) {
 
 // Goroutines waits up to timeout for the number of goroutines to fall to
 // baseline+slack, and reports the test as failed if it does not: what
-// started them leaked some. It returns the last count.
-func Goroutines(t testing.TB, baseline, slack int, timeout time.Duration) int {
+// started them leaked some.
+func Goroutines(t testing.TB, baseline, slack int, timeout time.Duration) {
 	t.Helper()
 	n := runtime.NumGoroutine()
 	Until(timeout, func() bool {
@@ -43,5 +43,4 @@ func Goroutines(t testing.TB, baseline, slack int, timeout time.Duration) int {
 	if n > baseline+slack {
 		t.Errorf("%d goroutines %v after the end, %d before the start: a leak", n, timeout, baseline)
 	}
-	return n
 }
